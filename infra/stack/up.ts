@@ -1,0 +1,229 @@
+// `npm start`: brings the whole ranksafe stack up on its embedded defaults, waits until every
+// component is healthy, prints where everything is, and stops it all cleanly on Ctrl-C.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createPool, migrateUp, recordPlatformEvent } from '@ranksafe/db';
+import {
+  adminToken,
+  APPS,
+  dataDir,
+  ensureDir,
+  LocalProcessPlatform,
+  loadStackEnv,
+  portFree,
+  removeStackState,
+  resolvePostgres,
+  stackComponents,
+  stackStatus,
+  startTemporalDevServer,
+  waitForTemporal,
+  WORKSPACE_ROOT,
+  writeStackState,
+  type ComponentSpec,
+  type PlatformEventInfo,
+  type StackState,
+} from '@ranksafe/platform';
+import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
+import type { Pool } from 'pg';
+
+const t0 = Date.now();
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const rel = (p: string) => path.relative(process.cwd(), p) || '.';
+
+class StartupFailure extends Error {}
+
+async function main() {
+  const cfg = loadStackEnv();
+  const data = dataDir(cfg.RANKSAFE_DATA_DIR);
+  const runDir = path.join(data, 'run');
+  const logDir = path.join(data, 'logs');
+
+  const other = claimSupervisorLock(runDir);
+  if (other) {
+    throw new StartupFailure(`ranksafe is already running (supervisor pid ${other}); stop it with Ctrl-C in its terminal or 'kill ${other}'`);
+  }
+  const reaped = await LocalProcessPlatform.reapStale(runDir);
+  if (reaped.length) say(`reaped processes left by an unclean stop: ${reaped.join(', ')}`);
+
+  let pool: Pool | undefined;
+  const pending: PlatformEventInfo[] = [];
+  const record = (e: PlatformEventInfo) => {
+    if (!pool) return void pending.push(e);
+    recordPlatformEvent(pool, { component: e.component, instance: e.name, event: e.event, detail: e.detail }).catch(() => undefined);
+  };
+  let up = false;
+  const platform = (platformRef = new LocalProcessPlatform(runDir, logDir, (e) => {
+    record(e);
+    if (e.event === 'exited' && up) say(`! ${e.name} exited unexpectedly (${JSON.stringify(e.detail)}); log: ${rel(path.join(logDir, `${e.name}.log`))}`);
+  }));
+
+  let stopping = false;
+  const stop = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    say('stopping ranksafe …');
+    await platform.stopAll(10_000);
+    removeStackState(cfg);
+    await pool?.end().catch(() => undefined);
+    say('stopped');
+    process.exit(code);
+  };
+  process.on('SIGINT', () => {
+    if (stopping) {
+      say('forcing stop');
+      for (const p of platform.list()) if (p.state === 'running') void platform.kill(p.name);
+      return;
+    }
+    void stop(0);
+  });
+  process.on('SIGTERM', () => void stop(0));
+
+  const token = adminToken(cfg);
+  const temporalExternal = cfg.TEMPORAL_ADDRESS !== undefined;
+  const temporalAddress = cfg.TEMPORAL_ADDRESS ?? `${cfg.RANKSAFE_HOST}:${cfg.TEMPORAL_PORT}`;
+  const endpointsDraft = { host: cfg.RANKSAFE_HOST, databaseUrl: '', temporalAddress, adminToken: token };
+  const planned = stackComponents(cfg, endpointsDraft);
+
+  // Fail fast on ports that are taken, before starting anything.
+  const ports: Array<[number, string, string]> = [];
+  if (!temporalExternal) {
+    ports.push([cfg.TEMPORAL_PORT, 'Temporal frontend', 'TEMPORAL_PORT'], [cfg.TEMPORAL_UI_PORT, 'Temporal Web UI', 'TEMPORAL_UI_PORT']);
+  }
+  for (const c of planned) {
+    const portVar = { 'model-registry': 'REGISTRY_PORT', 'retrieval-service': 'RETRIEVAL_PORT', 'ranking-service': 'RANKING_PORT', gateway: 'GATEWAY_PORT', 'drill-worker': '' }[c.app];
+    if (c.env.GRPC_PORT) ports.push([Number(c.env.GRPC_PORT), `${c.instance} gRPC`, portVar]);
+    ports.push([c.metricsPort, `${c.instance} metrics`, 'METRICS_PORT_BASE']);
+  }
+  for (const [port, what, envVar] of ports) {
+    if (!(await portFree(cfg.RANKSAFE_HOST, port))) {
+      throw new StartupFailure(`port ${port} (${what}) is in use on ${cfg.RANKSAFE_HOST}; stop the process using it or set ${envVar} to another port`);
+    }
+  }
+
+  say('starting Postgres …');
+  const pg = await resolvePostgres(cfg, platform, data);
+  await migrateUp(pg.url);
+  pool = createPool(pg.url, { max: 2 });
+  for (const e of pending.splice(0)) record(e);
+  say(`  postgres ready (${pg.mode})`);
+
+  let temporalUiUrl: string | undefined;
+  if (temporalExternal) {
+    say(`using Temporal at ${temporalAddress} …`);
+    if (!(await waitForTemporal(temporalAddress, 10_000))) {
+      throw new StartupFailure(`Temporal at TEMPORAL_ADDRESS=${temporalAddress} does not answer; start it or unset TEMPORAL_ADDRESS to use the embedded dev server`);
+    }
+  } else {
+    say('starting Temporal dev server …');
+    await startTemporalDevServer(platform, {
+      host: cfg.RANKSAFE_HOST,
+      port: cfg.TEMPORAL_PORT,
+      uiPort: cfg.TEMPORAL_UI_PORT,
+      dbFile: path.join(data, 'temporal', 'temporal.db'),
+      namespace: cfg.TEMPORAL_NAMESPACE,
+    });
+    temporalUiUrl = `http://${cfg.RANKSAFE_HOST}:${cfg.TEMPORAL_UI_PORT}`;
+    record({ name: 'temporal', component: 'temporal', event: 'ready', detail: { address: temporalAddress } });
+  }
+  say(`  temporal ready at ${temporalAddress}`);
+
+  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url });
+  const startAndWait = async (c: ComponentSpec) => {
+    await platform.start({
+      name: c.instance,
+      component: c.app,
+      command: process.execPath,
+      args: ['--import', 'tsx', c.entry],
+      env: c.env,
+      cwd: WORKSPACE_ROOT,
+    });
+    const alive = () => platform.get(c.instance)?.state === 'running';
+    let ok: boolean;
+    if (c.grpcAddress) {
+      ok = await Promise.race([
+        waitForServing(c.grpcAddress, 90_000),
+        platform.exited(c.instance).then(() => false),
+      ]);
+    } else {
+      ok = await waitForWorker(stateOf(), 120_000, alive);
+    }
+    if (!ok) {
+      const log = rel(path.join(logDir, `${c.instance}.log`));
+      throw new StartupFailure(`${c.instance} ${alive() ? 'did not become healthy in time' : 'exited during start'}; see ${log}`);
+    }
+    record({ name: c.instance, component: c.app, event: 'ready', detail: { address: c.grpcAddress } });
+    say(`  ${c.instance} ready${c.grpcAddress ? ` at ${c.grpcAddress}` : ''}`);
+  };
+  const stateOf = (): StackState => ({
+    supervisorPid: process.pid,
+    startedAtUnixMs: t0,
+    postgresMode: pg.mode,
+    databaseUrl: pg.url,
+    temporalAddress,
+    temporalNamespace: cfg.TEMPORAL_NAMESPACE,
+    temporalTaskQueue: cfg.TEMPORAL_TASK_QUEUE,
+    temporalUiUrl,
+    components: components.map(({ app, instance, grpcAddress, metricsPort }) => ({ app, instance, grpcAddress, metricsPort })),
+  });
+
+  say('starting services …');
+  // Registry first; replicas of a tier start together; gateway and worker last.
+  const byApp = (app: keyof typeof APPS) => components.filter((c) => c.app === app);
+  for (const tier of [byApp('model-registry'), [...byApp('retrieval-service'), ...byApp('ranking-service')], byApp('gateway'), byApp('drill-worker')]) {
+    await Promise.all(tier.map(startAndWait));
+  }
+  writeStackState(cfg, stateOf());
+  up = true;
+
+  const width = Math.max(...components.map((c) => c.instance.length), 12) + 2;
+  const row = (k: string, v: string) => say(`  ${k.padEnd(width)}${v}`);
+  say('');
+  say(`ranksafe is up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  if (temporalUiUrl) row('Temporal UI', temporalUiUrl);
+  row('Temporal', `${temporalAddress} (namespace ${cfg.TEMPORAL_NAMESPACE}, task queue ${cfg.TEMPORAL_TASK_QUEUE})`);
+  row('Postgres', `${pg.url.replace(/:[^:@/]*@/, ':***@')} (${pg.mode})`);
+  for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
+  row('logs', `${rel(logDir)}/`);
+  row('admin token', cfg.ADMIN_TOKEN ? 'ADMIN_TOKEN' : rel(path.join(data, 'admin-token')));
+  say('');
+  say("check it: npm run ops -- status    ·    npm run ops -- ping-workflow    ·    Ctrl-C stops everything");
+
+  process.on('uncaughtException', (e) => {
+    say(`error: supervisor failure: ${e.message}`);
+    void stop(1);
+  });
+
+  async function waitForWorker(state: StackState, timeoutMs: number, alive: () => boolean): Promise<boolean> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until && alive()) {
+      const st = await stackStatus({ ...state, components: [], temporalUiUrl: undefined }, 2000);
+      if (st.find((s) => s.component === 'drill-worker')?.status === 'SERVING') return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
+  }
+
+}
+
+/** Take .data/run/supervisor.lock; returns the pid of a live supervisor that holds it instead. */
+function claimSupervisorLock(runDir: string): number | undefined {
+  const file = path.join(ensureDir(runDir), 'supervisor.lock');
+  try {
+    const pid = Number(fs.readFileSync(file, 'utf8'));
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (pid !== process.pid && cmd.includes('infra/stack/up')) return pid;
+  } catch {
+    /* no lock, or its holder is gone */
+  }
+  fs.writeFileSync(file, String(process.pid));
+  process.on('exit', () => fs.rmSync(file, { force: true }));
+  return undefined;
+}
+
+let platformRef: LocalProcessPlatform | undefined;
+main().catch(async (e: Error & { fatalStartup?: boolean }) => {
+  const oneLine = e instanceof StartupFailure || e instanceof ConfigError || e.fatalStartup;
+  process.stderr.write(`error: ${oneLine ? e.message : (e.stack ?? e.message)}\n`);
+  await platformRef?.stopAll(5000);
+  process.exit(1);
+});

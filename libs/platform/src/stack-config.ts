@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { loadConfig, portVar } from '@ranksafe/serving-kit';
+
+/**
+ * Configuration of the local stack (`npm start`, `ops`, the test harness). Every variable is
+ * documented in README.md "Configuration"; defaults are the embedded ones.
+ */
+export const stackEnvSchema = z.object({
+  RANKSAFE_DATA_DIR: z.string().default('.data'),
+  RANKSAFE_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: portVar(50051),
+  RETRIEVAL_PORT: portVar(50061),
+  RETRIEVAL_REPLICAS: z.coerce.number().int().min(1).max(8).default(2),
+  RANKING_PORT: portVar(50071),
+  RANKING_REPLICAS: z.coerce.number().int().min(1).max(8).default(2),
+  REGISTRY_PORT: portVar(50081),
+  /** Metrics ports are METRICS_PORT_BASE + n, one per process. */
+  METRICS_PORT_BASE: portVar(9400),
+  /** Use this Temporal cluster instead of starting the embedded dev server. */
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_PORT: portVar(7233),
+  TEMPORAL_UI_PORT: portVar(8233),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('ranksafe-drills'),
+  /** postgres://… to use; unset = local server on 127.0.0.1:5432, else embedded. */
+  DATABASE_URL: z.string().url().optional(),
+  /** auto (DATABASE_URL, then 127.0.0.1:5432, then embedded), external, or embedded. */
+  POSTGRES_MODE: z.enum(['auto', 'external', 'embedded']).default('auto'),
+  EMBEDDED_PG_PORT: portVar(54329),
+  /** Token for admin RPCs; unset = a random one kept in <data>/admin-token. */
+  ADMIN_TOKEN: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+export type StackEnv = z.infer<typeof stackEnvSchema>;
+
+export function loadStackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
+  return loadConfig('the ranksafe stack', stackEnvSchema, env);
+}

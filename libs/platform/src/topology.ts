@@ -1,0 +1,83 @@
+import * as path from 'node:path';
+import { WORKSPACE_ROOT } from './paths';
+import type { StackEnv } from './stack-config';
+
+/** The apps of ranksafe and the gRPC service each one health-checks as. */
+export const APPS = {
+  'model-registry': { entry: 'apps/model-registry/src/main.ts', healthService: 'ranksafe.v1.ModelRegistry' },
+  'retrieval-service': { entry: 'apps/retrieval-service/src/main.ts', healthService: 'ranksafe.v1.Retrieval' },
+  'ranking-service': { entry: 'apps/ranking-service/src/main.ts', healthService: 'ranksafe.v1.Ranking' },
+  gateway: { entry: 'apps/gateway/src/main.ts', healthService: 'ranksafe.v1.Search' },
+  'drill-worker': { entry: 'apps/drill-worker/src/main.ts', healthService: undefined },
+} as const;
+export type AppName = keyof typeof APPS;
+
+/** One process of the stack, ready to hand to a Platform. */
+export interface ComponentSpec {
+  app: AppName;
+  /** Unique name of this replica, e.g. "ranking-service-2". */
+  instance: string;
+  /** host:port of its gRPC server, for apps that have one. */
+  grpcAddress?: string;
+  metricsPort: number;
+  entry: string;
+  env: Record<string, string>;
+}
+
+export interface StackEndpoints {
+  host: string;
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalUiUrl?: string;
+  adminToken: string;
+}
+
+/**
+ * Every app process of the stack in start order: registry, retrieval and ranking replicas,
+ * gateway, drill-worker. Ports follow the stack env (replica n gets base port + n - 1).
+ */
+export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpec[] {
+  const out: ComponentSpec[] = [];
+  let metricsPort = cfg.METRICS_PORT_BASE;
+  const common = {
+    LOG_LEVEL: cfg.LOG_LEVEL,
+    ADMIN_TOKEN: ep.adminToken,
+    GRPC_HOST: cfg.RANKSAFE_HOST,
+    RANKSAFE_SUPERVISED: '1',
+  };
+  const add = (app: AppName, instance: string, port: number | undefined, env: Record<string, string>) => {
+    const m = metricsPort++;
+    out.push({
+      app,
+      instance,
+      grpcAddress: port === undefined ? undefined : `${cfg.RANKSAFE_HOST}:${port}`,
+      metricsPort: m,
+      entry: path.join(WORKSPACE_ROOT, APPS[app].entry),
+      env: {
+        ...common,
+        INSTANCE_ID: instance,
+        METRICS_PORT: String(m),
+        ...(port === undefined ? {} : { GRPC_PORT: String(port) }),
+        ...env,
+      },
+    });
+  };
+  add('model-registry', 'model-registry', cfg.REGISTRY_PORT, { DATABASE_URL: ep.databaseUrl });
+  const replicas = (n: number, base: number) => Array.from({ length: n }, (_, i) => base + i);
+  const retrievalPorts = replicas(cfg.RETRIEVAL_REPLICAS, cfg.RETRIEVAL_PORT);
+  const rankingPorts = replicas(cfg.RANKING_REPLICAS, cfg.RANKING_PORT);
+  retrievalPorts.forEach((p, i) => add('retrieval-service', `retrieval-service-${i + 1}`, p, {}));
+  rankingPorts.forEach((p, i) => add('ranking-service', `ranking-service-${i + 1}`, p, {}));
+  const targets = (ports: number[]) => ports.map((p) => `${cfg.RANKSAFE_HOST}:${p}`).join(',');
+  add('gateway', 'gateway', cfg.GATEWAY_PORT, {
+    RETRIEVAL_TARGETS: targets(retrievalPorts),
+    RANKING_TARGETS: targets(rankingPorts),
+  });
+  add('drill-worker', 'drill-worker', undefined, {
+    TEMPORAL_ADDRESS: ep.temporalAddress,
+    TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
+    TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
+    DATABASE_URL: ep.databaseUrl,
+  });
+  return out;
+}

@@ -1,0 +1,55 @@
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+
+export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNKNOWN' | 'UNREACHABLE';
+
+interface HealthClient extends grpc.Client {
+  check(
+    req: { service: string },
+    md: grpc.Metadata,
+    opts: grpc.CallOptions,
+    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
+  ): void;
+}
+
+let HealthCtor: (new (addr: string, creds: grpc.ChannelCredentials) => HealthClient) | undefined;
+function healthCtor() {
+  if (!HealthCtor) {
+    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String }));
+    HealthCtor = (pkg.grpc as any).health.v1.Health;
+  }
+  return HealthCtor!;
+}
+
+/** grpc.health.v1 Check against `address` for `service` ("" = the whole server). */
+export async function checkHealth(address: string, service = '', timeoutMs = 2000): Promise<{ status: HealthStatus; detail?: string }> {
+  const Ctor = healthCtor();
+  const client = new Ctor(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise((resolve) =>
+      client.check({ service }, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => {
+        if (err) {
+          if (err.code === grpc.status.NOT_FOUND) resolve({ status: 'SERVICE_UNKNOWN', detail: err.details });
+          else resolve({ status: 'UNREACHABLE', detail: `${grpc.status[err.code]}: ${err.details}` });
+        } else resolve({ status: (res?.status as HealthStatus) ?? 'UNKNOWN' });
+      }),
+    );
+  } finally {
+    client.close();
+  }
+}
+
+/** Poll a server's health until it reports SERVING or the timeout passes. */
+export async function waitForServing(address: string, timeoutMs: number, service = ''): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const h = await checkHealth(address, service, 1000);
+    if (h.status === 'SERVING') return true;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return false;
+}
+
+/** Deadline `ms` from now, for CallOptions. */
+export const deadlineIn = (ms: number): grpc.Deadline => Date.now() + ms;

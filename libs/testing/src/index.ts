@@ -1,0 +1,46 @@
+// Helpers for integration tests: real Postgres, real Temporal, no mocks of either.
+import { randomBytes } from 'node:crypto';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { dropDatabase, ensureDatabase, withDatabase } from '@ranksafe/db';
+import { locateTemporalCli, locateTemporalTestServer } from '@ranksafe/platform';
+
+/** The Postgres server tests use: DATABASE_URL (set by `npm test`), else the local one. */
+export const testServerUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** A fresh database for one test file; call drop() in afterAll. */
+export async function scratchDatabase(prefix = 'rs_test'): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = testServerUrl();
+  await ensureDatabase(admin, name);
+  return { url: withDatabase(admin, name), name, drop: () => dropDatabase(admin, name) };
+}
+
+/**
+ * A Temporal environment on the real dev server: the one `npm test` started (TEMPORAL_ADDRESS),
+ * else a new one from the official CLI binary (existing-path, never a download).
+ */
+export async function temporalDevEnv(): Promise<TestWorkflowEnvironment> {
+  if (process.env.TEMPORAL_ADDRESS) {
+    return TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS });
+  }
+  return TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: locateTemporalCli() }, ip: '127.0.0.1' },
+  });
+}
+
+/** The Java time-skipping test server (existing-path), for workflow tests with long timers. */
+export function temporalTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  return TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: { type: 'existing-path', path: locateTemporalTestServer() } },
+  });
+}
+
+/** Poll `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(check: () => Promise<boolean> | boolean, timeoutMs = 10_000, everyMs = 100): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

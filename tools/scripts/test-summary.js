@@ -1,0 +1,22 @@
+#!/usr/bin/env node
+// Adds up the jest JSON reports in a folder (one per nx project) and prints one closing line:
+//   tests: N passed, N failed, N skipped
+// Exits 1 when a test failed, a suite failed to run, or no test ran at all.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const dir = process.argv[2] ?? '.data/test-results';
+const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+let passed = 0, failed = 0, skipped = 0, brokenSuites = 0;
+for (const f of files) {
+  const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
+  passed += r.numPassedTests;
+  failed += r.numFailedTests;
+  skipped += r.numPendingTests + r.numTodoTests;
+  brokenSuites += r.numRuntimeErrorTestSuites;
+  const project = f.replace(/\.json$/, '');
+  console.log(`  ${project.padEnd(20)} ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped`);
+}
+if (brokenSuites) console.log(`${brokenSuites} test suite(s) failed to run`);
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(failed > 0 || brokenSuites > 0 || passed === 0 ? 1 : 0);
