@@ -4,7 +4,7 @@
 source "$(dirname "$0")/lib.sh"
 bash infra/scripts/setup.sh
 
-rm -rf .data/test-results
+rm -rf .data/test-results && mkdir -p .data/test-results
 status=0
 npx --no-install nx run proto:check --outputStyle=stream || status=1
 npx --no-install nx run-many -t typecheck --outputStyle=stream || status=1

@@ -1,3 +1,4 @@
+import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { createLogger, runMain, ServiceMetrics, startMetricsServer, watchSupervisor } from '@ranksafe/serving-kit';
 import { loadWorkerConfig } from './config';
 import { createDrillWorker } from './worker';
@@ -5,6 +6,14 @@ import { createDrillWorker } from './worker';
 runMain('drill-worker', async () => {
   const cfg = loadWorkerConfig();
   const logger = createLogger('drill-worker', cfg.LOG_LEVEL, cfg.INSTANCE_ID);
+  // The SDK's own logs go through the same JSON logger as everything else.
+  const sdkLevel = ({ fatal: 'ERROR', error: 'ERROR', warn: 'WARN', info: 'INFO', debug: 'DEBUG', trace: 'TRACE', silent: 'ERROR' } as const)[cfg.LOG_LEVEL];
+  Runtime.install({
+    logger: new DefaultLogger(sdkLevel, (e: LogEntry) => {
+      const lvl = e.level === 'TRACE' ? 'trace' : e.level === 'DEBUG' ? 'debug' : e.level === 'INFO' ? 'info' : e.level === 'WARN' ? 'warn' : 'error';
+      logger[lvl]({ sdk: e.meta }, e.message);
+    }),
+  });
   const { worker, connection } = await createDrillWorker(cfg);
   const metrics = new ServiceMetrics('drill-worker', cfg.INSTANCE_ID);
   const http = cfg.METRICS_PORT >= 0 ? await startMetricsServer(metrics, cfg.GRPC_HOST, cfg.METRICS_PORT, () => worker.getState() === 'RUNNING') : undefined;

@@ -21,12 +21,18 @@ interface Managed {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Is `pid` a live process? A zombie (exited, not yet reaped by its parent) counts as dead. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no procfs: trust kill(0)
   }
 }
 
@@ -147,7 +153,12 @@ export class LocalProcessPlatform implements Platform {
     m.stopping = true;
     this.onEvent({ name, component: m.info.component, event: 'stopping', detail: { graceMs } });
     signalGroup(m.info.pid, 'SIGTERM');
-    const timedOut = await Promise.race([m.exited.then(() => false), sleep(graceMs).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      m.exited.then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
+    ]);
+    clearTimeout(timer);
     if (timedOut) {
       signalGroup(m.info.pid, 'SIGKILL');
       await m.exited;

@@ -53,3 +53,23 @@ export async function waitForServing(address: string, timeoutMs: number, service
 
 /** Deadline `ms` from now, for CallOptions. */
 export const deadlineIn = (ms: number): grpc.Deadline => Date.now() + ms;
+
+type UnaryMethod<Req, Res> = (
+  req: Req,
+  md: grpc.Metadata,
+  opts: Partial<grpc.CallOptions>,
+  cb: (err: grpc.ServiceError | null, res: Res) => void,
+) => grpc.ClientUnaryCall;
+
+/** Call a generated unary client method as a promise, with a deadline and optional metadata. */
+export function unaryCall<Req, Res>(
+  method: UnaryMethod<Req, Res>,
+  req: Req,
+  opts: { deadlineMs?: number; metadata?: grpc.Metadata } = {},
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(req, opts.metadata ?? new grpc.Metadata(), opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {}, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}

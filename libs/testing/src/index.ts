@@ -1,6 +1,7 @@
 // Helpers for integration tests: real Postgres, real Temporal, no mocks of either.
 import { randomBytes } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { dropDatabase, ensureDatabase, withDatabase } from '@ranksafe/db';
 import { locateTemporalCli, locateTemporalTestServer } from '@ranksafe/platform';
 
@@ -20,6 +21,7 @@ export async function scratchDatabase(prefix = 'rs_test'): Promise<{ url: string
  * else a new one from the official CLI binary (existing-path, never a download).
  */
 export async function temporalDevEnv(): Promise<TestWorkflowEnvironment> {
+  quietTemporalRuntime();
   if (process.env.TEMPORAL_ADDRESS) {
     return TestWorkflowEnvironment.createFromExistingServer({ address: process.env.TEMPORAL_ADDRESS });
   }
@@ -30,6 +32,7 @@ export async function temporalDevEnv(): Promise<TestWorkflowEnvironment> {
 
 /** The Java time-skipping test server (existing-path), for workflow tests with long timers. */
 export function temporalTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  quietTemporalRuntime();
   return TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: locateTemporalTestServer() } },
   });
@@ -42,5 +45,14 @@ export async function eventually(check: () => Promise<boolean> | boolean, timeou
     if (await check()) return;
     if (Date.now() > until) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** Keep the Temporal SDK's INFO chatter (worker state changes ...) out of test output. */
+function quietTemporalRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* already installed in this test file */
   }
 }

@@ -1,0 +1,154 @@
+// The whole stack as a person runs it: `npm start`'s supervisor, the ops CLI, Ctrl-C, kill -9.
+// Real processes, real Temporal dev server (with its Web UI), real Postgres, real gRPC.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { isAlive, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { eventually, scratchDatabase } from '@ranksafe/testing';
+
+const NODE = [process.execPath, '--import', 'tsx'];
+
+async function pickPorts(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => portFree('127.0.0.1', base + i)));
+    if (all.every(Boolean)) return base;
+  }
+  throw new Error('no free port block');
+}
+
+describe('the local stack (npm start) end to end', () => {
+  let dataDir: string;
+  let env: NodeJS.ProcessEnv;
+  let db: Awaited<ReturnType<typeof scratchDatabase>>;
+  let base: number;
+  let up: ChildProcess | undefined;
+  let upOut = '';
+
+  const start = async () => {
+    upOut = '';
+    up = spawn(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    up.stdout!.on('data', (d) => (upOut += d));
+    up.stderr!.on('data', (d) => (upOut += d));
+    const exited = new Promise<void>((r) => up!.once('exit', () => r()));
+    await Promise.race([
+      eventually(() => upOut.includes('ranksafe is up'), 180_000, 200),
+      exited.then(() => {
+        throw new Error(`up.ts exited during start:\n${upOut}`);
+      }),
+    ]);
+  };
+  const ops = (...args: string[]) => spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const pidsOfStack = () =>
+    fs
+      .readdirSync(path.join(dataDir, 'run'))
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', f), 'utf8')).pid as number);
+
+  beforeAll(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-stack-'));
+    db = await scratchDatabase('rs_stack');
+    base = await pickPorts();
+    env = {
+      ...process.env,
+      RANKSAFE_DATA_DIR: dataDir,
+      DATABASE_URL: db.url,
+      GATEWAY_PORT: String(base),
+      RETRIEVAL_PORT: String(base + 1),
+      RANKING_PORT: String(base + 3),
+      REGISTRY_PORT: String(base + 5),
+      TEMPORAL_PORT: String(base + 6),
+      TEMPORAL_UI_PORT: String(base + 7),
+      METRICS_PORT_BASE: String(base + 10),
+      LOG_LEVEL: 'warn',
+      TEMPORAL_ADDRESS: '',
+    };
+  });
+  afterAll(async () => {
+    if (up && up.exitCode === null) {
+      up.kill('SIGINT');
+      await new Promise((r) => up!.once('exit', r));
+    }
+    await db.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('comes up healthy, runs a workflow, and Ctrl-C leaves no process behind', async () => {
+    await start();
+    expect(upOut).toContain(`Temporal UI          http://127.0.0.1:${base + 7}`);
+
+    const status = ops('status', '--json');
+    expect(status.status).toBe(0);
+    const report = JSON.parse(status.stdout);
+    expect(report.allServing).toBe(true);
+    expect(report.components.map((c: { component: string }) => c.component).sort()).toEqual(
+      ['drill-worker', 'gateway', 'model-registry', 'postgres', 'ranking-service-1', 'ranking-service-2', 'retrieval-service-1', 'retrieval-service-2', 'temporal', 'temporal-ui'].sort(),
+    );
+
+    const ping = ops('ping-workflow', '-m', 'e2e');
+    expect(ping.stderr).toBe('');
+    expect(ping.stdout).toMatch(/^workflow ping-\S+ completed in \d+ ms: "e2e" answered by worker/);
+
+    const pids = [...pidsOfStack(), up!.pid!];
+    expect(pids.length).toBe(9); // temporal + 7 apps + supervisor
+    up!.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => up!.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    await eventually(() => pids.every((p) => !isAlive(p)), 15_000);
+    expect(fs.existsSync(path.join(dataDir, 'run', 'stack.json'))).toBe(false);
+
+    const down = ops('status');
+    expect(down.status).toBe(1);
+    expect(down.stdout).toContain('UNREACHABLE');
+  });
+
+  it('comes back after kill -9 of everything, with the Temporal history of the first run', async () => {
+    await start();
+    const ping = ops('ping-workflow', '-m', 'before-crash');
+    const workflowId = /workflow (ping-\S+) completed/.exec(ping.stdout)![1]!;
+    const pids = [...pidsOfStack(), up!.pid!];
+    for (const p of pids) process.kill(p, 'SIGKILL');
+    await eventually(() => pids.every((p) => !isAlive(p)), 15_000);
+
+    await start();
+    expect(ops('status').status).toBe(0);
+    const conn = await Connection.connect({ address: `127.0.0.1:${base + 6}` });
+    try {
+      const d = await new Client({ connection: conn }).workflow.getHandle(workflowId).describe();
+      expect(d.status.name).toBe('COMPLETED');
+    } finally {
+      await conn.close();
+    }
+  });
+
+  it('refuses a second start while one runs, and a taken port, with one line each', async () => {
+    // The stack from the previous test is still up.
+    const again = spawnSync(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+    expect(again.status).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^error: ranksafe is already running \(supervisor pid \d+\); stop it/);
+
+    up!.kill('SIGINT');
+    await new Promise((r) => up!.once('exit', r));
+    const blocker = net.createServer().listen(base, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    try {
+      const taken = spawnSync(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+      expect(taken.status).toBe(1);
+      expect(taken.stderr.trim()).toBe(`error: port ${base} (gateway gRPC) is in use on 127.0.0.1; stop the process using it or set GATEWAY_PORT to another port`);
+    } finally {
+      blocker.close();
+    }
+    const badDb = spawnSync(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...env, DATABASE_URL: 'postgres://postgres@127.0.0.1:1/ranksafe' },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(badDb.status).toBe(1);
+    expect(badDb.stderr.trim()).toMatch(/^error: DATABASE_URL postgres:\/\/postgres@127\.0\.0\.1:1\/ranksafe is unreachable \(ECONNREFUSED/);
+    expect(badDb.stderr.trim().split('\n')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,87 @@
+// Real child processes: the local Platform adapter the stack and the drills rely on.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { isAlive, LocalProcessPlatform } from './local-process';
+import type { PlatformEventInfo } from './platform';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'rs-platform-'));
+// A process that traps SIGTERM to exit 0 after a short drain, and starts a grandchild.
+const script = `
+  process.on('SIGTERM', () => setTimeout(() => process.exit(0), 50));
+  require('child_process').spawn('sleep', ['300'], { stdio: 'ignore' });
+  console.log('started ' + process.pid);
+  setInterval(() => {}, 1000);
+`;
+
+describe('LocalProcessPlatform', () => {
+  let dir: string;
+  let events: PlatformEventInfo[];
+  let platform: LocalProcessPlatform;
+  beforeEach(() => {
+    dir = tmp();
+    events = [];
+    platform = new LocalProcessPlatform(path.join(dir, 'run'), path.join(dir, 'logs'), (e) => events.push(e));
+  });
+  afterEach(async () => {
+    await platform.stopAll(2000);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const spec = (name: string) => ({ name, component: 'demo', command: process.execPath, args: ['-e', script] });
+
+  it('starts a process, logs its output, keeps a pid file, and stops it gracefully', async () => {
+    const info = await platform.start(spec('demo-1'));
+    expect(isAlive(info.pid)).toBe(true);
+    expect(fs.existsSync(path.join(dir, 'run', 'demo-1.pid'))).toBe(true);
+    await new Promise((r) => setTimeout(r, 500));
+    const stopped = await platform.stop('demo-1', 5000);
+    expect(stopped.state).toBe('stopped');
+    expect(stopped.exitCode).toBe(0);
+    expect(isAlive(info.pid)).toBe(false);
+    expect(fs.existsSync(path.join(dir, 'run', 'demo-1.pid'))).toBe(false);
+    expect(fs.readFileSync(path.join(dir, 'logs', 'demo-1.log'), 'utf8')).toContain(`started ${info.pid}`);
+    expect(events.map((e) => e.event)).toEqual(['starting', 'stopping', 'stopped']);
+  });
+
+  it('kills the whole process group, grandchildren included', async () => {
+    const info = await platform.start(spec('demo-2'));
+    await new Promise((r) => setTimeout(r, 500));
+    const before = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
+      try {
+        return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[2] === String(info.pid);
+      } catch {
+        return false;
+      }
+    });
+    expect(before.length).toBeGreaterThan(0); // the sleep grandchild (its group is demo-2's)
+    const killed = await platform.kill('demo-2');
+    expect(killed.state).toBe('killed');
+    expect(killed.signal).toBe('SIGKILL');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const pid of before) expect(isAlive(Number(pid))).toBe(false);
+  });
+
+  it('reports a crash as an exited event', async () => {
+    await platform.start({ name: 'crasher', component: 'demo', command: process.execPath, args: ['-e', 'process.exit(3)'] });
+    await platform.exited('crasher');
+    expect(platform.get('crasher')).toMatchObject({ state: 'exited', exitCode: 3 });
+    expect(events.find((e) => e.event === 'exited')?.detail).toEqual({ code: 3, signal: null });
+  });
+
+  it('refuses to start a second process under a running name', async () => {
+    await platform.start(spec('demo-3'));
+    await expect(platform.start(spec('demo-3'))).rejects.toThrow(/already running/);
+  });
+
+  it('reaps processes left behind by a supervisor that died, and only those', async () => {
+    const info = await platform.start(spec('orphan'));
+    // A pid file whose pid now runs something else must not be killed.
+    fs.writeFileSync(path.join(dir, 'run', 'stranger.pid'), JSON.stringify({ pid: process.pid, component: 'x', command: '/bin/sleep', args: ['1'], startedAt: '' }));
+    const reaped = await LocalProcessPlatform.reapStale(path.join(dir, 'run'), 2000);
+    expect(reaped).toEqual([`orphan (pid ${info.pid})`]);
+    await platform.exited('orphan');
+    expect(isAlive(info.pid)).toBe(false);
+    expect(fs.readdirSync(path.join(dir, 'run'))).toEqual([]);
+  });
+});

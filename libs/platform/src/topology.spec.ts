@@ -1,0 +1,54 @@
+import { devServerArgs, SEARCH_ATTRIBUTES } from './temporal';
+import { loadStackEnv } from './stack-config';
+import { stackComponents } from './topology';
+
+const endpoints = { host: '127.0.0.1', databaseUrl: 'postgres://db/ranksafe', temporalAddress: '127.0.0.1:7233', adminToken: 'tok-tok-tok-tok-tok' };
+
+describe('stack topology', () => {
+  it('runs 2 replicas of retrieval and ranking by default, with distinct ports', () => {
+    const c = stackComponents(loadStackEnv({}), endpoints);
+    expect(c.map((x) => x.instance)).toEqual([
+      'model-registry',
+      'retrieval-service-1',
+      'retrieval-service-2',
+      'ranking-service-1',
+      'ranking-service-2',
+      'gateway',
+      'drill-worker',
+    ]);
+    const ports = c.flatMap((x) => [x.env.GRPC_PORT, x.env.METRICS_PORT]).filter(Boolean);
+    expect(new Set(ports).size).toBe(ports.length);
+    const gw = c.find((x) => x.app === 'gateway')!;
+    expect(gw.env.RETRIEVAL_TARGETS).toBe('127.0.0.1:50061,127.0.0.1:50062');
+    expect(gw.env.RANKING_TARGETS).toBe('127.0.0.1:50071,127.0.0.1:50072');
+    expect(c.every((x) => x.env.ADMIN_TOKEN === endpoints.adminToken)).toBe(true);
+    expect(c.find((x) => x.app === 'model-registry')!.env.DATABASE_URL).toBe(endpoints.databaseUrl);
+  });
+
+  it('follows the configured ports and replica counts', () => {
+    const cfg = loadStackEnv({ RANKING_REPLICAS: '3', RANKING_PORT: '6000', RETRIEVAL_REPLICAS: '1', GATEWAY_PORT: '7000' });
+    const c = stackComponents(cfg, endpoints);
+    expect(c.filter((x) => x.app === 'ranking-service').map((x) => x.grpcAddress)).toEqual(['127.0.0.1:6000', '127.0.0.1:6001', '127.0.0.1:6002']);
+    expect(c.filter((x) => x.app === 'retrieval-service')).toHaveLength(1);
+    expect(c.find((x) => x.app === 'gateway')!.grpcAddress).toBe('127.0.0.1:7000');
+  });
+
+  it('rejects a bad stack configuration with one line', () => {
+    expect(() => loadStackEnv({ RANKING_REPLICAS: '0', DATABASE_URL: 'not a url' })).toThrow(/^invalid configuration for the ranksafe stack: .*RANKING_REPLICAS.*DATABASE_URL/);
+  });
+});
+
+describe('temporal dev server arguments', () => {
+  it('registers the drill search attributes, persists to SQLite and serves the UI', () => {
+    const args = devServerArgs({ host: '127.0.0.1', port: 7233, uiPort: 8233, dbFile: '/d/t.db', namespace: 'default' });
+    expect(args.slice(0, 2)).toEqual(['server', 'start-dev']);
+    expect(args).toEqual(expect.arrayContaining(['--db-filename', '/d/t.db', '--ui-port', '8233']));
+    for (const [k, t] of Object.entries(SEARCH_ATTRIBUTES)) expect(args).toContain(`${k}=${t}`);
+    expect(args).not.toContain('--headless');
+  });
+  it('runs headless and in memory for tests', () => {
+    const args = devServerArgs({ host: '127.0.0.1', port: 7999, namespace: 'default' });
+    expect(args).toContain('--headless');
+    expect(args).not.toContain('--db-filename');
+  });
+});
