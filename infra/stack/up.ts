@@ -14,9 +14,9 @@ import {
   removeStackState,
   resolvePostgres,
   stackComponents,
-  stackStatus,
   startTemporalDevServer,
   waitForTemporal,
+  workflowPollers,
   WORKSPACE_ROOT,
   writeStackState,
   type ComponentSpec,
@@ -24,6 +24,7 @@ import {
   type StackState,
 } from '@ranksafe/platform';
 import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
+import { Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 
 const t0 = Date.now();
@@ -194,13 +195,17 @@ async function main() {
   });
 
   async function waitForWorker(state: StackState, timeoutMs: number, alive: () => boolean): Promise<boolean> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until && alive()) {
-      const st = await stackStatus({ ...state, components: [], temporalUiUrl: undefined }, 2000);
-      if (st.find((s) => s.component === 'drill-worker')?.status === 'SERVING') return true;
-      await new Promise((r) => setTimeout(r, 500));
+    const conn = await Connection.connect({ address: state.temporalAddress });
+    try {
+      const until = Date.now() + timeoutMs;
+      while (Date.now() < until && alive()) {
+        if ((await workflowPollers(conn, state.temporalNamespace, state.temporalTaskQueue)) > 0) return true;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+      return false;
+    } finally {
+      await conn.close();
     }
-    return false;
   }
 
 }

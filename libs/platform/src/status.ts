@@ -22,6 +22,16 @@ function httpGet(url: string, timeoutMs: number): Promise<number> {
   });
 }
 
+/** How many workers poll `taskQueue` for workflow tasks: the drill-worker is healthy when > 0. */
+export async function workflowPollers(conn: Connection, namespace: string, taskQueue: string): Promise<number> {
+  const tq = await conn.workflowService.describeTaskQueue({
+    namespace,
+    taskQueue: { name: taskQueue, kind: 1 /* NORMAL */ },
+    taskQueueType: 1 /* WORKFLOW */,
+  });
+  return tq.pollers?.length ?? 0;
+}
+
 async function temporalStatus(state: StackState, timeoutMs: number): Promise<ComponentStatus[]> {
   const out: ComponentStatus[] = [];
   let conn: Connection | undefined;
@@ -30,13 +40,7 @@ async function temporalStatus(state: StackState, timeoutMs: number): Promise<Com
     const h = await conn.healthService.check({});
     const serving = h.status === 1;
     out.push({ component: 'temporal', address: state.temporalAddress, status: serving ? 'SERVING' : 'NOT_SERVING', detail: `namespace ${state.temporalNamespace}` });
-    // The drill-worker is healthy when it polls its task queue.
-    const tq = await conn.workflowService.describeTaskQueue({
-      namespace: state.temporalNamespace,
-      taskQueue: { name: state.temporalTaskQueue, kind: 1 },
-      taskQueueType: 1,
-    });
-    const pollers = tq.pollers?.length ?? 0;
+    const pollers = await workflowPollers(conn, state.temporalNamespace, state.temporalTaskQueue);
     out.push({
       component: 'drill-worker',
       address: `task queue ${state.temporalTaskQueue}`,
