@@ -9,7 +9,7 @@ for (const [alias, [target]] of Object.entries(compilerOptions.paths)) {
 }
 
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: path.join(__dirname, 'tools/jest/node-environment.js'),
   transform: {
     '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
   },

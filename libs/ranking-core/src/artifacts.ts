@@ -1,0 +1,58 @@
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+/** manifest.json written by tools/model next to the artifacts it describes. */
+export interface ModelManifest {
+  name: string;
+  kind: 'bi-encoder' | 'cross-encoder' | 'sequential-recommender';
+  framework: 'onnx';
+  dims: number;
+  max_length: number;
+  pooling: 'mean+l2';
+  inputs: string[];
+  output: string;
+  variants: Record<string, string>;
+  license: string;
+  artifacts: Record<string, { sha256: string; bytes: number }>;
+}
+
+/** An artifact whose bytes are not what its manifest says: never load it. */
+export class ArtifactIntegrityError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtifactIntegrityError';
+  }
+}
+
+export function sha256File(file: string): string {
+  const h = createHash('sha256');
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1 << 20);
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+export function readManifest(dir: string): ModelManifest {
+  const file = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(file)) {
+    throw new Error(`no model at ${dir} (manifest.json missing); build it with 'npm run setup' (tools/model/build_minilm.py)`);
+  }
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
+}
+
+/** Read `name` from `dir` after checking its sha256 against the manifest. */
+export function verifiedArtifact(dir: string, manifest: ModelManifest, name: string): string {
+  const want = manifest.artifacts[name];
+  if (!want) throw new ArtifactIntegrityError(`${name} is not listed in ${path.join(dir, 'manifest.json')}`);
+  const file = path.join(dir, name);
+  const got = sha256File(file);
+  if (got !== want.sha256) {
+    throw new ArtifactIntegrityError(`${file} has sha256 ${got}, but its manifest says ${want.sha256}: refusing to load a tampered or corrupt artifact`);
+  }
+  return file;
+}

@@ -1,0 +1,157 @@
+import * as fs from 'node:fs';
+import * as ort from 'onnxruntime-node';
+import { Tokenizer } from '@huggingface/tokenizers';
+import { readManifest, verifiedArtifact, type ModelManifest } from './artifacts';
+
+export type ExecutionProvider = 'cpu' | 'cuda';
+
+export interface EncoderOptions {
+  /** Which artifact of the manifest to serve: "fp32" or "int8". */
+  variant: string;
+  executionProvider?: ExecutionProvider;
+  /** When cuda is asked for but unavailable: fail (default) or fall back to cpu. */
+  cudaFallbackToCpu?: boolean;
+  /** Threads inside one operator (0 = onnxruntime's default). */
+  intraOpThreads?: number;
+  /** Token limit per text, special tokens included (default: the manifest's). */
+  maxLength?: number;
+  onWarning?: (message: string) => void;
+}
+
+export interface TokenizedBatch {
+  inputIds: BigInt64Array;
+  attentionMask: BigInt64Array;
+  tokenTypeIds: BigInt64Array;
+  batch: number;
+  seqLen: number;
+  /** Token ids per text, unpadded (for tests and diagnostics). */
+  ids: number[][];
+}
+
+/**
+ * A BERT-family bi-encoder (sentence embedding model) in ONNX Runtime: tokenize with the
+ * model's own tokenizer.json, run the graph, mean-pool over the attention mask, L2-normalise.
+ * Artifacts are verified against their manifest's sha256 before anything is loaded.
+ */
+export class BertEncoder {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly tokenizer: Tokenizer,
+    readonly manifest: ModelManifest,
+    readonly variant: string,
+    readonly sha256: string,
+    readonly executionProvider: ExecutionProvider,
+    readonly maxLength: number,
+    private readonly sepId: number,
+  ) {}
+
+  static async load(dir: string, opts: EncoderOptions): Promise<BertEncoder> {
+    const manifest = readManifest(dir);
+    const modelFile = manifest.variants[opts.variant];
+    if (!modelFile) throw new Error(`model ${manifest.name} has no variant "${opts.variant}" (has: ${Object.keys(manifest.variants).join(', ')})`);
+    const modelPath = verifiedArtifact(dir, manifest, modelFile);
+    const tokenizerJson = JSON.parse(fs.readFileSync(verifiedArtifact(dir, manifest, 'tokenizer.json'), 'utf8'));
+    const tokenizerConfig = JSON.parse(fs.readFileSync(verifiedArtifact(dir, manifest, 'tokenizer_config.json'), 'utf8'));
+    const tokenizer = new Tokenizer(tokenizerJson, tokenizerConfig);
+    const sepId = tokenizer.token_to_id('[SEP]');
+    if (sepId === undefined) throw new Error(`${dir}/tokenizer.json has no [SEP] token`);
+
+    const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
+      executionProviders: [ep],
+      graphOptimizationLevel: 'all',
+      intraOpNumThreads: opts.intraOpThreads ?? 0,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+    });
+    let ep: ExecutionProvider = opts.executionProvider ?? 'cpu';
+    let session: ort.InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
+    } catch (e) {
+      if (ep !== 'cuda') throw e;
+      const why = (e as Error).message.split('\n')[0];
+      if (!opts.cudaFallbackToCpu) {
+        throw new Error(`the CUDA execution provider is not available here (${why}); use the cpu provider or allow the fall-back to cpu`);
+      }
+      opts.onWarning?.(`CUDA execution provider unavailable (${why}); falling back to cpu`);
+      ep = 'cpu';
+      session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
+    }
+    const sha = manifest.artifacts[modelFile]!.sha256;
+    const maxLength = Math.min(opts.maxLength ?? manifest.max_length, manifest.max_length);
+    return new BertEncoder(session, tokenizer, manifest, opts.variant, sha, ep, maxLength, sepId);
+  }
+
+  get dims(): number {
+    return this.manifest.dims;
+  }
+
+  /** Tokenize and pad a batch to its longest text (truncating each to maxLength tokens). */
+  tokenize(texts: string[]): TokenizedBatch {
+    const ids = texts.map((t) => {
+      const e = this.tokenizer.encode(t, { add_special_tokens: true }).ids;
+      return e.length <= this.maxLength ? e : [...e.slice(0, this.maxLength - 1), this.sepId];
+    });
+    const seqLen = Math.max(2, ...ids.map((x) => x.length));
+    const n = texts.length * seqLen;
+    const inputIds = new BigInt64Array(n);
+    const attentionMask = new BigInt64Array(n);
+    ids.forEach((row, b) => {
+      for (let t = 0; t < row.length; t++) {
+        inputIds[b * seqLen + t] = BigInt(row[t]!);
+        attentionMask[b * seqLen + t] = 1n;
+      }
+    });
+    return { inputIds, attentionMask, tokenTypeIds: new BigInt64Array(n), batch: texts.length, seqLen, ids };
+  }
+
+  /** Embed texts in one session run; each vector is L2-normalised (dot product = cosine). */
+  async encode(texts: string[]): Promise<Float32Array[]> {
+    if (texts.length === 0) return [];
+    const tb = this.tokenize(texts);
+    const dims = [tb.batch, tb.seqLen];
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: new ort.Tensor('int64', tb.inputIds, dims),
+      attention_mask: new ort.Tensor('int64', tb.attentionMask, dims),
+    };
+    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new ort.Tensor('int64', tb.tokenTypeIds, dims);
+    const out = await this.session.run(feeds, [this.manifest.output]);
+    const hidden = out[this.manifest.output]!.data as Float32Array;
+    return meanPoolNormalize(hidden, tb.attentionMask, tb.batch, tb.seqLen, this.dims);
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Mean of the token vectors under the mask, then L2 normalisation, for each row of a batch. */
+export function meanPoolNormalize(hidden: Float32Array, mask: BigInt64Array, batch: number, seqLen: number, dims: number): Float32Array[] {
+  const out: Float32Array[] = [];
+  for (let b = 0; b < batch; b++) {
+    const v = new Float32Array(dims);
+    let count = 0;
+    for (let t = 0; t < seqLen; t++) {
+      if (mask[b * seqLen + t] === 0n) continue;
+      count++;
+      const off = (b * seqLen + t) * dims;
+      for (let k = 0; k < dims; k++) v[k]! += hidden[off + k]!;
+    }
+    let norm = 0;
+    for (let k = 0; k < dims; k++) {
+      v[k]! /= Math.max(count, 1);
+      norm += v[k]! * v[k]!;
+    }
+    norm = Math.sqrt(norm) || 1;
+    for (let k = 0; k < dims; k++) v[k]! /= norm;
+    out.push(v);
+  }
+  return out;
+}
+
+/** Dot product of two vectors (the cosine, for normalised ones). */
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}

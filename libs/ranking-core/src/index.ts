@@ -1,0 +1,3 @@
+// Pure engines for ranking: no gRPC here. The ranking-service wires them to the network.
+export * from './artifacts';
+export * from './encoder';
