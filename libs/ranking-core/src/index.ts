@@ -1,3 +1,5 @@
 // Pure engines for ranking: no gRPC here. The ranking-service wires them to the network.
 export * from './artifacts';
 export * from './encoder';
+export * from './metrics';
+export * from './batcher';
