@@ -1,8 +1,27 @@
+import * as path from 'node:path';
 import { z } from 'zod';
+import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
 export const rankingEnvSchema = serviceEnvSchema.extend({
   GRPC_PORT: serviceEnvSchema.shape.GRPC_PORT.default(50071),
+  /** Model directory (manifest.json + artifacts) loaded at start. */
+  RANKING_MODEL_DIR: z.string().default(path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2')),
+  /** Which artifact of the manifest: fp32 or int8. */
+  RANKING_MODEL_VARIANT: z.enum(['fp32', 'int8']).default('int8'),
+  RANKING_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
+  /** With cuda asked for but missing: fail at start (default) or fall back to cpu with a warning. */
+  RANKING_CUDA_FALLBACK: z.enum(['fail', 'cpu']).default('fail'),
+  /** onnxruntime intra-op threads; 0 = its default (all cores). */
+  RANKING_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
+  RANKING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(16),
+  RANKING_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(4),
+  RANKING_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).default(4096),
+  RANKING_CACHE_SIZE: z.coerce.number().int().min(0).default(200_000),
+  /** Weight of the retrieval score in the final score (0..1). */
+  RANKING_RETRIEVAL_WEIGHT: z.coerce.number().min(0).max(1).default(0.2),
+  /** Most candidates one Rank call may carry. */
+  RANKING_MAX_CANDIDATES: z.coerce.number().int().min(1).max(10_000).default(1000),
 });
 export type RankingConfig = z.infer<typeof rankingEnvSchema>;
 

@@ -3,3 +3,4 @@ export * from './artifacts';
 export * from './encoder';
 export * from './metrics';
 export * from './batcher';
+export * from './engine';

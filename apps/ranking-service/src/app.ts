@@ -1,0 +1,27 @@
+import { RankingService } from '@ranksafe/proto';
+import { createLogger, serve, startupError, type RunningService } from '@ranksafe/serving-kit';
+import type { RankingConfig } from './config';
+import { RankingModels } from './service';
+
+/** Start the ranking gRPC server; it reports NOT_SERVING until its model is loaded and warm. */
+export async function startRankingService(cfg: RankingConfig, opts: { handleSignals?: boolean } = {}): Promise<{ svc: RunningService; models: RankingModels }> {
+  const logger = createLogger('ranking-service', cfg.LOG_LEVEL, cfg.INSTANCE_ID);
+  let setReady: (r: boolean) => void = () => undefined;
+  const models = new RankingModels(cfg, logger, (r) => setReady(r));
+  const svc = await serve({
+    component: 'ranking-service',
+    env: cfg,
+    logger,
+    handleSignals: opts.handleSignals,
+    services: [{ definition: RankingService, name: 'ranksafe.v1.Ranking', implementation: models.implementation(), adminMethods: ['loadModel', 'unloadModel'] }],
+    onShutdown: () => models.closeAll(),
+  });
+  setReady = (r) => svc.setReady(r);
+  try {
+    await models.load(cfg.RANKING_MODEL_DIR, true);
+  } catch (e) {
+    await svc.shutdown('model load failed');
+    throw startupError(`ranking-service cannot load its model from ${cfg.RANKING_MODEL_DIR}: ${(e as Error).message}`);
+  }
+  return { svc, models };
+}
