@@ -15,7 +15,7 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   /** onnxruntime intra-op threads; 0 = its default (all cores). */
   RANKING_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   RANKING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(16),
-  RANKING_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(4),
+  RANKING_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   RANKING_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).default(4096),
   RANKING_CACHE_SIZE: z.coerce.number().int().min(0).default(200_000),
   /** Weight of the retrieval score in the final score (0..1). */
