@@ -13,7 +13,9 @@ const NODE = [process.execPath, '--import', 'tsx'];
 
 async function pickPorts(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Below the kernel's ephemeral range (32768+), where outgoing connections and the Temporal
+    // dev server's randomly chosen internal ports could take a port of the block meanwhile.
+    const base = 20000 + Math.floor(Math.random() * 12000);
     const all = await Promise.all(Array.from({ length: 20 }, (_, i) => portFree('127.0.0.1', base + i)));
     if (all.every(Boolean)) return base;
   }
@@ -33,14 +35,24 @@ describe('the local stack (npm start) end to end', () => {
     up = spawn(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     up.stdout!.on('data', (d) => (upOut += d));
     up.stderr!.on('data', (d) => (upOut += d));
-    const exited = new Promise<void>((r) => up!.once('exit', () => r()));
-    await Promise.race([
-      eventually(() => upOut.includes('ranksafe is up'), 180_000, 200),
-      exited.then(() => {
-        throw new Error(`up.ts exited during start:\n${upOut}`);
-      }),
-    ]);
+    let gone = false;
+    up.once('exit', () => (gone = true));
+    await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
+    if (gone) throw new Error(`up.ts exited during start:\n${upOut}\n${logTails()}`);
   };
+  /** Ctrl-C the running supervisor, if any, and wait for it to exit. */
+  const stopUp = async () => {
+    if (!up || up.exitCode !== null || up.signalCode !== null) return;
+    const exited = new Promise((r) => up!.once('exit', r));
+    up.kill('SIGINT');
+    await exited;
+  };
+  /** The last lines of every component log, to see in CI why a start failed. */
+  const logTails = () =>
+    fs
+      .readdirSync(path.join(dataDir, 'logs'))
+      .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8').trim().split('\n').slice(-4).join('\n')}`)
+      .join('\n');
   const ops = (...args: string[]) => spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
   const pidsOfStack = () =>
     fs
@@ -68,10 +80,7 @@ describe('the local stack (npm start) end to end', () => {
     };
   });
   afterAll(async () => {
-    if (up && up.exitCode === null) {
-      up.kill('SIGINT');
-      await new Promise((r) => up!.once('exit', r));
-    }
+    await stopUp();
     await db.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
@@ -130,8 +139,7 @@ describe('the local stack (npm start) end to end', () => {
     expect(again.status).toBe(1);
     expect(again.stderr.trim()).toMatch(/^error: ranksafe is already running \(supervisor pid \d+\); stop it/);
 
-    up!.kill('SIGINT');
-    await new Promise((r) => up!.once('exit', r));
+    await stopUp();
     const blocker = net.createServer().listen(base, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
     try {
