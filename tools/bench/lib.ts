@@ -3,28 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 
-/** ../shared/data beside the checkout (RANKSAFE_SHARED_DATA overrides); undefined when absent. */
-export function sharedData(): string | undefined {
-  const dir = process.env.RANKSAFE_SHARED_DATA ?? path.resolve(WORKSPACE_ROOT, '..', 'shared', 'data');
-  return fs.existsSync(dir) ? dir : undefined;
-}
-
-export interface WandsSlice {
-  products: Array<{ id: string; title: string; description: string; category: string }>;
-  qrels: Record<string, { query: string; grades: Record<string, number> }>;
-}
-
-export function loadWandsSlice(): WandsSlice | undefined {
-  const dir = sharedData();
-  if (!dir || !fs.existsSync(path.join(dir, 'wands', 'qrels-slice.json'))) return undefined;
-  const products = fs
-    .readFileSync(path.join(dir, 'wands', 'products-slice.jsonl'), 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-  const qrels = JSON.parse(fs.readFileSync(path.join(dir, 'wands', 'qrels-slice.json'), 'utf8'));
-  return { products, qrels };
-}
+export { loadWandsSlice, sharedData, type WandsSlice } from '@ranksafe/testing';
 
 export function printTable(title: string, header: string[], rows: Array<Array<string | number>>): void {
   const cells = rows.map((r) => r.map((c) => (typeof c === 'number' ? (Number.isInteger(c) ? String(c) : c.toFixed(2)) : c)));

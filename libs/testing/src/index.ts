@@ -1,9 +1,11 @@
 // Helpers for integration tests: real Postgres, real Temporal, no mocks of either.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { dropDatabase, ensureDatabase, withDatabase } from '@ranksafe/db';
-import { locateTemporalCli, locateTemporalTestServer } from '@ranksafe/platform';
+import { locateTemporalCli, locateTemporalTestServer, WORKSPACE_ROOT } from '@ranksafe/platform';
 
 /** The Postgres server tests use: DATABASE_URL (set by `npm test`), else the local one. */
 export const testServerUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -56,3 +58,28 @@ function quietTemporalRuntime(): void {
     /* already installed in this test file */
   }
 }
+
+// Real evaluation data in ../shared/data (never copied into the repository).
+/** ../shared/data beside the checkout (RANKSAFE_SHARED_DATA overrides); undefined when absent. */
+export function sharedData(): string | undefined {
+  const dir = process.env.RANKSAFE_SHARED_DATA ?? path.resolve(WORKSPACE_ROOT, '..', 'shared', 'data');
+  return fs.existsSync(dir) ? dir : undefined;
+}
+
+export interface WandsSlice {
+  products: Array<{ id: string; title: string; description: string; category: string }>;
+  qrels: Record<string, { query: string; grades: Record<string, number> }>;
+}
+
+export function loadWandsSlice(): WandsSlice | undefined {
+  const dir = sharedData();
+  if (!dir || !fs.existsSync(path.join(dir, 'wands', 'qrels-slice.json'))) return undefined;
+  const products = fs
+    .readFileSync(path.join(dir, 'wands', 'products-slice.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+  const qrels = JSON.parse(fs.readFileSync(path.join(dir, 'wands', 'qrels-slice.json'), 'utf8'));
+  return { products, qrels };
+}
+
