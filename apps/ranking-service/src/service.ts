@@ -26,10 +26,10 @@ import {
   resourceExhausted,
   unary,
   unavailable,
+  unimplemented,
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
-import { status } from '@grpc/grpc-js';
 import type { RankingConfig } from './config';
 
 interface Served {
@@ -196,7 +196,7 @@ export class RankingModels {
       loadModel: unary(async (req) => {
         const source = req.source;
         if (!source) throw invalidArgument('source', 'set local_path (registry_ref arrives with the model registry)');
-        if (source.$case === 'registryRef') throw new GrpcError(status.UNIMPLEMENTED, 'loading from the model registry is not implemented yet; use local_path');
+        if (source.$case === 'registryRef') throw unimplemented('loading from the model registry is not implemented yet; use local_path');
         const dir = path.resolve(source.value);
         try {
           const s = await this.load(dir, req.activate || !this.active);

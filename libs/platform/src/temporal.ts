@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { Connection } from '@temporalio/client';
 import * as path from 'node:path';
 import type { Platform } from './platform';
 import { startupError } from '@ranksafe/serving-kit';
@@ -69,7 +70,6 @@ export function devServerArgs(o: DevServerOptions): string[] {
 
 /** Wait until a Temporal frontend answers its health check. */
 export async function waitForTemporal(address: string, timeoutMs: number, alive: () => boolean = () => true): Promise<boolean> {
-  const { Connection } = await import('@temporalio/client');
   const until = Date.now() + timeoutMs;
   while (Date.now() < until && alive()) {
     try {

@@ -52,7 +52,7 @@ export class DynamicBatcher<I, O> {
   private timer: NodeJS.Timeout | undefined;
   private running = 0;
   private closed = false;
-  readonly stats: BatcherStats = { queued: 0, running: 0, batches: 0, items: 0, expired: 0, rejected: 0 };
+  private counters = { batches: 0, items: 0, expired: 0, rejected: 0 };
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
@@ -63,6 +63,11 @@ export class DynamicBatcher<I, O> {
     if (opts.maxQueueSize < opts.maxBatchSize) throw new Error('maxQueueSize must be >= maxBatchSize');
   }
 
+  /** A snapshot of the queue and the counters since start. */
+  get stats(): BatcherStats {
+    return { queued: this.queue.length, running: this.running, ...this.counters };
+  }
+
   /**
    * Queue `items` (all or none) and resolve with their outputs in order. `deadline` is an
    * absolute time in the clock of `now` (Infinity = none).
@@ -71,14 +76,13 @@ export class DynamicBatcher<I, O> {
     if (this.closed) return Promise.reject(new QueueFullError('batcher is closed'));
     if (items.length === 0) return Promise.resolve([]);
     if (this.queue.length + items.length > this.opts.maxQueueSize) {
-      this.stats.rejected += items.length;
+      this.counters.rejected += items.length;
       return Promise.reject(new QueueFullError(`queue full: ${this.queue.length} waiting, ${items.length} more would exceed ${this.opts.maxQueueSize}`));
     }
     const enqueuedAt = performance.now();
     const promises = items.map(
       (item) => new Promise<O>((resolve, reject) => this.queue.push({ item, deadline, enqueuedAt, resolve, reject })),
     );
-    this.stats.queued = this.queue.length;
     this.pump();
     return Promise.all(promises);
   }
@@ -121,16 +125,14 @@ export class DynamicBatcher<I, O> {
     while (batch.length < this.opts.maxBatchSize && this.queue.length > 0) {
       const p = this.queue.shift()!;
       if (p.deadline <= now) {
-        this.stats.expired++;
+        this.counters.expired++;
         p.reject(new ExpiredError('deadline passed while queued; dropped before inference'));
       } else batch.push(p);
     }
-    this.stats.queued = this.queue.length;
     if (batch.length === 0) return;
     this.running++;
-    this.stats.running = this.running;
-    this.stats.batches++;
-    this.stats.items += batch.length;
+    this.counters.batches++;
+    this.counters.items += batch.length;
     this.run(batch.map((p) => p.item))
       .then(
         (outs) => {
@@ -145,7 +147,6 @@ export class DynamicBatcher<I, O> {
       )
       .finally(() => {
         this.running--;
-        this.stats.running = this.running;
         this.pump();
       });
   }

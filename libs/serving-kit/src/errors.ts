@@ -23,6 +23,7 @@ export const failedPrecondition = (what: string) => new GrpcError(status.FAILED_
 export const resourceExhausted = (what: string) => new GrpcError(status.RESOURCE_EXHAUSTED, what);
 export const unavailable = (what: string) => new GrpcError(status.UNAVAILABLE, what);
 export const deadlineExceeded = (what: string) => new GrpcError(status.DEADLINE_EXCEEDED, what);
+export const unimplemented = (what: string) => new GrpcError(status.UNIMPLEMENTED, what);
 export const unauthenticated = (what: string) => new GrpcError(status.UNAUTHENTICATED, what);
 export const permissionDenied = (what: string) => new GrpcError(status.PERMISSION_DENIED, what);
 
