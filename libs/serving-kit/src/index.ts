@@ -8,3 +8,4 @@ export * from './handlers';
 export * from './client';
 export * from './server';
 export * from './supervision';
+export * from './balancer';

@@ -38,6 +38,8 @@ export interface ServeOptions {
   onShutdown?: () => Promise<void>;
   /** Install SIGTERM/SIGINT handlers that drain and exit (default true). */
   handleSignals?: boolean;
+  /** The process's metrics, when the service registered its own on it before serving. */
+  metrics?: ServiceMetrics;
 }
 
 export interface RunningService {
@@ -68,7 +70,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const { env, component } = opts;
   const instance = env.INSTANCE_ID ?? `${component}-${process.pid}`;
   const logger = opts.logger ?? createLogger(component, env.LOG_LEVEL, instance);
-  const metrics = new ServiceMetrics(component, instance);
+  const metrics = opts.metrics ?? new ServiceMetrics(component, instance);
   const faults = new FaultInjector();
   const startedAt = Date.now();
 
