@@ -46,7 +46,7 @@ export function readManifest(dir: string): ModelManifest {
 }
 
 /** Read `name` from `dir` after checking its sha256 against the manifest. */
-export function verifiedArtifact(dir: string, manifest: ModelManifest, name: string): string {
+export function verifiedArtifact(dir: string, manifest: { artifacts: Record<string, { sha256: string }> }, name: string): string {
   const want = manifest.artifacts[name];
   if (!want) throw new ArtifactIntegrityError(`${name} is not listed in ${path.join(dir, 'manifest.json')}`);
   const file = path.join(dir, name);

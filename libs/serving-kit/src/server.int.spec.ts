@@ -24,9 +24,10 @@ const insecure = grpc.credentials.createInsecure();
 function retrievalImpl(onRetrieve: (req: RetrieveRequest) => Promise<RetrieveResponse>) {
   return {
     retrieve: unary(onRetrieve),
-    getProducts: unary(async () => ({ products: [], missingIds: [] })),
+    getProducts: unary(async () => ({ products: [], missingIds: [], rankTexts: [] })),
+    getUserHistory: unary(async () => ({ interactions: [] })),
     loadIndex: unary(async () => ({ indexVersion: 'v1', products: 0 })),
-    describeIndex: unary(async () => ({ indexVersion: 'v1', products: 3, sha256: 'abc', loadedAtUnixMs: 1 })),
+    describeIndex: unary(async () => ({ indexVersion: 'v1', products: 3, sha256: 'abc', loadedAtUnixMs: 1, users: 0, embeddingModel: undefined, path: '' })),
   };
 }
 

@@ -83,3 +83,29 @@ export function loadWandsSlice(): WandsSlice | undefined {
   return { products, qrels };
 }
 
+
+/**
+ * A real catalog index for tests: a synthetic catalog of `products` products and `users` users,
+ * embedded with the real model, built once per shape into .data/test-fixtures and reused.
+ */
+export async function testCatalogIndex(opts: { products: number; users: number; seed?: number }): Promise<{ root: string; dir: string; version: string }> {
+  const { buildCatalogIndex, generateCatalog, resolveIndexDir, CatalogIndex } = await import('@ranksafe/retrieval-core');
+  const seed = opts.seed ?? 7;
+  const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', `catalog-${opts.products}-${opts.users}-${seed}`);
+  try {
+    const dir = resolveIndexDir(root);
+    return { root, dir, version: CatalogIndex.load(dir).version };
+  } catch {
+    // not built yet (or stale): build it
+  }
+  const { products, users } = generateCatalog({ products: opts.products, users: opts.users, seed });
+  const { dir, manifest } = await buildCatalogIndex({
+    products,
+    users,
+    out: root,
+    modelDir: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'),
+    source: `synthetic seed ${seed}`,
+    publish: true,
+  });
+  return { root, dir, version: manifest.version };
+}

@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Filters, Product } from "./common";
+import { Filters, ModelRef, Product } from "./common";
 
 export enum RetrievalMode {
   /** RETRIEVAL_MODE_UNSPECIFIED - server default (hybrid) */
@@ -74,8 +74,19 @@ export interface RetrieveRequest {
   /** How many candidates to return (1..1000). */
   topN: number;
   mode: RetrievalMode;
-  /** Dense retrieval needs a query embedding; the gateway passes it when it has one. */
+  /** Dense retrieval needs a query embedding; when empty the service embeds the query itself. */
   queryEmbedding: number[];
+  /**
+   * Recommendation instead of a query: items the user interacted with and their weights; the
+   * profile is their weighted mean embedding, and the seeds themselves are not returned.
+   */
+  seeds: WeightedItem[];
+}
+
+export interface WeightedItem {
+  id: string;
+  /** Interaction weight (e.g. a rating); 0 means 1. */
+  weight: number;
 }
 
 export interface Candidate {
@@ -83,6 +94,8 @@ export interface Candidate {
   bm25Score: number;
   denseScore: number;
   fusedScore: number;
+  /** The product text the catalog was embedded from; the ranking model scores this text. */
+  rankText: string;
 }
 
 export interface RetrieveResponse {
@@ -97,6 +110,25 @@ export interface GetProductsRequest {
 export interface GetProductsResponse {
   products: Product[];
   missingIds: string[];
+  /** rank_texts[i] is the model text of products[i] (see Candidate.rank_text). */
+  rankTexts: string[];
+}
+
+export interface GetUserHistoryRequest {
+  userId: string;
+  /** Most recent interactions to return (0 = all, at most 200). */
+  limit: number;
+}
+
+export interface Interaction {
+  itemId: string;
+  rating: number;
+  tsUnixMs: number;
+}
+
+export interface GetUserHistoryResponse {
+  /** Oldest first. */
+  interactions: Interaction[];
 }
 
 export interface LoadIndexRequest {
@@ -117,10 +149,14 @@ export interface DescribeIndexResponse {
   products: number;
   sha256: string;
   loadedAtUnixMs: number;
+  users: number;
+  /** The model that embedded the catalog (queries are embedded with it too). */
+  embeddingModel: ModelRef | undefined;
+  path: string;
 }
 
 function createBaseRetrieveRequest(): RetrieveRequest {
-  return { query: "", filters: undefined, topN: 0, mode: 0, queryEmbedding: [] };
+  return { query: "", filters: undefined, topN: 0, mode: 0, queryEmbedding: [], seeds: [] };
 }
 
 export const RetrieveRequest: MessageFns<RetrieveRequest> = {
@@ -143,6 +179,9 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
         writer.float(v);
       }
       writer.join();
+    }
+    for (const v of message.seeds) {
+      WeightedItem.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -210,6 +249,14 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
 
             break;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.seeds.push(WeightedItem.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -237,6 +284,7 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
         : globalThis.Array.isArray(object?.query_embedding)
         ? object.query_embedding.map((e: any) => globalThis.Number(e))
         : [],
+      seeds: globalThis.Array.isArray(object?.seeds) ? object.seeds.map((e: any) => WeightedItem.fromJSON(e)) : [],
     };
   },
 
@@ -257,6 +305,9 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
     if (message.queryEmbedding?.length) {
       obj.queryEmbedding = message.queryEmbedding.map((e) => floatToJson(e));
     }
+    if (message.seeds?.length) {
+      obj.seeds = message.seeds.map((e) => WeightedItem.toJSON(e));
+    }
     return obj;
   },
 
@@ -272,12 +323,98 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
     message.topN = object.topN ?? 0;
     message.mode = object.mode ?? 0;
     message.queryEmbedding = object.queryEmbedding?.map((e) => e) || [];
+    message.seeds = object.seeds?.map((e) => WeightedItem.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseWeightedItem(): WeightedItem {
+  return { id: "", weight: 0 };
+}
+
+export const WeightedItem: MessageFns<WeightedItem> = {
+  encode(message: WeightedItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.weight !== 0) {
+      writer.uint32(17).double(message.weight);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WeightedItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWeightedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.weight = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WeightedItem {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      weight: isSet(object.weight) ? globalThis.Number(object.weight) : 0,
+    };
+  },
+
+  toJSON(message: WeightedItem): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.weight !== 0) {
+      obj.weight = floatToJson(message.weight);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<WeightedItem>, I>>(base?: I): WeightedItem {
+    return WeightedItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<WeightedItem>, I>>(object: I): WeightedItem {
+    const message = createBaseWeightedItem();
+    message.id = object.id ?? "";
+    message.weight = object.weight ?? 0;
     return message;
   },
 };
 
 function createBaseCandidate(): Candidate {
-  return { product: undefined, bm25Score: 0, denseScore: 0, fusedScore: 0 };
+  return { product: undefined, bm25Score: 0, denseScore: 0, fusedScore: 0, rankText: "" };
 }
 
 export const Candidate: MessageFns<Candidate> = {
@@ -293,6 +430,9 @@ export const Candidate: MessageFns<Candidate> = {
     }
     if (message.fusedScore !== 0) {
       writer.uint32(33).double(message.fusedScore);
+    }
+    if (message.rankText !== "") {
+      writer.uint32(42).string(message.rankText);
     }
     return writer;
   },
@@ -342,6 +482,14 @@ export const Candidate: MessageFns<Candidate> = {
             message.fusedScore = reader.double();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.rankText = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -372,6 +520,11 @@ export const Candidate: MessageFns<Candidate> = {
         : isSet(object.fused_score)
         ? globalThis.Number(object.fused_score)
         : 0,
+      rankText: isSet(object.rankText)
+        ? globalThis.String(object.rankText)
+        : isSet(object.rank_text)
+        ? globalThis.String(object.rank_text)
+        : "",
     };
   },
 
@@ -389,6 +542,9 @@ export const Candidate: MessageFns<Candidate> = {
     if (message.fusedScore !== 0) {
       obj.fusedScore = floatToJson(message.fusedScore);
     }
+    if (message.rankText !== "") {
+      obj.rankText = message.rankText;
+    }
     return obj;
   },
 
@@ -403,6 +559,7 @@ export const Candidate: MessageFns<Candidate> = {
     message.bm25Score = object.bm25Score ?? 0;
     message.denseScore = object.denseScore ?? 0;
     message.fusedScore = object.fusedScore ?? 0;
+    message.rankText = object.rankText ?? "";
     return message;
   },
 };
@@ -566,7 +723,7 @@ export const GetProductsRequest: MessageFns<GetProductsRequest> = {
 };
 
 function createBaseGetProductsResponse(): GetProductsResponse {
-  return { products: [], missingIds: [] };
+  return { products: [], missingIds: [], rankTexts: [] };
 }
 
 export const GetProductsResponse: MessageFns<GetProductsResponse> = {
@@ -576,6 +733,9 @@ export const GetProductsResponse: MessageFns<GetProductsResponse> = {
     }
     for (const v of message.missingIds) {
       writer.uint32(18).string(v!);
+    }
+    for (const v of message.rankTexts) {
+      writer.uint32(26).string(v!);
     }
     return writer;
   },
@@ -609,6 +769,14 @@ export const GetProductsResponse: MessageFns<GetProductsResponse> = {
             message.missingIds.push(reader.string());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.rankTexts.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -629,6 +797,11 @@ export const GetProductsResponse: MessageFns<GetProductsResponse> = {
         : globalThis.Array.isArray(object?.missing_ids)
         ? object.missing_ids.map((e: any) => globalThis.String(e))
         : [],
+      rankTexts: globalThis.Array.isArray(object?.rankTexts)
+        ? object.rankTexts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.rank_texts)
+        ? object.rank_texts.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -640,6 +813,9 @@ export const GetProductsResponse: MessageFns<GetProductsResponse> = {
     if (message.missingIds?.length) {
       obj.missingIds = message.missingIds;
     }
+    if (message.rankTexts?.length) {
+      obj.rankTexts = message.rankTexts;
+    }
     return obj;
   },
 
@@ -650,6 +826,276 @@ export const GetProductsResponse: MessageFns<GetProductsResponse> = {
     const message = createBaseGetProductsResponse();
     message.products = object.products?.map((e) => Product.fromPartial(e)) || [];
     message.missingIds = object.missingIds?.map((e) => e) || [];
+    message.rankTexts = object.rankTexts?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGetUserHistoryRequest(): GetUserHistoryRequest {
+  return { userId: "", limit: 0 };
+}
+
+export const GetUserHistoryRequest: MessageFns<GetUserHistoryRequest> = {
+  encode(message: GetUserHistoryRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(16).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUserHistoryRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUserHistoryRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetUserHistoryRequest {
+    return {
+      userId: isSet(object.userId)
+        ? globalThis.String(object.userId)
+        : isSet(object.user_id)
+        ? globalThis.String(object.user_id)
+        : "",
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+    };
+  },
+
+  toJSON(message: GetUserHistoryRequest): unknown {
+    const obj: any = {};
+    if (message.userId !== "") {
+      obj.userId = message.userId;
+    }
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetUserHistoryRequest>, I>>(base?: I): GetUserHistoryRequest {
+    return GetUserHistoryRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUserHistoryRequest>, I>>(object: I): GetUserHistoryRequest {
+    const message = createBaseGetUserHistoryRequest();
+    message.userId = object.userId ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseInteraction(): Interaction {
+  return { itemId: "", rating: 0, tsUnixMs: 0 };
+}
+
+export const Interaction: MessageFns<Interaction> = {
+  encode(message: Interaction, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.itemId !== "") {
+      writer.uint32(10).string(message.itemId);
+    }
+    if (message.rating !== 0) {
+      writer.uint32(17).double(message.rating);
+    }
+    if (message.tsUnixMs !== 0) {
+      writer.uint32(24).int64(message.tsUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Interaction {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInteraction();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.itemId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.rating = reader.double();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tsUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Interaction {
+    return {
+      itemId: isSet(object.itemId)
+        ? globalThis.String(object.itemId)
+        : isSet(object.item_id)
+        ? globalThis.String(object.item_id)
+        : "",
+      rating: isSet(object.rating) ? globalThis.Number(object.rating) : 0,
+      tsUnixMs: isSet(object.tsUnixMs)
+        ? globalThis.Number(object.tsUnixMs)
+        : isSet(object.ts_unix_ms)
+        ? globalThis.Number(object.ts_unix_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: Interaction): unknown {
+    const obj: any = {};
+    if (message.itemId !== "") {
+      obj.itemId = message.itemId;
+    }
+    if (message.rating !== 0) {
+      obj.rating = floatToJson(message.rating);
+    }
+    if (message.tsUnixMs !== 0) {
+      obj.tsUnixMs = Math.round(message.tsUnixMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Interaction>, I>>(base?: I): Interaction {
+    return Interaction.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Interaction>, I>>(object: I): Interaction {
+    const message = createBaseInteraction();
+    message.itemId = object.itemId ?? "";
+    message.rating = object.rating ?? 0;
+    message.tsUnixMs = object.tsUnixMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseGetUserHistoryResponse(): GetUserHistoryResponse {
+  return { interactions: [] };
+}
+
+export const GetUserHistoryResponse: MessageFns<GetUserHistoryResponse> = {
+  encode(message: GetUserHistoryResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.interactions) {
+      Interaction.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUserHistoryResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUserHistoryResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.interactions.push(Interaction.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetUserHistoryResponse {
+    return {
+      interactions: globalThis.Array.isArray(object?.interactions)
+        ? object.interactions.map((e: any) => Interaction.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GetUserHistoryResponse): unknown {
+    const obj: any = {};
+    if (message.interactions?.length) {
+      obj.interactions = message.interactions.map((e) => Interaction.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<GetUserHistoryResponse>, I>>(base?: I): GetUserHistoryResponse {
+    return GetUserHistoryResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUserHistoryResponse>, I>>(object: I): GetUserHistoryResponse {
+    const message = createBaseGetUserHistoryResponse();
+    message.interactions = object.interactions?.map((e) => Interaction.fromPartial(e)) || [];
     return message;
   },
 };
@@ -901,7 +1347,15 @@ export const DescribeIndexRequest: MessageFns<DescribeIndexRequest> = {
 };
 
 function createBaseDescribeIndexResponse(): DescribeIndexResponse {
-  return { indexVersion: "", products: 0, sha256: "", loadedAtUnixMs: 0 };
+  return {
+    indexVersion: "",
+    products: 0,
+    sha256: "",
+    loadedAtUnixMs: 0,
+    users: 0,
+    embeddingModel: undefined,
+    path: "",
+  };
 }
 
 export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
@@ -917,6 +1371,15 @@ export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
     }
     if (message.loadedAtUnixMs !== 0) {
       writer.uint32(32).int64(message.loadedAtUnixMs);
+    }
+    if (message.users !== 0) {
+      writer.uint32(40).uint64(message.users);
+    }
+    if (message.embeddingModel !== undefined) {
+      ModelRef.encode(message.embeddingModel, writer.uint32(50).fork()).join();
+    }
+    if (message.path !== "") {
+      writer.uint32(58).string(message.path);
     }
     return writer;
   },
@@ -966,6 +1429,30 @@ export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
             message.loadedAtUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.users = longToNumber(reader.uint64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.embeddingModel = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -992,6 +1479,13 @@ export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
         : isSet(object.loaded_at_unix_ms)
         ? globalThis.Number(object.loaded_at_unix_ms)
         : 0,
+      users: isSet(object.users) ? globalThis.Number(object.users) : 0,
+      embeddingModel: isSet(object.embeddingModel)
+        ? ModelRef.fromJSON(object.embeddingModel)
+        : isSet(object.embedding_model)
+        ? ModelRef.fromJSON(object.embedding_model)
+        : undefined,
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
     };
   },
 
@@ -1009,6 +1503,15 @@ export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
     if (message.loadedAtUnixMs !== 0) {
       obj.loadedAtUnixMs = Math.round(message.loadedAtUnixMs);
     }
+    if (message.users !== 0) {
+      obj.users = Math.round(message.users);
+    }
+    if (message.embeddingModel !== undefined) {
+      obj.embeddingModel = ModelRef.toJSON(message.embeddingModel);
+    }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
     return obj;
   },
 
@@ -1021,6 +1524,11 @@ export const DescribeIndexResponse: MessageFns<DescribeIndexResponse> = {
     message.products = object.products ?? 0;
     message.sha256 = object.sha256 ?? "";
     message.loadedAtUnixMs = object.loadedAtUnixMs ?? 0;
+    message.users = object.users ?? 0;
+    message.embeddingModel = (object.embeddingModel !== undefined && object.embeddingModel !== null)
+      ? ModelRef.fromPartial(object.embeddingModel)
+      : undefined;
+    message.path = object.path ?? "";
     return message;
   },
 };
@@ -1046,6 +1554,18 @@ export const RetrievalService = {
     requestDeserialize: (value: Buffer): GetProductsRequest => GetProductsRequest.decode(value),
     responseSerialize: (value: GetProductsResponse): Buffer => Buffer.from(GetProductsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetProductsResponse => GetProductsResponse.decode(value),
+  },
+  /** A user's interaction history (item ids, ratings, times), as the catalog index holds it. */
+  getUserHistory: {
+    path: "/ranksafe.v1.Retrieval/GetUserHistory" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUserHistoryRequest): Buffer =>
+      Buffer.from(GetUserHistoryRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUserHistoryRequest => GetUserHistoryRequest.decode(value),
+    responseSerialize: (value: GetUserHistoryResponse): Buffer =>
+      Buffer.from(GetUserHistoryResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetUserHistoryResponse => GetUserHistoryResponse.decode(value),
   },
   /** Load an index version and switch traffic to it once loaded (admin token required). */
   loadIndex: {
@@ -1073,6 +1593,8 @@ export interface RetrievalServer extends UntypedServiceImplementation {
   retrieve: handleUnaryCall<RetrieveRequest, RetrieveResponse>;
   /** Fetch products by id (used for recommendation candidates and user histories). */
   getProducts: handleUnaryCall<GetProductsRequest, GetProductsResponse>;
+  /** A user's interaction history (item ids, ratings, times), as the catalog index holds it. */
+  getUserHistory: handleUnaryCall<GetUserHistoryRequest, GetUserHistoryResponse>;
   /** Load an index version and switch traffic to it once loaded (admin token required). */
   loadIndex: handleUnaryCall<LoadIndexRequest, LoadIndexResponse>;
   describeIndex: handleUnaryCall<DescribeIndexRequest, DescribeIndexResponse>;
@@ -1109,6 +1631,22 @@ export interface RetrievalClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetProductsResponse) => void,
+  ): ClientUnaryCall;
+  /** A user's interaction history (item ids, ratings, times), as the catalog index holds it. */
+  getUserHistory(
+    request: GetUserHistoryRequest,
+    callback: (error: ServiceError | null, response: GetUserHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getUserHistory(
+    request: GetUserHistoryRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetUserHistoryResponse) => void,
+  ): ClientUnaryCall;
+  getUserHistory(
+    request: GetUserHistoryRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetUserHistoryResponse) => void,
   ): ClientUnaryCall;
   /** Load an index version and switch traffic to it once loaded (admin token required). */
   loadIndex(

@@ -29,6 +29,8 @@ export interface SearchRequest {
   k: number;
   /** Opaque id a client may send to correlate logs; echoed in the response. */
   requestId: string;
+  /** How many retrieved candidates the ranking model rescores (0 = the server default top-N). */
+  rerankDepth: number;
 }
 
 export interface ScoredProduct {
@@ -71,7 +73,7 @@ export interface RecommendResponse {
 }
 
 function createBaseSearchRequest(): SearchRequest {
-  return { query: "", filters: undefined, k: 0, requestId: "" };
+  return { query: "", filters: undefined, k: 0, requestId: "", rerankDepth: 0 };
 }
 
 export const SearchRequest: MessageFns<SearchRequest> = {
@@ -87,6 +89,9 @@ export const SearchRequest: MessageFns<SearchRequest> = {
     }
     if (message.requestId !== "") {
       writer.uint32(34).string(message.requestId);
+    }
+    if (message.rerankDepth !== 0) {
+      writer.uint32(40).uint32(message.rerankDepth);
     }
     return writer;
   },
@@ -136,6 +141,14 @@ export const SearchRequest: MessageFns<SearchRequest> = {
             message.requestId = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.rerankDepth = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -158,6 +171,11 @@ export const SearchRequest: MessageFns<SearchRequest> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      rerankDepth: isSet(object.rerankDepth)
+        ? globalThis.Number(object.rerankDepth)
+        : isSet(object.rerank_depth)
+        ? globalThis.Number(object.rerank_depth)
+        : 0,
     };
   },
 
@@ -175,6 +193,9 @@ export const SearchRequest: MessageFns<SearchRequest> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.rerankDepth !== 0) {
+      obj.rerankDepth = Math.round(message.rerankDepth);
+    }
     return obj;
   },
 
@@ -189,6 +210,7 @@ export const SearchRequest: MessageFns<SearchRequest> = {
       : undefined;
     message.k = object.k ?? 0;
     message.requestId = object.requestId ?? "";
+    message.rerankDepth = object.rerankDepth ?? 0;
     return message;
   },
 };

@@ -1,0 +1,176 @@
+import { Index } from 'usearch';
+import type { Hit } from './bm25';
+
+export interface HnswParams {
+  /** Graph degree (M). */
+  connectivity: number;
+  /** Candidate list size while building (efConstruction). */
+  expansionAdd: number;
+  /** Candidate list size while searching (ef); raised to k when k is larger. */
+  expansionSearch: number;
+}
+
+export const DEFAULT_HNSW: HnswParams = { connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
+
+/**
+ * Row-major matrix of L2-normalised vectors (one row per catalog product) with exact (brute
+ * force) and approximate (HNSW, usearch) inner-product search. Keys in the HNSW graph are row
+ * numbers.
+ */
+export class VectorIndex {
+  private constructor(
+    readonly vectors: Float32Array,
+    readonly dims: number,
+    private readonly hnsw: Index,
+    private expansionSearch: number,
+  ) {}
+
+  get size(): number {
+    return this.vectors.length / this.dims;
+  }
+
+  row(i: number): Float32Array {
+    return this.vectors.subarray(i * this.dims, (i + 1) * this.dims);
+  }
+
+  /** Build the HNSW graph over `vectors` (rows of `dims`), using `threads` (0 = all cores). */
+  static build(vectors: Float32Array, dims: number, params: HnswParams = DEFAULT_HNSW, threads = 0): VectorIndex {
+    const n = vectors.length / dims;
+    if (!Number.isInteger(n)) throw new Error(`vector buffer of ${vectors.length} floats is not a whole number of ${dims}-dim rows`);
+    const hnsw = newIndex(dims, params);
+    if (n > 0) {
+      const keys = new BigUint64Array(n);
+      for (let i = 0; i < n; i++) keys[i] = BigInt(i);
+      hnsw.add(keys, vectors, threads);
+    }
+    return new VectorIndex(vectors, dims, hnsw, params.expansionSearch);
+  }
+
+  /** Open a graph saved by save() over the same vectors. */
+  static open(vectors: Float32Array, dims: number, graphFile: string, params: HnswParams = DEFAULT_HNSW): VectorIndex {
+    const hnsw = newIndex(dims, params);
+    hnsw.load(graphFile);
+    const n = vectors.length / dims;
+    if (hnsw.size() !== n) throw new Error(`${graphFile} holds ${hnsw.size()} vectors but the embeddings hold ${n}`);
+    return new VectorIndex(vectors, dims, hnsw, params.expansionSearch);
+  }
+
+  save(graphFile: string): void {
+    this.hnsw.save(graphFile);
+  }
+
+  setExpansionSearch(ef: number): void {
+    this.expansionSearch = ef;
+  }
+
+  /** Approximate top k by inner product (HNSW). */
+  searchApprox(query: Float32Array, k: number): Hit[] {
+    if (this.size === 0 || k <= 0) return [];
+    k = Math.min(k, this.size);
+    // usearch's search-time expansion is fixed at construction; asking for more results widens it.
+    const want = Math.max(k, this.expansionSearch);
+    const res = this.hnsw.search(query, Math.min(want, this.size), 1);
+    const out: Hit[] = [];
+    for (let i = 0; i < res.keys.length && out.length < want; i++) {
+      out.push({ doc: Number(res.keys[i]!), score: 1 - res.distances[i]! });
+    }
+    return out.slice(0, k);
+  }
+
+  /** Exact top k by inner product over every row, or over `rows` only when given. */
+  searchExact(query: Float32Array, k: number, rows?: ArrayLike<number>): Hit[] {
+    const d = this.dims;
+    const v = this.vectors;
+    const heap = new TopK(k);
+    const n = rows ? rows.length : this.size;
+    for (let j = 0; j < n; j++) {
+      const r = rows ? rows[j]! : j;
+      let s = 0;
+      const off = r * d;
+      for (let x = 0; x < d; x++) s += query[x]! * v[off + x]!;
+      heap.offer(r, s);
+    }
+    return heap.sorted();
+  }
+
+  /** Weighted mean of rows, L2-normalised: a profile vector from items a user interacted with. */
+  meanOf(rows: Array<{ row: number; weight: number }>): Float32Array | undefined {
+    if (rows.length === 0) return undefined;
+    const out = new Float32Array(this.dims);
+    for (const { row, weight } of rows) {
+      const off = row * this.dims;
+      for (let x = 0; x < this.dims; x++) out[x]! += weight * this.vectors[off + x]!;
+    }
+    let norm = 0;
+    for (let x = 0; x < this.dims; x++) norm += out[x]! * out[x]!;
+    norm = Math.sqrt(norm);
+    if (!norm) return undefined;
+    for (let x = 0; x < this.dims; x++) out[x]! /= norm;
+    return out;
+  }
+}
+
+function newIndex(dims: number, p: HnswParams): Index {
+  return new Index({
+    dimensions: dims,
+    metric: 'ip' as never,
+    quantization: 'f32' as never,
+    connectivity: p.connectivity,
+    expansion_add: p.expansionAdd,
+    expansion_search: p.expansionSearch,
+    multi: false,
+  });
+}
+
+/** Bounded min-heap keeping the k best (doc, score) pairs; ties go to the lower doc. */
+export class TopK {
+  private docs: number[] = [];
+  private scores: number[] = [];
+  constructor(private readonly k: number) {}
+
+  private worse(i: number, j: number): boolean {
+    const a = this.scores[i]!;
+    const b = this.scores[j]!;
+    return a < b || (a === b && this.docs[i]! > this.docs[j]!);
+  }
+
+  private swap(i: number, j: number): void {
+    [this.docs[i], this.docs[j]] = [this.docs[j]!, this.docs[i]!];
+    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
+  }
+
+  offer(doc: number, score: number): void {
+    if (this.k <= 0) return;
+    const n = this.docs.length;
+    if (n < this.k) {
+      this.docs.push(doc);
+      this.scores.push(score);
+      let i = n;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (!this.worse(i, p)) break;
+        this.swap(i, p);
+        i = p;
+      }
+      return;
+    }
+    const top = this.scores[0]!;
+    if (score < top || (score === top && doc > this.docs[0]!)) return;
+    this.docs[0] = doc;
+    this.scores[0] = score;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.worse(l, m)) m = l;
+      if (r < n && this.worse(r, m)) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+
+  sorted(): Hit[] {
+    return this.docs.map((doc, i) => ({ doc, score: this.scores[i]! })).sort((a, b) => b.score - a.score || a.doc - b.doc);
+  }
+}
