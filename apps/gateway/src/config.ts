@@ -1,12 +1,33 @@
 import { z } from 'zod';
 import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
+const targets = z
+  .string()
+  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .refine((t) => t.length > 0 && t.every((x) => /^[\w.-]+:\d+$/.test(x)), 'must be a comma-separated list of host:port');
+
 export const gatewayEnvSchema = serviceEnvSchema.extend({
   GRPC_PORT: serviceEnvSchema.shape.GRPC_PORT.default(50051),
   /** Comma-separated host:port of the retrieval-service replicas. */
-  RETRIEVAL_TARGETS: z.string().default('127.0.0.1:50061'),
+  RETRIEVAL_TARGETS: targets.default(['127.0.0.1:50061', '127.0.0.1:50062']),
   /** Comma-separated host:port of the ranking-service replicas. */
-  RANKING_TARGETS: z.string().default('127.0.0.1:50071'),
+  RANKING_TARGETS: targets.default(['127.0.0.1:50071', '127.0.0.1:50072']),
+  /** Candidates retrieved and rescored per request (a request may ask for fewer with rerank_depth). */
+  GATEWAY_TOP_N: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Results when a request leaves k at 0, and the largest k accepted. */
+  GATEWAY_DEFAULT_K: z.coerce.number().int().min(1).default(10),
+  GATEWAY_MAX_K: z.coerce.number().int().min(1).max(1000).default(100),
+  /** Deadline budget of each stage (ms); the whole request is also bound by the client's deadline. */
+  GATEWAY_RETRIEVAL_BUDGET_MS: z.coerce.number().int().min(1).default(200),
+  GATEWAY_RANKING_BUDGET_MS: z.coerce.number().int().min(1).default(250),
+  /** Recommend: how many of a user's most recent interactions form the profile. */
+  GATEWAY_PROFILE_ITEMS: z.coerce.number().int().min(1).max(200).default(50),
+  /** Load balancing over replicas: health check period, ejection after consecutive failures, for how long. */
+  GATEWAY_HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),
+  GATEWAY_EJECT_AFTER_FAILURES: z.coerce.number().int().min(1).default(3),
+  GATEWAY_EJECT_MS: z.coerce.number().int().min(100).default(5000),
+  /** Retries allowed as a share of calls (over 10 s) on top of a floor of 5 per second. */
+  GATEWAY_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.2),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 

@@ -1,0 +1,266 @@
+import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import {
+  Candidate,
+  GetProductsRequest,
+  GetUserHistoryRequest,
+  RankRequest,
+  RetrieveRequest,
+  type Filters,
+  type ModelRef,
+  type RankedCandidate,
+  type RankingClient,
+  type RecommendRequest,
+  type RecommendResponse,
+  type RetrievalClient,
+  type ScoredProduct,
+  type SearchRequest,
+  type SearchResponse,
+  type WeightedItem,
+} from '@ranksafe/proto';
+import { GrpcError, invalidArgument, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
+import type { GatewayConfig } from './config';
+
+/** Longest query accepted, in characters (the retrieval service enforces the same bound). */
+export const MAX_QUERY_CHARS = 512;
+const MAX_RECENT_ITEMS = 200;
+/** Time kept back from a stage budget for the rest of the request. */
+const MARGIN_MS = 5;
+
+export type DegradedReason = 'ranking_unavailable' | 'ranking_timeout' | 'ranking_overloaded' | 'ranking_error';
+
+export class GatewayMetrics {
+  readonly degraded: Counter<'rpc' | 'reason'>;
+  readonly stageSeconds: Histogram<'rpc' | 'stage'>;
+  constructor(registry: Registry) {
+    this.degraded = new Counter({
+      name: 'ranksafe_gateway_degraded_total',
+      help: 'Responses served in retrieval order because ranking was unavailable, too slow or overloaded',
+      labelNames: ['rpc', 'reason'],
+      registers: [registry],
+    });
+    this.stageSeconds = new Histogram({
+      name: 'ranksafe_gateway_stage_seconds',
+      help: 'Time spent in each stage of a request',
+      labelNames: ['rpc', 'stage'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+  }
+}
+
+function degradedReason(e: unknown): DegradedReason {
+  switch ((e as Partial<ServiceError>).code) {
+    case status.UNAVAILABLE:
+      return 'ranking_unavailable';
+    case status.DEADLINE_EXCEEDED:
+    case status.CANCELLED:
+      return 'ranking_timeout';
+    case status.RESOURCE_EXHAUSTED:
+      return 'ranking_overloaded';
+    default:
+      return 'ranking_error';
+  }
+}
+
+/** Re-raise a downstream error to our caller: bad input keeps its status and field; the rest is UNAVAILABLE. */
+function fromRetrieval(e: unknown, renameField?: Record<string, string>): never {
+  const err = e as Partial<ServiceError>;
+  if (err.code === status.INVALID_ARGUMENT || err.code === status.NOT_FOUND) {
+    const field = err.metadata?.get('field')[0]?.toString();
+    if (err.code === status.INVALID_ARGUMENT && field) {
+      const problem = (err.details ?? '').replace(new RegExp(`^${field.replace(/[.[\]]/g, '\\$&')}: `), '');
+      throw invalidArgument(renameField?.[field] ?? field, problem);
+    }
+    throw new GrpcError(err.code, err.details ?? 'error');
+  }
+  if (err.code === status.DEADLINE_EXCEEDED) throw new GrpcError(status.DEADLINE_EXCEEDED, `retrieval did not answer within its budget: ${err.details}`);
+  throw unavailable(`retrieval is unavailable: ${err.details ?? (e as Error).message}`);
+}
+
+function validateFilters(f: Filters | undefined): void {
+  if (!f) return;
+  for (const [field, v] of [['filters.min_price', f.minPrice], ['filters.max_price', f.maxPrice]] as const) {
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw invalidArgument(field, 'must be a finite number >= 0');
+  }
+  if (f.minPrice !== undefined && f.maxPrice !== undefined && f.minPrice > f.maxPrice) {
+    throw invalidArgument('filters.min_price', `${f.minPrice} is above max_price ${f.maxPrice}`);
+  }
+  if (f.categories.some((c) => !c.trim())) throw invalidArgument('filters.categories', 'must not hold empty names');
+  if (f.brands.some((b) => !b.trim())) throw invalidArgument('filters.brands', 'must not hold empty names');
+}
+
+/**
+ * The serving path: retrieval top N → ranking → top k, each stage within its own deadline budget.
+ * When ranking fails for any reason the answer is still given, in retrieval order, marked degraded.
+ */
+export class SearchPipeline {
+  constructor(
+    private readonly cfg: GatewayConfig,
+    private readonly retrieval: ReplicaPool<RetrievalClient>,
+    private readonly ranking: ReplicaPool<RankingClient>,
+    private readonly metrics: GatewayMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  private k(k: number): number {
+    if (k === 0) return this.cfg.GATEWAY_DEFAULT_K;
+    if (k > this.cfg.GATEWAY_MAX_K) throw invalidArgument('k', `must be between 1 and ${this.cfg.GATEWAY_MAX_K}, got ${k}`);
+    return k;
+  }
+
+  private budget(ctx: CallContext, stageMs: number): number {
+    const left = ctx.remainingMs() - MARGIN_MS;
+    if (left <= 0) throw new GrpcError(status.DEADLINE_EXCEEDED, 'the request deadline passed');
+    return Math.max(1, Math.min(stageMs, left));
+  }
+
+  private async timed<T>(rpc: string, stage: string, f: () => Promise<T>): Promise<T> {
+    const end = this.metrics.stageSeconds.startTimer({ rpc, stage });
+    try {
+      return await f();
+    } finally {
+      end();
+    }
+  }
+
+  async search(req: SearchRequest, ctx: CallContext): Promise<SearchResponse> {
+    const query = req.query.trim();
+    if (!query) throw invalidArgument('query', 'must not be empty');
+    if (query.length > MAX_QUERY_CHARS) throw invalidArgument('query', `longer than ${MAX_QUERY_CHARS} characters (${query.length})`);
+    const k = this.k(req.k);
+    if (req.rerankDepth > this.cfg.GATEWAY_TOP_N) throw invalidArgument('rerank_depth', `at most ${this.cfg.GATEWAY_TOP_N}, got ${req.rerankDepth}`);
+    validateFilters(req.filters);
+    const topN = Math.max(k, req.rerankDepth || this.cfg.GATEWAY_TOP_N);
+    const md = requestMetadata(req.requestId);
+
+    const retrieved = await this.timed('search', 'retrieval', () =>
+      this.retrieval
+        .call((c) => c.retrieve, RetrieveRequest.fromPartial({ query, filters: req.filters, topN }), {
+          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
+          idempotent: true,
+          metadata: md,
+        })
+        .catch((e) => fromRetrieval(e)),
+    );
+    const ranked = await this.rank('search', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'query', value: query } }), ctx, md);
+    return { ...this.answer(retrieved.candidates, ranked, k), indexVersion: retrieved.indexVersion, requestId: req.requestId };
+  }
+
+  async recommend(req: RecommendRequest, ctx: CallContext): Promise<RecommendResponse> {
+    const k = this.k(req.k);
+    validateFilters(req.filters);
+    const md = requestMetadata(req.requestId);
+    const subject = req.subject;
+    if (!subject) throw invalidArgument('subject', 'set user_id or recent.item_ids');
+    let seeds: WeightedItem[];
+    let seedField: string;
+    if (subject.$case === 'userId') {
+      const userId = subject.value.trim();
+      if (!userId) throw invalidArgument('user_id', 'must not be empty');
+      const history = await this.timed('recommend', 'history', () =>
+        this.retrieval
+          .call((c) => c.getUserHistory, GetUserHistoryRequest.fromPartial({ userId, limit: this.cfg.GATEWAY_PROFILE_ITEMS }), {
+            deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
+            idempotent: true,
+            metadata: md,
+          })
+          .catch((e) => fromRetrieval(e)),
+      );
+      seeds = history.interactions.map((i) => ({ id: i.itemId, weight: i.rating || 1 }));
+      if (!seeds.length) throw new GrpcError(status.NOT_FOUND, `user "${userId}" has no interactions`);
+      seedField = 'user_id';
+    } else {
+      const ids = subject.value.itemIds;
+      if (ids.length === 0) throw invalidArgument('recent.item_ids', 'must not be empty');
+      if (ids.length > MAX_RECENT_ITEMS) throw invalidArgument('recent.item_ids', `at most ${MAX_RECENT_ITEMS}, got ${ids.length}`);
+      if (ids.some((id) => !id.trim())) throw invalidArgument('recent.item_ids', 'must not hold empty ids');
+      seeds = ids.slice(-this.cfg.GATEWAY_PROFILE_ITEMS).map((id) => ({ id, weight: 1 }));
+      seedField = 'recent.item_ids';
+    }
+    const topN = Math.max(k, this.cfg.GATEWAY_TOP_N);
+    const [retrieved, profile] = await this.timed('recommend', 'retrieval', () =>
+      Promise.all([
+        this.retrieval.call((c) => c.retrieve, RetrieveRequest.fromPartial({ seeds, filters: req.filters, topN }), {
+          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
+          idempotent: true,
+          metadata: md,
+        }),
+        this.retrieval.call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: seeds.map((s) => s.id) }), {
+          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
+          idempotent: true,
+          metadata: md,
+        }),
+      ]).catch((e) => fromRetrieval(e, { seeds: seedField })),
+    );
+    const weightOf = new Map(seeds.map((s) => [s.id, s.weight]));
+    const items = profile.products.map((p, i) => ({ text: profile.rankTexts[i] ?? p.title, weight: weightOf.get(p.id) ?? 1 }));
+    const ranked = await this.rank('recommend', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'profile', value: { items } } }), ctx, md);
+    return { ...this.answer(retrieved.candidates, ranked, k), requestId: req.requestId };
+  }
+
+  /** Rescore candidates; on any failure return undefined and the reason (the caller degrades). */
+  private async rank(
+    rpc: string,
+    candidates: Candidate[],
+    subject: RankRequest,
+    ctx: CallContext,
+    md: Metadata,
+  ): Promise<{ ranked?: RankedCandidate[]; model?: ModelRef; reason?: DegradedReason }> {
+    if (candidates.length === 0) return { ranked: [] };
+    try {
+      const res = await this.timed(rpc, 'ranking', () =>
+        this.ranking.call(
+          (c) => c.rank,
+          {
+            ...subject,
+            candidates: candidates.map((c) => ({ id: c.product!.id, text: c.rankText || c.product!.title, retrievalScore: c.fusedScore })),
+          },
+          { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md },
+        ),
+      );
+      return { ranked: res.ranked, model: res.model };
+    } catch (e) {
+      if (e instanceof GrpcError && e.code === status.DEADLINE_EXCEEDED && ctx.remainingMs() <= 0) throw e;
+      const reason = degradedReason(e);
+      this.metrics.degraded.inc({ rpc, reason });
+      const err = e as Partial<ServiceError>;
+      (reason === 'ranking_error' ? this.logger.error : this.logger.warn).call(
+        this.logger,
+        { rpc, reason, code: err.code, details: err.details ?? (e as Error).message },
+        'ranking skipped: answering in retrieval order',
+      );
+      return { reason };
+    }
+  }
+
+  private answer(
+    candidates: Candidate[],
+    r: { ranked?: RankedCandidate[]; model?: ModelRef; reason?: DegradedReason },
+    k: number,
+  ): { results: ScoredProduct[]; degraded: boolean; degradedReason: string; rankingModel: ModelRef | undefined } {
+    const rankOf = new Map(candidates.map((c, i) => [c.product!.id, i]));
+    if (!r.ranked) {
+      return {
+        results: candidates.slice(0, k).map((c, i) => ({ product: c.product, score: c.fusedScore, retrievalRank: i + 1 })),
+        degraded: true,
+        degradedReason: r.reason ?? 'ranking_error',
+        rankingModel: undefined,
+      };
+    }
+    const results: ScoredProduct[] = [];
+    for (const x of r.ranked) {
+      const i = rankOf.get(x.id);
+      if (i === undefined) continue;
+      results.push({ product: candidates[i]!.product, score: x.score, retrievalRank: i + 1 });
+      if (results.length === k) break;
+    }
+    return { results, degraded: false, degradedReason: '', rankingModel: r.model };
+  }
+}
+
+function requestMetadata(requestId: string): Metadata {
+  const md = new Metadata();
+  if (requestId) md.set('x-request-id', requestId);
+  return md;
+}
