@@ -7,6 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
+import * as grpc from '@grpc/grpc-js';
+import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
+import { unaryCall } from '@ranksafe/serving-kit';
 import { eventually, scratchDatabase } from '@ranksafe/testing';
 
 const NODE = [process.execPath, '--import', 'tsx'];
@@ -77,6 +80,9 @@ describe('the local stack (npm start) end to end', () => {
       METRICS_PORT_BASE: String(base + 10),
       LOG_LEVEL: 'warn',
       TEMPORAL_ADDRESS: '',
+      // A small demo shop keeps the first start short (the default is 100k products).
+      DEMO_CATALOG_PRODUCTS: '1500',
+      DEMO_CATALOG_USERS: '50',
     };
   });
   afterAll(async () => {
@@ -130,6 +136,54 @@ describe('the local stack (npm start) end to end', () => {
       expect(d.status.name).toBe('COMPLETED');
     } finally {
       await conn.close();
+    }
+  });
+
+  it('serves search and recommend; kill -9 of a ranking replica under load loses no request; no ranking at all degrades', async () => {
+    // The stack from the previous test is still up.
+    const client = new SearchClient(`127.0.0.1:${base}`, grpc.credentials.createInsecure());
+    const search = (query: string) => unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query, k: 5 }), { deadlineMs: 10_000 });
+    try {
+      const first = await search('stainless steel water bottle');
+      expect(first.degraded).toBe(false);
+      expect(first.results).toHaveLength(5);
+      expect(first.rankingModel?.name).toBe('minilm-l6-v2');
+      const rec = await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject: { $case: 'userId', value: 'u0001' }, k: 5 }), { deadlineMs: 10_000 });
+      expect(rec.results).toHaveLength(5);
+      expect(rec.degraded).toBe(false);
+
+      const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
+      const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];
+      let stop = false;
+      const outcomes: string[] = [];
+      const errors: unknown[] = [];
+      const load = Promise.all(
+        [0, 1, 2, 3].map(async (w) => {
+          for (let i = w; !stop; i += 4) {
+            await search(queries[i % queries.length]!).then(
+              (r) => outcomes.push(r.degraded ? 'degraded' : 'ranked'),
+              (e) => errors.push(e),
+            );
+          }
+        }),
+      );
+      await eventually(() => outcomes.length >= 20, 30_000);
+      process.kill(pidOf('ranking-service-1'), 'SIGKILL');
+      const atKill = outcomes.length;
+      await eventually(() => outcomes.length >= atKill + 40, 60_000);
+      expect(errors).toEqual([]);
+      expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
+
+      process.kill(pidOf('ranking-service-2'), 'SIGTERM');
+      await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
+      stop = true;
+      await load;
+      expect(errors).toEqual([]);
+      const degraded = await search('garden planter');
+      expect(degraded).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
+      expect(degraded.results).toHaveLength(5);
+    } finally {
+      client.close();
     }
   });
 

@@ -26,6 +26,7 @@ import {
 import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
 import { Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
+import { spawnSync } from 'node:child_process';
 
 const t0 = Date.now();
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -101,6 +102,8 @@ async function main() {
     }
   }
 
+  const catalogIndex = ensureCatalogIndex();
+
   say('starting Postgres …');
   const pg = await resolvePostgres(cfg, platform, data);
   await migrateUp(pg.url);
@@ -128,7 +131,7 @@ async function main() {
   }
   say(`  temporal ready at ${temporalAddress}`);
 
-  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url });
+  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url, catalogIndex });
   const startAndWait = async (c: ComponentSpec) => {
     await platform.start({
       name: c.instance,
@@ -193,6 +196,21 @@ async function main() {
     say(`error: supervisor failure: ${e.message}`);
     void stop(1);
   });
+
+  /** The index the retrieval replicas serve: CATALOG_INDEX, or a demo shop built on first start. */
+  function ensureCatalogIndex(): string {
+    const root = cfg.CATALOG_INDEX ? path.resolve(cfg.CATALOG_INDEX) : path.join(data, 'indexes', 'demo');
+    const source = cfg.CATALOG_FILE
+      ? ['--catalog', path.resolve(cfg.CATALOG_FILE)]
+      : ['--synthetic', String(cfg.DEMO_CATALOG_PRODUCTS), '--synthetic-users', String(cfg.DEMO_CATALOG_USERS)];
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools', 'data', 'build-index.ts'), '--out', root, ...source, '--if-missing'], {
+      cwd: WORKSPACE_ROOT,
+      stdio: ['ignore', 'inherit', 'pipe'],
+      encoding: 'utf8',
+    });
+    if (r.status !== 0) throw new StartupFailure(`cannot prepare the catalog index at ${rel(root)}: ${(r.stderr || `exit ${r.status}`).trim()}`);
+    return root;
+  }
 
   async function waitForWorker(state: StackState, timeoutMs: number, alive: () => boolean): Promise<boolean> {
     const conn = await Connection.connect({ address: state.temporalAddress });

@@ -1,31 +1,58 @@
 // Build a versioned catalog index (products, user histories, embeddings, HNSW graph, manifest).
-//   node --import tsx tools/data/build-index.ts --catalog <catalog.jsonl|csv> [--users users.jsonl]
-//        --out <index root> [--model-dir models/minilm-l6-v2] [--variant int8] [--no-publish]
+//   node --import tsx tools/data/build-index.ts --out <index root> (--catalog <catalog.jsonl|csv> [--users users.jsonl]
+//        | --synthetic <products> [--synthetic-users 2000] [--seed 42])
+//        [--model-dir models/minilm-l6-v2] [--variant int8] [--description-words N] [--if-missing] [--no-publish]
 // The index lands in <out>/<version>/ and <out>/CURRENT points at it (unless --no-publish).
+// --if-missing: do nothing when <out> already holds a servable index (what `npm start` uses).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { buildCatalogIndex, readCatalog, readUsers } from '@ranksafe/retrieval-core';
+import { buildCatalogIndex, generateCatalog, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
 
 async function main() {
   const { values } = parseArgs({
     options: {
       catalog: { type: 'string' },
       users: { type: 'string' },
+      synthetic: { type: 'string' },
+      'synthetic-users': { type: 'string', default: '2000' },
+      seed: { type: 'string', default: '42' },
       out: { type: 'string' },
       'model-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2') },
       variant: { type: 'string', default: 'int8' },
-      'no-publish': { type: 'boolean', default: false },
       'description-words': { type: 'string' },
+      'if-missing': { type: 'boolean', default: false },
+      'no-publish': { type: 'boolean', default: false },
     },
   });
-  if (!values.catalog || !values.out) throw new Error('usage: build-index.ts --catalog FILE [--users FILE] --out DIR [--model-dir DIR] [--variant int8|fp32] [--no-publish]');
+  if (!values.out || !!values.catalog === !!values.synthetic) {
+    throw new Error('usage: build-index.ts --out DIR (--catalog FILE [--users FILE] | --synthetic N [--synthetic-users M] [--seed S]) [--model-dir DIR] [--variant int8|fp32] [--description-words N] [--if-missing] [--no-publish]');
+  }
+  if (values['if-missing']) {
+    try {
+      console.log(`catalog index ready: ${resolveIndexDir(values.out)}`);
+      return;
+    } catch {
+      // build it
+    }
+  }
   const t0 = Date.now();
-  const products = readCatalog(values.catalog);
-  const usersFile = values.users ?? path.join(path.dirname(values.catalog), 'users.jsonl');
-  const users = fs.existsSync(usersFile) ? readUsers(usersFile) : [];
-  let lastPct = -1;
+  let products;
+  let users;
+  let source: string;
+  if (values.catalog) {
+    products = readCatalog(values.catalog);
+    const usersFile = values.users ?? path.join(path.dirname(values.catalog), 'users.jsonl');
+    users = fs.existsSync(usersFile) ? readUsers(usersFile) : [];
+    source = path.resolve(values.catalog);
+  } else {
+    const seed = Number(values.seed);
+    ({ products, users } = generateCatalog({ products: Number(values.synthetic), users: Number(values['synthetic-users']), seed }));
+    source = `synthetic demo shop (seed ${seed})`;
+  }
+  console.log(`building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding every product once (a few minutes for 100k on 2 cores) …`);
+  let last = 0;
   const { dir, manifest } = await buildCatalogIndex({
     products,
     users,
@@ -33,13 +60,12 @@ async function main() {
     modelDir: values['model-dir'],
     variant: values.variant,
     descriptionWords: values['description-words'] === undefined ? undefined : Number(values['description-words']),
-    source: path.resolve(values.catalog),
+    source,
     publish: !values['no-publish'],
     onProgress: (done, total) => {
-      const pct = Math.floor((100 * done) / total);
-      if (pct >= lastPct + 10 || done === total) {
-        lastPct = pct;
-        process.stdout.write(`embedding products: ${done}/${total} (${pct}%, ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+      if (Date.now() - last > 10_000 || done === total) {
+        last = Date.now();
+        console.log(`  embedded ${done}/${total} products (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
       }
     },
   });

@@ -8,6 +8,7 @@ import { unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { eventually, testCatalogIndex } from '@ranksafe/testing';
 import { startRankingService } from '../../ranking-service/src/app';
 import { loadRankingConfig } from '../../ranking-service/src/config';
+import type { RankingModels } from '../../ranking-service/src/service';
 import { startRetrievalService } from '../../retrieval-service/src/app';
 import { loadRetrievalConfig } from '../../retrieval-service/src/config';
 import { startGateway, type RunningGateway } from './app';
@@ -19,6 +20,7 @@ const quiet = { GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TO
 describe('gateway: Search and Recommend over the real services', () => {
   let retrieval: RunningService;
   const ranking: RunningService[] = [];
+  const models: RankingModels[] = [];
   let gw: RunningGateway;
   let client: SearchClient;
   let index: CatalogIndex;
@@ -36,8 +38,10 @@ describe('gateway: Search and Recommend over the real services', () => {
     index = CatalogIndex.load(fixture.dir);
     ({ svc: retrieval } = await startRetrievalService(loadRetrievalConfig({ ...quiet, RETRIEVAL_INDEX: fixture.root }), { handleSignals: false }));
     for (let i = 0; i < 2; i++) {
-      const cfg = loadRankingConfig({ ...quiet, INSTANCE_ID: `ranking-${i}`, RANKING_INTRA_OP_THREADS: '1' });
-      ranking.push((await startRankingService(cfg, { handleSignals: false })).svc);
+      const cfg = loadRankingConfig({ ...quiet, INSTANCE_ID: `ranking-${i}`, RANKING_INTRA_OP_THREADS: '1', RANKING_PRIME_INDEX: fixture.root });
+      const started = await startRankingService(cfg, { handleSignals: false });
+      ranking.push(started.svc);
+      models.push(started.models);
     }
     gw = await startGateway(
       loadGatewayConfig({
@@ -71,6 +75,17 @@ describe('gateway: Search and Recommend over the real services', () => {
     expect(res.results.map((r) => r.product!.title)).toContain(target.title);
     for (let i = 1; i < res.results.length; i++) expect(res.results[i - 1]!.score).toBeGreaterThanOrEqual(res.results[i]!.score);
     for (const r of res.results) expect(r.retrievalRank).toBeGreaterThanOrEqual(1);
+  });
+
+  it('ranks catalog products from the embedding cache warmed with the index (only the query is encoded)', async () => {
+    const engines = models.map((m) => m.active!.engine);
+    const distinctTexts = new Set(index.products.map((_, i) => index.rankText(i))).size;
+    for (const e of engines) expect(e.cache.size).toBeGreaterThanOrEqual(distinctTexts);
+    const misses = () => engines.reduce((s, e) => s + e.cache.misses, 0);
+    const before = misses();
+    const res = await search({ query: `${index.products[300]!.title} gift idea`, k: 10 });
+    expect(res.degraded).toBe(false);
+    expect(misses() - before).toBe(1);
   });
 
   it('honours filters and a smaller rerank depth', async () => {

@@ -19,7 +19,12 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   RANKING_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).default(4096),
   RANKING_CACHE_SIZE: z.coerce.number().int().min(0).default(200_000),
   /** Weight of the retrieval score in the final score (0..1). */
-  RANKING_RETRIEVAL_WEIGHT: z.coerce.number().min(0).max(1).default(0.2),
+  RANKING_RETRIEVAL_WEIGHT: z.coerce.number().min(0).max(1).default(0.4),
+  /**
+   * Catalog index whose product embeddings warm the cache when they were computed by the model
+   * being loaded (same sha256); unset = no warming. `npm start` points it at the stack's index.
+   */
+  RANKING_PRIME_INDEX: z.string().optional(),
   /** Most candidates one Rank call may carry. */
   RANKING_MAX_CANDIDATES: z.coerce.number().int().min(1).max(10_000).default(1000),
 });

@@ -30,6 +30,7 @@ import {
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
+import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
 interface Served {
@@ -82,6 +83,7 @@ export class RankingModels {
       cacheSize: this.cfg.RANKING_CACHE_SIZE,
       retrievalWeight: this.cfg.RANKING_RETRIEVAL_WEIGHT,
     });
+    this.primeCache(engine);
     // Warm up: the first runs allocate and pick kernels; do them before any request sees the model.
     await encoder.encode(['warm up']);
     await encoder.encode(Array.from({ length: this.cfg.RANKING_MAX_BATCH_SIZE }, (_, i) => `warm up text number ${i} for a full batch`));
@@ -101,6 +103,24 @@ export class RankingModels {
     this.logger.info({ model: ref, ep: encoder.executionProvider, warmupMs: Date.now() - t0 }, 'model loaded and warm');
     if (activate || !this.active) this.activate(s);
     return s;
+  }
+
+  /** Warm the embedding cache from the catalog index when the same model version embedded it. */
+  private primeCache(engine: RankingEngine): void {
+    const p = this.cfg.RANKING_PRIME_INDEX;
+    if (!p) return;
+    try {
+      const t0 = Date.now();
+      const { manifest, texts, vectors } = readIndexEmbeddings(p);
+      const n = engine.prime(manifest.embedding_model.sha256, texts, vectors);
+      if (n === 0) {
+        this.logger.info({ index: manifest.version, indexModel: manifest.embedding_model }, 'catalog index was embedded by another model version: cache not warmed');
+      } else {
+        this.logger.info({ index: manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
+      }
+    } catch (e) {
+      this.logger.warn({ err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
+    }
   }
 
   private activate(s: Served): void {

@@ -27,6 +27,13 @@ export const stackEnvSchema = z.object({
   /** auto (DATABASE_URL, then 127.0.0.1:5432, then embedded), external, or embedded. */
   POSTGRES_MODE: z.enum(['auto', 'external', 'embedded']).default('auto'),
   EMBEDDED_PG_PORT: portVar(54329),
+  /** Catalog index the retrieval replicas serve: an index directory, or a root with a CURRENT file. Unset = <data>/indexes/demo, built on first start. */
+  CATALOG_INDEX: z.string().optional(),
+  /** Build the first index from this catalog (JSONL or CSV; see tools/data) instead of the synthetic demo shop. */
+  CATALOG_FILE: z.string().optional(),
+  /** Size of the synthetic demo shop built on first start (products, users). */
+  DEMO_CATALOG_PRODUCTS: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
+  DEMO_CATALOG_USERS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
   /** Token for admin RPCs; unset = a random one kept in <data>/admin-token. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -30,6 +30,8 @@ export interface StackEndpoints {
   temporalAddress: string;
   temporalUiUrl?: string;
   adminToken: string;
+  /** Catalog index served by the retrieval replicas (default: theirs). */
+  catalogIndex?: string;
 }
 
 /**
@@ -66,8 +68,8 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
   const replicas = (n: number, base: number) => Array.from({ length: n }, (_, i) => base + i);
   const retrievalPorts = replicas(cfg.RETRIEVAL_REPLICAS, cfg.RETRIEVAL_PORT);
   const rankingPorts = replicas(cfg.RANKING_REPLICAS, cfg.RANKING_PORT);
-  retrievalPorts.forEach((p, i) => add('retrieval-service', `retrieval-service-${i + 1}`, p, {}));
-  rankingPorts.forEach((p, i) => add('ranking-service', `ranking-service-${i + 1}`, p, {}));
+  retrievalPorts.forEach((p, i) => add('retrieval-service', `retrieval-service-${i + 1}`, p, ep.catalogIndex ? { RETRIEVAL_INDEX: ep.catalogIndex } : {}));
+  rankingPorts.forEach((p, i) => add('ranking-service', `ranking-service-${i + 1}`, p, ep.catalogIndex ? { RANKING_PRIME_INDEX: ep.catalogIndex } : {}));
   const targets = (ports: number[]) => ports.map((p) => `${cfg.RANKSAFE_HOST}:${p}`).join(',');
   add('gateway', 'gateway', cfg.GATEWAY_PORT, {
     RETRIEVAL_TARGETS: targets(retrievalPorts),

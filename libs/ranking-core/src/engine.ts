@@ -7,7 +7,7 @@ export class LruCache<V> {
   private map = new Map<string, V>();
   hits = 0;
   misses = 0;
-  constructor(private readonly capacity: number) {}
+  constructor(readonly capacity: number) {}
   get(key: string): V | undefined {
     const v = this.map.get(key);
     if (v === undefined) {
@@ -124,6 +124,19 @@ export class RankingEngine {
         return { id: c.id, modelScore, score: (1 - w) * modelScore + w * retrieval };
       })
       .sort((a, b) => b.score - a.score);
+  }
+
+  /**
+   * Warm the cache with embeddings computed elsewhere by this exact model version (e.g. the
+   * catalog index, embedded with the same artifact). Returns how many entries were added; stops
+   * at the cache's capacity.
+   */
+  prime(modelSha256: string, texts: string[], vectors: Float32Array): number {
+    if (modelSha256 !== this.encoder.sha256) return 0;
+    const d = this.encoder.dims;
+    const n = Math.min(texts.length, this.cache.capacity);
+    for (let i = 0; i < n; i++) this.cache.set(textKey(this.encoder.sha256, texts[i]!), vectors.subarray(i * d, (i + 1) * d));
+    return n;
   }
 
   /** Stop taking work and finish what is queued. */

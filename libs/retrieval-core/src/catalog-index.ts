@@ -301,3 +301,17 @@ export function publishCurrent(root: string, version: string): void {
   fs.writeFileSync(tmp, `${version}\n`);
   fs.renameSync(tmp, path.join(root, 'CURRENT'));
 }
+
+/**
+ * The model texts and embeddings of an index's products, verified, without building its search
+ * structures: what a ranking service needs to warm its embedding cache.
+ */
+export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest; texts: string[]; vectors: Float32Array } {
+  const dir = resolveIndexDir(p);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
+  const buf = fs.readFileSync(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.embeddings));
+  const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+  if (vectors.length !== products.length * manifest.dims) throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
+  return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
+}

@@ -1,0 +1,130 @@
+// Benchmark 4: retrieval on the demo catalog (100k products by default).
+//   node --import tsx tools/bench/retrieval.ts [--index .data/indexes/demo] [--queries 1000] [--ef 32,64,128,256]
+// Builds the demo index first if it is missing (same command `npm start` runs). Prints, side by
+// side in one run: BM25 latency (ours) versus MiniSearch on the same catalog and queries, and
+// HNSW recall@10 against exact (brute-force) search with the speed-up, for several ef values.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import MiniSearch from 'minisearch';
+import { WORKSPACE_ROOT } from '@ranksafe/platform';
+import { BertEncoder, percentile } from '@ranksafe/ranking-core';
+import { CatalogIndex, mulberry32, resolveIndexDir, VectorIndex } from '@ranksafe/retrieval-core';
+import { printTable, sharedData, writeReport } from './lib';
+
+const { values } = parseArgs({
+  options: {
+    index: { type: 'string', default: path.join(WORKSPACE_ROOT, '.data', 'indexes', 'demo') },
+    queries: { type: 'string', default: '1000' },
+    ef: { type: 'string', default: '32,64,128,256' },
+  },
+});
+
+function ensureIndex(root: string): string {
+  try {
+    return resolveIndexDir(root);
+  } catch {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools/data/build-index.ts'), '--out', root, '--synthetic', '100000', '--if-missing'], { stdio: 'inherit' });
+    if (r.status !== 0) throw new Error('building the demo index failed');
+    return resolveIndexDir(root);
+  }
+}
+
+/** Realistic queries: the real WANDS queries when ../shared/data is there, plus 2–3 word slices of catalog titles. */
+function workload(index: CatalogIndex, n: number): string[] {
+  const rnd = mulberry32(123);
+  const out: string[] = [];
+  const shared = sharedData();
+  const wands = shared && path.join(shared, 'wands', 'query.csv');
+  if (wands && fs.existsSync(wands)) {
+    for (const line of fs.readFileSync(wands, 'utf8').split('\n').slice(1)) {
+      const q = line.split('\t')[1]?.trim();
+      if (q) out.push(q);
+    }
+  }
+  out.splice(Math.floor(n / 2));
+  while (out.length < n) {
+    const words = index.products[Math.floor(rnd() * index.size)]!.title.replace(/[^\p{L}\p{N} ]/gu, ' ').split(/\s+/).filter(Boolean);
+    const len = 2 + Math.floor(rnd() * 2);
+    const start = Math.floor(rnd() * Math.max(1, words.length - len));
+    out.push(words.slice(start, start + len).join(' ').toLowerCase());
+  }
+  return out;
+}
+
+function timeEach<T>(items: T[], f: (x: T) => unknown): { ms: number[]; qps: number } {
+  for (const x of items.slice(0, 50)) f(x); // warm up
+  const ms: number[] = [];
+  const t0 = performance.now();
+  for (const x of items) {
+    const s = performance.now();
+    f(x);
+    ms.push(performance.now() - s);
+  }
+  return { ms, qps: items.length / ((performance.now() - t0) / 1000) };
+}
+
+async function main() {
+  const dir = ensureIndex(values.index);
+  const t0 = performance.now();
+  const index = CatalogIndex.load(dir);
+  const loadMs = performance.now() - t0;
+  const queries = workload(index, Number(values.queries));
+  console.log(`index ${index.version}: ${index.size} products, loaded and verified in ${(loadMs / 1000).toFixed(1)} s; ${queries.length} queries`);
+
+  // --- Lexical: our BM25 versus MiniSearch (BM25+ with the same fields and boosts) ---
+  const t1 = performance.now();
+  const mini = new MiniSearch({
+    fields: ['title', 'brand', 'category', 'description', 'attributes'],
+    storeFields: [],
+    searchOptions: { boost: { title: 3, brand: 2, category: 2 } },
+  });
+  mini.addAll(index.products.map((p, i) => ({ id: i, title: p.title, brand: p.brand, category: p.category, description: p.description, attributes: Object.values(p.attributes).join(' ') })));
+  const miniBuildMs = performance.now() - t1;
+  const ours = timeEach(queries, (q) => index.bm25.search(q, 100));
+  const theirs = timeEach(queries, (q) => mini.search(q).slice(0, 100));
+  const lexRows = [
+    ['ranksafe BM25 (top 100)', ours.qps, percentile(ours.ms, 50), percentile(ours.ms, 95), percentile(ours.ms, 99)],
+    ['MiniSearch 7.2 (top 100)', theirs.qps, percentile(theirs.ms, 50), percentile(theirs.ms, 95), percentile(theirs.ms, 99)],
+  ];
+  printTable(`Lexical retrieval, ${index.size} products, ${queries.length} queries, one core (MiniSearch index built in ${(miniBuildMs / 1000).toFixed(1)} s)`, ['engine', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms'], lexRows as never);
+  console.log(`ratio: ranksafe BM25 QPS / MiniSearch QPS = ${(ours.qps / theirs.qps).toFixed(2)}x (target >= 2x); BM25 p50 ${percentile(ours.ms, 50).toFixed(3)} ms (target <= 2 ms)`);
+
+  // --- Dense: HNSW versus exact search over the same vectors ---
+  const encoder = await BertEncoder.load(path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'), { variant: index.manifest.embedding_model.variant });
+  const qv: Float32Array[] = [];
+  for (let i = 0; i < queries.length; i += 64) qv.push(...(await encoder.encode(queries.slice(i, i + 64))));
+  await encoder.dispose();
+  const vectors = index.vectors;
+  const exact = timeEach(qv.slice(0, Math.min(200, qv.length)), (v) => vectors.searchExact(v, 10));
+  const truth = qv.map((v) => new Set(vectors.searchExact(v, 10).map((h) => h.doc)));
+  const denseRows: Array<Array<string | number>> = [['exact (brute force)', exact.qps, percentile(exact.ms, 50), percentile(exact.ms, 95), 1, '1.00x']];
+  const report: Record<string, unknown>[] = [];
+  for (const ef of values.ef.split(',').map(Number)) {
+    const graph = VectorIndex.open(vectors.vectors, vectors.dims, path.join(dir, 'hnsw.usearch'), { ...index.manifest.hnsw, expansionSearch: ef });
+    let found = 0;
+    qv.forEach((v, i) => {
+      for (const h of graph.searchApprox(v, 10)) if (truth[i]!.has(h.doc)) found++;
+    });
+    const recall = found / (qv.length * 10);
+    const t = timeEach(qv, (v) => graph.searchApprox(v, 10));
+    denseRows.push([`HNSW ef=${ef}`, t.qps, percentile(t.ms, 50), percentile(t.ms, 95), recall, `${(t.qps / exact.qps).toFixed(0)}x`]);
+    report.push({ ef, recallAt10: recall, qps: t.qps, p50: percentile(t.ms, 50), speedup: t.qps / exact.qps });
+  }
+  printTable(`Dense retrieval (${index.manifest.dims}-dim ${index.manifest.embedding_model.name}/${index.manifest.embedding_model.variant}), top 10, ${qv.length} queries`, ['method', 'QPS', 'p50 ms', 'p95 ms', 'recall@10', 'speed-up'], denseRows);
+  console.log('target: recall@10 >= 0.95 at >= 50x the brute-force speed');
+
+  const file = writeReport('retrieval', {
+    index: { version: index.version, products: index.size, loadMs },
+    queries: queries.length,
+    lexical: { ours: { qps: ours.qps, p50: percentile(ours.ms, 50), p95: percentile(ours.ms, 95) }, minisearch: { qps: theirs.qps, p50: percentile(theirs.ms, 50), p95: percentile(theirs.ms, 95) }, ratio: ours.qps / theirs.qps },
+    dense: { exact: { qps: exact.qps, p50: percentile(exact.ms, 50) }, hnsw: report },
+  });
+  console.log(`\nreport: ${path.relative(process.cwd(), file)}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
