@@ -4,14 +4,13 @@
 // side in one run: BM25 latency (ours) versus MiniSearch on the same catalog and queries, and
 // HNSW recall@10 against exact (brute-force) search with the speed-up, for several ef values.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import MiniSearch from 'minisearch';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { BertEncoder, percentile } from '@ranksafe/ranking-core';
-import { CatalogIndex, mulberry32, resolveIndexDir, VectorIndex } from '@ranksafe/retrieval-core';
-import { printTable, sharedData, writeReport } from './lib';
+import { CatalogIndex, resolveIndexDir, VectorIndex } from '@ranksafe/retrieval-core';
+import { printTable, queryWorkload, writeReport } from './lib';
 
 const { values } = parseArgs({
   options: {
@@ -31,28 +30,6 @@ function ensureIndex(root: string): string {
   }
 }
 
-/** Realistic queries: the real WANDS queries when ../shared/data is there, plus 2–3 word slices of catalog titles. */
-function workload(index: CatalogIndex, n: number): string[] {
-  const rnd = mulberry32(123);
-  const out: string[] = [];
-  const shared = sharedData();
-  const wands = shared && path.join(shared, 'wands', 'query.csv');
-  if (wands && fs.existsSync(wands)) {
-    for (const line of fs.readFileSync(wands, 'utf8').split('\n').slice(1)) {
-      const q = line.split('\t')[1]?.trim();
-      if (q) out.push(q);
-    }
-  }
-  out.splice(Math.floor(n / 2));
-  while (out.length < n) {
-    const words = index.products[Math.floor(rnd() * index.size)]!.title.replace(/[^\p{L}\p{N} ]/gu, ' ').split(/\s+/).filter(Boolean);
-    const len = 2 + Math.floor(rnd() * 2);
-    const start = Math.floor(rnd() * Math.max(1, words.length - len));
-    out.push(words.slice(start, start + len).join(' ').toLowerCase());
-  }
-  return out;
-}
-
 function timeEach<T>(items: T[], f: (x: T) => unknown): { ms: number[]; qps: number } {
   for (const x of items.slice(0, 50)) f(x); // warm up
   const ms: number[] = [];
@@ -70,7 +47,7 @@ async function main() {
   const t0 = performance.now();
   const index = CatalogIndex.load(dir);
   const loadMs = performance.now() - t0;
-  const queries = workload(index, Number(values.queries));
+  const queries = queryWorkload(index.products.map((p) => p.title), Number(values.queries));
   console.log(`index ${index.version}: ${index.size} products, loaded and verified in ${(loadMs / 1000).toFixed(1)} s; ${queries.length} queries`);
 
   // --- Lexical: our BM25 versus MiniSearch (BM25+ with the same fields and boosts) ---
