@@ -75,22 +75,31 @@ async function main() {
   await encoder.dispose();
   const vectors = index.vectors;
   const exact = timeEach(qv.slice(0, Math.min(200, qv.length)), (v) => vectors.searchExact(v, 10));
-  const truth = qv.map((v) => new Set(vectors.searchExact(v, 10).map((h) => h.doc)));
-  const denseRows: Array<Array<string | number>> = [['exact (brute force)', exact.qps, percentile(exact.ms, 50), percentile(exact.ms, 95), 1, '1.00x']];
+  const exactTop = qv.map((v) => vectors.searchExact(v, 10));
+  const truth = exactTop.map((hits) => new Set(hits.map((h) => h.doc)));
+  // Products with the same model text have the same vector: a neighbour as close as the true
+  // 10th one is a correct answer even when exact search's tie-break picked another doc.
+  const kth = exactTop.map((hits) => hits[hits.length - 1]!.score - 1e-5);
+  const denseRows: Array<Array<string | number>> = [['exact (brute force)', exact.qps, percentile(exact.ms, 50), percentile(exact.ms, 95), 1, 1, '1.00x']];
   const report: Record<string, unknown>[] = [];
   for (const ef of values.ef.split(',').map(Number)) {
     const graph = VectorIndex.open(vectors.vectors, vectors.dims, path.join(dir, 'hnsw.usearch'), { ...index.manifest.hnsw, expansionSearch: ef });
     let found = 0;
+    let foundTieAware = 0;
     qv.forEach((v, i) => {
-      for (const h of graph.searchApprox(v, 10)) if (truth[i]!.has(h.doc)) found++;
+      for (const h of graph.searchApprox(v, 10)) {
+        if (truth[i]!.has(h.doc)) found++;
+        if (truth[i]!.has(h.doc) || vectors.score(v, h.doc) >= kth[i]!) foundTieAware++;
+      }
     });
     const recall = found / (qv.length * 10);
+    const recallTies = foundTieAware / (qv.length * 10);
     const t = timeEach(qv, (v) => graph.searchApprox(v, 10));
-    denseRows.push([`HNSW ef=${ef}`, t.qps, percentile(t.ms, 50), percentile(t.ms, 95), recall, `${(t.qps / exact.qps).toFixed(0)}x`]);
-    report.push({ ef, recallAt10: recall, qps: t.qps, p50: percentile(t.ms, 50), speedup: t.qps / exact.qps });
+    denseRows.push([`HNSW ef=${ef}`, t.qps, percentile(t.ms, 50), percentile(t.ms, 95), recall, recallTies, `${(t.qps / exact.qps).toFixed(0)}x`]);
+    report.push({ ef, recallAt10: recall, recallAt10TieAware: recallTies, qps: t.qps, p50: percentile(t.ms, 50), speedup: t.qps / exact.qps });
   }
-  printTable(`Dense retrieval (${index.manifest.dims}-dim ${index.manifest.embedding_model.name}/${index.manifest.embedding_model.variant}), top 10, ${qv.length} queries`, ['method', 'QPS', 'p50 ms', 'p95 ms', 'recall@10', 'speed-up'], denseRows);
-  console.log('target: recall@10 >= 0.95 at >= 50x the brute-force speed');
+  printTable(`Dense retrieval (${index.manifest.dims}-dim ${index.manifest.embedding_model.name}/${index.manifest.embedding_model.variant}), top 10, ${qv.length} queries`, ['method', 'QPS', 'p50 ms', 'p95 ms', 'recall@10', 'recall@10 (ties)', 'speed-up'], denseRows);
+  console.log('target: recall@10 >= 0.95 at >= 50x the brute-force speed. "ties": a result exactly as similar as the true 10th neighbour (same model text, same vector) counts as found');
 
   const file = writeReport('retrieval', {
     index: { version: index.version, products: index.size, loadMs },

@@ -51,7 +51,7 @@ async function main() {
     ({ products, users } = generateCatalog({ products: Number(values.synthetic), users: Number(values['synthetic-users']), seed }));
     source = `synthetic demo shop (seed ${seed})`;
   }
-  console.log(`building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding every product once (a few minutes for 100k on 2 cores) …`);
+  console.log(`building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding each product text once (a few minutes for 100k on 2 cores; texts the current index already holds are reused) …`);
   let last = 0;
   const { dir, manifest } = await buildCatalogIndex({
     products,

@@ -1,3 +1,4 @@
+import { Gauge } from 'prom-client';
 import { RankingService } from '@ranksafe/proto';
 import { createLogger, serve, startupError, type RunningService } from '@ranksafe/serving-kit';
 import type { RankingConfig } from './config';
@@ -17,6 +18,16 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
     onShutdown: () => models.closeAll(),
   });
   setReady = (r) => svc.setReady(r);
+  new Gauge({
+    name: 'ranksafe_ranking_batcher',
+    help: 'Dynamic batcher of the serving model since it was loaded: queued and running items, batches and items run, items expired and rejected',
+    labelNames: ['stat'],
+    registers: [svc.metrics.registry],
+    collect() {
+      const stats = models.active?.engine.batcher.stats;
+      if (stats) for (const [stat, v] of Object.entries(stats)) this.set({ stat }, v);
+    },
+  });
   try {
     await models.load(cfg.RANKING_MODEL_DIR, true);
   } catch (e) {

@@ -75,6 +75,16 @@ describe('ranking-service', () => {
     expect(a).toEqual(b);
   });
 
+  it('exports the batcher counters of the serving model as metrics', async () => {
+    await rank({ subject: { $case: 'query', value: `metrics probe ${Math.random()}` }, candidates: PRODUCTS });
+    const m = await svc.metrics.registry.getSingleMetric('ranksafe_ranking_batcher')!.get();
+    const stat = (name: string) => m.values.find((v) => v.labels.stat === name)?.value;
+    const stats = models.active!.engine.batcher.stats;
+    expect(stat('batches')).toBe(stats.batches);
+    expect(stat('items')).toBe(stats.items);
+    expect(stat('batches')).toBeGreaterThan(0);
+  });
+
   it('merges concurrent requests into shared batches', async () => {
     const before = { ...models.active!.engine.batcher.stats };
     const texts = Array.from({ length: 24 }, (_, i) => `unique product text ${i} ${Math.random()}`);

@@ -20,7 +20,7 @@ export const retrievalEnvSchema = serviceEnvSchema.extend({
   /** Share of the dense list in the fused score (0..1). */
   RETRIEVAL_DENSE_WEIGHT: z.coerce.number().min(0).max(1).default(0.5),
   /** HNSW search expansion (ef); higher is more exact and slower. */
-  RETRIEVAL_HNSW_EF: z.coerce.number().int().min(1).max(4096).default(128),
+  RETRIEVAL_HNSW_EF: z.coerce.number().int().min(1).max(4096).default(256),
   /** Largest top_n a request may ask for. */
   RETRIEVAL_MAX_TOP_N: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** On LoadIndex: report NOT_SERVING this long before loading, so balancers move traffic away. */

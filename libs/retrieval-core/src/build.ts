@@ -1,6 +1,6 @@
 import { BertEncoder } from '@ranksafe/ranking-core';
 import { PRODUCT_TEXT_DESCRIPTION_WORDS, productText, type CatalogProduct, type UserHistory } from './catalog';
-import { publishCurrent, writeCatalogIndex, type CatalogIndexManifest } from './catalog-index';
+import { publishCurrent, readIndexEmbeddings, writeCatalogIndex, type CatalogIndexManifest } from './catalog-index';
 import type { HnswParams } from './vectors';
 
 export interface BuildIndexOptions {
@@ -15,6 +15,11 @@ export interface BuildIndexOptions {
   descriptionWords?: number;
   hnsw?: HnswParams;
   source: string;
+  /**
+   * Reuse embeddings of texts already embedded by the same model in this index (directory or
+   * root); by default the index `out` currently serves. Only new or changed texts are embedded.
+   */
+  previous?: string | false;
   /** Point root/CURRENT at the new version. */
   publish?: boolean;
   onProgress?: (done: number, total: number) => void;
@@ -29,7 +34,16 @@ export async function buildCatalogIndex(o: BuildIndexOptions): Promise<{ dir: st
   try {
     const words = o.descriptionWords ?? PRODUCT_TEXT_DESCRIPTION_WORDS;
     const texts = o.products.map((p) => productText(p, words));
-    const embeddings = await embedAll(encoder, texts, o.batchSize ?? 32, o.onProgress);
+    const known = o.previous === false ? new Map<string, Float32Array>() : reusable(o.previous ?? o.out, encoder.sha256, encoder.dims);
+    const embeddings = new Float32Array(texts.length * encoder.dims);
+    const todo: number[] = [];
+    texts.forEach((t, i) => {
+      const v = known.get(t);
+      if (v) embeddings.set(v, i * encoder.dims);
+      else todo.push(i);
+    });
+    const fresh = await embedAll(encoder, todo.map((i) => texts[i]!), o.batchSize ?? 32, o.onProgress);
+    todo.forEach((row, j) => embeddings.set(fresh.subarray(j * encoder.dims, (j + 1) * encoder.dims), row * encoder.dims));
     const { dir, manifest } = writeCatalogIndex(o.out, {
       products: o.products,
       users: o.users,
@@ -45,6 +59,19 @@ export async function buildCatalogIndex(o: BuildIndexOptions): Promise<{ dir: st
   } finally {
     await encoder.dispose();
   }
+}
+
+/** text → embedding of an existing index embedded by model `sha256` (empty when none fits). */
+function reusable(p: string, sha256: string, dims: number): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  try {
+    const { manifest, texts, vectors } = readIndexEmbeddings(p);
+    if (manifest.embedding_model.sha256 !== sha256 || manifest.dims !== dims) return out;
+    texts.forEach((t, i) => out.set(t, vectors.subarray(i * dims, (i + 1) * dims)));
+  } catch {
+    // no previous index
+  }
+  return out;
 }
 
 /** Embeddings of `texts` in their order, as one row-major matrix. */
