@@ -14,7 +14,10 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   RANKING_CUDA_FALLBACK: z.enum(['fail', 'cpu']).default('fail'),
   /** onnxruntime intra-op threads; 0 = its default (all cores). */
   RANKING_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
-  RANKING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(16),
+  /** Most texts the dynamic batcher merges into one batch. */
+  RANKING_MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(32),
+  /** Most texts per onnxruntime run: a larger batch is length-sorted and run in chunks this size. */
+  RANKING_RUN_BATCH_SIZE: z.coerce.number().int().min(1).max(1024).default(8),
   RANKING_MAX_QUEUE_DELAY_MS: z.coerce.number().min(0).max(1000).default(0),
   RANKING_MAX_QUEUE_SIZE: z.coerce.number().int().min(1).default(4096),
   RANKING_CACHE_SIZE: z.coerce.number().int().min(0).default(200_000),

@@ -76,6 +76,7 @@ export class RankingModels {
       executionProvider: this.cfg.RANKING_EXECUTION_PROVIDER,
       cudaFallbackToCpu: this.cfg.RANKING_CUDA_FALLBACK === 'cpu',
       intraOpThreads: this.cfg.RANKING_INTRA_OP_THREADS,
+      runBatchSize: this.cfg.RANKING_RUN_BATCH_SIZE,
       onWarning: (w) => this.logger.warn(w),
     });
     const engine = new RankingEngine(encoder, {

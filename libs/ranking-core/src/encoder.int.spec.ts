@@ -54,6 +54,16 @@ describe('BertEncoder (all-MiniLM-L6-v2)', () => {
     expect(dot(alone!, batched!)).toBeGreaterThan(0.99999);
   });
 
+  it('runs large inputs in length-sorted chunks and returns vectors in input order', async () => {
+    const texts = Array.from({ length: 21 }, (_, i) => `${'very '.repeat((i * 7) % 13)}comfortable chair number ${i}`);
+    const together = await fp32.encode(texts);
+    expect(together).toHaveLength(21);
+    for (const i of [0, 5, 13, 20]) {
+      const [alone] = await fp32.encode([texts[i]!]);
+      expect(dot(alone!, together[i]!)).toBeGreaterThan(0.99999);
+    }
+  });
+
   it('truncates long texts to its token limit', () => {
     const long = 'table '.repeat(1000);
     const t = fp32.tokenize([long]);
