@@ -152,6 +152,16 @@ describe('the local stack (npm start) end to end', () => {
       expect(rec.results).toHaveLength(5);
       expect(rec.degraded).toBe(false);
 
+      // The same through the ops CLI, and a rolling index reload over both retrieval replicas.
+      const viaOps = ops('search', 'velvet sofa', '-k', '3');
+      expect(viaOps.status).toBe(0);
+      expect(viaOps.stdout).toMatch(/^ranked by minilm-l6-v2 /);
+      expect(viaOps.stdout.trim().split('\n')).toHaveLength(5); // head, header, rule, 3 rows
+      const reload = ops('index', 'load', path.join(dataDir, 'indexes', 'demo'));
+      expect(reload.stderr).toBe('');
+      expect(reload.stdout).toMatch(/retrieval-service-1: serving idx-\w+ \(1500 products\)[\s\S]*retrieval-service-2: serving idx-/);
+      expect(ops('index', 'describe').stdout).toMatch(/retrieval-service-2\s+idx-\w+\s+1500\s+50/);
+
       const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
       const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];
       let stop = false;

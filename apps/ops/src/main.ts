@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadStackEnv } from '@ranksafe/platform';
 import { runMain } from '@ranksafe/serving-kit';
 import { eventsCommand, pingWorkflowCommand, statusCommand } from './commands';
+import { indexDescribeCommand, indexLoadCommand, recommendCommand, searchCommand } from './serving';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
@@ -45,6 +46,41 @@ runMain('ops', async () => {
     .option('-n, --limit <n>', 'how many', int('--limit', 1, 1000), 30)
     .action(async (o: { instance?: string; limit: number }) => {
       process.stdout.write(`${await eventsCommand(loadStackEnv(), o)}\n`);
+    });
+
+  program
+    .command('search <query>')
+    .description('search through the gateway')
+    .option('-k <n>', 'results', int('-k', 1, 100), 10)
+    .option('--category <name...>', 'only these categories (a branch like "Furniture" or a leaf)')
+    .option('--max-price <price>', 'price ceiling', Number)
+    .action(async (query: string, o: { k: number; category?: string[]; maxPrice?: number }) => {
+      process.stdout.write(`${await searchCommand(loadStackEnv(), query, o)}\n`);
+    });
+
+  program
+    .command('recommend')
+    .description('recommend through the gateway, for a user or for recent items')
+    .option('-u, --user <id>', 'user id (e.g. u0001)')
+    .option('-i, --items <id...>', 'recent item ids')
+    .option('-k <n>', 'results', int('-k', 1, 100), 10)
+    .action(async (o: { user?: string; items?: string[]; k: number }) => {
+      if (!o.user === !o.items) throw new InvalidArgumentError('give --user or --items');
+      process.stdout.write(`${await recommendCommand(loadStackEnv(), o)}\n`);
+    });
+
+  const index = program.command('index').description('catalog indexes served by the retrieval replicas');
+  index
+    .command('describe')
+    .description('the index each retrieval replica serves')
+    .action(async () => {
+      process.stdout.write(`${await indexDescribeCommand(loadStackEnv())}\n`);
+    });
+  index
+    .command('load <path>')
+    .description('roll an index (a version directory or a root with CURRENT) out to the retrieval replicas, one at a time')
+    .action(async (p: string) => {
+      await indexLoadCommand(loadStackEnv(), p, (line) => process.stdout.write(`${line}\n`));
     });
 
   await program.parseAsync(process.argv);
