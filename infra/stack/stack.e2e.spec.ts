@@ -156,7 +156,7 @@ describe('the local stack (npm start) end to end', () => {
       const viaOps = ops('search', 'velvet sofa', '-k', '3');
       expect(viaOps.status).toBe(0);
       expect(viaOps.stdout).toMatch(/^ranked by minilm-l6-v2 /);
-      expect(viaOps.stdout.trim().split('\n')).toHaveLength(5); // head, header, rule, 3 rows
+      expect(viaOps.stdout.trim().split('\n')).toHaveLength(6); // head, header, rule, 3 rows
       const reload = ops('index', 'load', path.join(dataDir, 'indexes', 'demo'));
       expect(reload.stderr).toBe('');
       expect(reload.stdout).toMatch(/retrieval-service-1: serving idx-\w+ \(1500 products\)[\s\S]*retrieval-service-2: serving idx-/);
