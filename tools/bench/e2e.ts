@@ -66,6 +66,7 @@ async function main() {
       const lat: number[] = [];
       let degraded = 0;
       let errors = 0;
+      const codes = new Map<string, number>();
       const until = performance.now() + seconds * 1000;
       const t0 = performance.now();
       await Promise.all(
@@ -76,15 +77,19 @@ async function main() {
                 lat.push(r.ms);
                 if (r.degraded) degraded++;
               },
-              () => errors++,
+              (e: grpc.ServiceError) => {
+                errors++;
+                const code = grpc.status[e.code] ?? String(e.code);
+                codes.set(code, (codes.get(code) ?? 0) + 1);
+              },
             );
           }
         }),
       );
       const elapsed = (performance.now() - t0) / 1000;
-      const cell = { depth, concurrency: c, qps: lat.length / elapsed, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), degradedShare: degraded / Math.max(1, lat.length), errors };
+      const cell = { depth, concurrency: c, qps: lat.length / elapsed, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), degradedShare: degraded / Math.max(1, lat.length), errors, errorCodes: Object.fromEntries(codes) };
       cells.push(cell);
-      rows.push([depth, c, cell.qps, cell.p50, cell.p95, cell.p99, `${(100 * cell.degradedShare).toFixed(1)}%`, errors]);
+      rows.push([depth, c, cell.qps, cell.p50, cell.p95, cell.p99, `${(100 * cell.degradedShare).toFixed(1)}%`, errors ? `${errors} (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')})` : '0']);
     }
   }
   printTable(`End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`, ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'], rows);
