@@ -1,8 +1,6 @@
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
-import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { Counter, Gauge, register as defaultRegistry, type Registry } from 'prom-client';
-import { unaryCall } from './client';
+import { healthCtor, unaryCall, type HealthClient, type UnaryMethod } from './client';
 import { GrpcError } from './errors';
 import { createLogger, type Logger } from './logger';
 
@@ -57,13 +55,6 @@ export interface ReplicaSnapshot {
   inflight: number;
 }
 
-/** A generated client's unary method, as `pick` returns it (unbound; the pool binds it). */
-type UnaryMethod<Req, Res> = (
-  req: Req,
-  md: grpc.Metadata,
-  opts: Partial<grpc.CallOptions>,
-  cb: (err: grpc.ServiceError | null, res: Res) => void,
-) => grpc.ClientUnaryCall;
 
 export interface PoolCallOptions {
   /** Total time for the call, retries included. */
@@ -93,24 +84,7 @@ const RETRY_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.RESOUR
 
 type Health = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'UNREACHABLE';
 
-interface HealthClient extends grpc.Client {
-  check(
-    req: { service: string },
-    md: grpc.Metadata,
-    opts: grpc.CallOptions,
-    cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
-  ): grpc.ClientUnaryCall;
-}
-type HealthClientCtor = new (addr: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => HealthClient;
 
-let healthCtorCache: HealthClientCtor | undefined;
-function healthCtor(): HealthClientCtor {
-  if (!healthCtorCache) {
-    const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String }));
-    healthCtorCache = (pkg.grpc as any).health.v1.Health as HealthClientCtor;
-  }
-  return healthCtorCache;
-}
 
 interface PoolMetrics {
   requests: Counter<'pool' | 'target' | 'code'>;

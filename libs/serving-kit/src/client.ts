@@ -4,22 +4,24 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 
 export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNKNOWN' | 'UNREACHABLE';
 
-interface HealthClient extends grpc.Client {
+/** A grpc.health.v1 Health client (loaded from the proto grpc-health-check ships). */
+export interface HealthClient extends grpc.Client {
   check(
     req: { service: string },
     md: grpc.Metadata,
     opts: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res?: { status: string }) => void,
-  ): void;
+  ): grpc.ClientUnaryCall;
 }
+export type HealthClientCtor = new (addr: string, creds: grpc.ChannelCredentials, opts?: grpc.ClientOptions) => HealthClient;
 
-let HealthCtor: (new (addr: string, creds: grpc.ChannelCredentials) => HealthClient) | undefined;
-function healthCtor() {
+let HealthCtor: HealthClientCtor | undefined;
+export function healthCtor(): HealthClientCtor {
   if (!HealthCtor) {
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String }));
-    HealthCtor = (pkg.grpc as any).health.v1.Health;
+    HealthCtor = (pkg.grpc as any).health.v1.Health as HealthClientCtor;
   }
-  return HealthCtor!;
+  return HealthCtor;
 }
 
 /** grpc.health.v1 Check against `address` for `service` ("" = the whole server). */
@@ -54,7 +56,8 @@ export async function waitForServing(address: string, timeoutMs: number, service
 /** Deadline `ms` from now, for CallOptions. */
 export const deadlineIn = (ms: number): grpc.Deadline => Date.now() + ms;
 
-type UnaryMethod<Req, Res> = (
+/** A generated client's unary method (callback style). */
+export type UnaryMethod<Req, Res> = (
   req: Req,
   md: grpc.Metadata,
   opts: Partial<grpc.CallOptions>,
