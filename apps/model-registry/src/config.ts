@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import { z } from 'zod';
+import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
 export const registryEnvSchema = serviceEnvSchema.extend({
@@ -6,6 +8,15 @@ export const registryEnvSchema = serviceEnvSchema.extend({
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL'),
   /** How often readiness re-checks the database. */
   DB_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(5000),
+  /** Content-addressed artifact store (local disk). */
+  REGISTRY_ARTIFACT_DIR: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'registry', 'artifacts')),
+  /** Largest artifact accepted by RegisterVersion, in bytes. */
+  REGISTRY_MAX_ARTIFACT_BYTES: z.coerce.number().int().min(1).default(4 * 1024 ** 3),
+  /** Reads need the admin token too (mutations always do). */
+  REGISTRY_READS_REQUIRE_TOKEN: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
 });
 export type RegistryConfig = z.infer<typeof registryEnvSchema>;
 

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { WORKSPACE_ROOT } from './paths';
+import { dataDir, WORKSPACE_ROOT } from './paths';
 import type { StackEnv } from './stack-config';
 
 /** The apps of ranksafe and the gRPC service each one health-checks as. */
@@ -64,7 +64,10 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
       },
     });
   };
-  add('model-registry', 'model-registry', cfg.REGISTRY_PORT, { DATABASE_URL: ep.databaseUrl });
+  add('model-registry', 'model-registry', cfg.REGISTRY_PORT, {
+    DATABASE_URL: ep.databaseUrl,
+    REGISTRY_ARTIFACT_DIR: path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'registry', 'artifacts'),
+  });
   const replicas = (n: number, base: number) => Array.from({ length: n }, (_, i) => base + i);
   const retrievalPorts = replicas(cfg.RETRIEVAL_REPLICAS, cfg.RETRIEVAL_PORT);
   const rankingPorts = replicas(cfg.RANKING_REPLICAS, cfg.RANKING_PORT);

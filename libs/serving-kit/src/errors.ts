@@ -24,6 +24,9 @@ export const resourceExhausted = (what: string) => new GrpcError(status.RESOURCE
 export const unavailable = (what: string) => new GrpcError(status.UNAVAILABLE, what);
 export const deadlineExceeded = (what: string) => new GrpcError(status.DEADLINE_EXCEEDED, what);
 export const unimplemented = (what: string) => new GrpcError(status.UNIMPLEMENTED, what);
+export const aborted = (what: string) => new GrpcError(status.ABORTED, what);
+export const alreadyExists = (what: string) => new GrpcError(status.ALREADY_EXISTS, what);
+export const dataLoss = (what: string) => new GrpcError(status.DATA_LOSS, what);
 export const unauthenticated = (what: string) => new GrpcError(status.UNAUTHENTICATED, what);
 export const permissionDenied = (what: string) => new GrpcError(status.PERMISSION_DENIED, what);
 

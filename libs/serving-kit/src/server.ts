@@ -290,7 +290,7 @@ function wrapHandler(a: WrapArgs): AnyHandler {
       if (se.code === grpc.status.INTERNAL) a.logger.error({ method: a.path, err }, 'handler error');
       finish(se.code);
       if (unaryResponse) callback(se);
-      else call.destroy(Object.assign(new Error(se.details ?? 'error'), se));
+      else call.emit('error', Object.assign(new Error(se.details ?? 'error'), se));
     };
 
     if (a.admin) {

@@ -1,0 +1,106 @@
+import {
+  type ArtifactChunk,
+  type ModelRegistryServer,
+  type ModelVersionSpec,
+  type RegisterVersionRequest,
+} from '@ranksafe/proto';
+import { RegistryError, type Registry } from '@ranksafe/registry-core';
+import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
+
+/** Bytes per DownloadArtifact message. */
+const CHUNK = 1 << 20;
+
+/** Registry errors carry the status a caller should see; anything else is INTERNAL. */
+function asGrpc(e: unknown): never {
+  if (e instanceof RegistryError) throw new GrpcError(e.grpcStatus, e.message);
+  throw e;
+}
+
+/** Who did it, for the audit log: the `x-actor` metadata a client sends, else "admin". */
+function actorOf(ctx: CallContext): string {
+  const a = ctx.metadata.get('x-actor')[0]?.toString().trim();
+  return a && a.length <= 200 ? a : 'admin';
+}
+
+/** Split a RegisterVersion stream into its spec (first message) and the artifact's chunks. */
+async function specAndChunks(messages: AsyncIterable<RegisterVersionRequest>): Promise<{ spec: ModelVersionSpec; chunks: AsyncIterable<Buffer> }> {
+  const it = messages[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done || first.value.part?.$case !== 'spec') throw invalidArgument('spec', 'the first message must carry the version spec');
+  const spec = first.value.part.value;
+  async function* chunks(): AsyncIterable<Buffer> {
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      const part = n.value.part;
+      if (part?.$case !== 'chunk') throw invalidArgument('chunk', 'every message after the first must carry artifact bytes');
+      yield Buffer.from(part.value);
+    }
+  }
+  return { spec, chunks: chunks() };
+}
+
+/** The ModelRegistry gRPC service over a Registry (Postgres metadata + artifact store). */
+export function registryService(registry: Registry): ModelRegistryServer {
+  return {
+    registerVersion: clientStream(async (messages: AsyncIterable<RegisterVersionRequest>, ctx) => {
+      const { spec, chunks } = await specAndChunks(messages);
+      return registry.registerVersion(spec, chunks, actorOf(ctx)).catch(asGrpc);
+    }),
+    getVersion: unary(async (req) => registry.getVersion(req.name, req.version).catch(asGrpc)),
+    listVersions: unary(async (req) => registry.listVersions(req.name, req.pageSize || 50, req.pageToken).catch(asGrpc)),
+    downloadArtifact: serverStream(async (req, write: (m: ArtifactChunk) => Promise<void>) => {
+      const dl = await registry.openArtifact(req.name, req.version).catch(asGrpc);
+      let first = true;
+      try {
+        for await (const buf of dl.stream as AsyncIterable<Buffer>) {
+          for (let off = 0; off < buf.length; off += CHUNK) {
+            await write({ data: buf.subarray(off, off + CHUNK), totalSize: first ? dl.size : 0, sha256: first ? dl.sha256 : '' });
+            first = false;
+          }
+        }
+        if (first) await write({ data: Buffer.alloc(0), totalSize: dl.size, sha256: dl.sha256 });
+      } catch (e) {
+        dl.stream.destroy();
+        asGrpc(e);
+      }
+    }),
+    deleteVersion: unary(async (req, ctx) => {
+      await registry.deleteVersion(req.name, req.version, actorOf(ctx)).catch(asGrpc);
+      return {};
+    }),
+    setAlias: unary(async (req, ctx) => registry.setAlias(req.name, req.alias, req.version, req.expectedVersion, actorOf(ctx), req.reason).catch(asGrpc)),
+    resolveAlias: unary(async (req) =>
+      registry.resolveAlias(req.name, req.alias, req.asOfUnixMs ? new Date(req.asOfUnixMs) : undefined).catch(asGrpc),
+    ),
+    aliasHistory: unary(async (req) => ({ entries: await registry.aliasHistory(req.name, req.alias).catch(asGrpc) })),
+    listAudit: unary(async (req) => {
+      const entries = await registry
+        .listAudit({
+          name: req.name || undefined,
+          since: req.sinceUnixMs ? new Date(req.sinceUnixMs) : undefined,
+          until: req.untilUnixMs ? new Date(req.untilUnixMs) : undefined,
+          limit: req.limit || undefined,
+        })
+        .catch(asGrpc);
+      return { entries };
+    }),
+    createSnapshot: unary(async () => {
+      throw unimplemented('snapshots are not implemented yet');
+    }),
+    verifySnapshot: unary(async () => {
+      throw unimplemented('snapshots are not implemented yet');
+    }),
+    restoreSnapshot: unary(async () => {
+      throw unimplemented('snapshots are not implemented yet');
+    }),
+    listSnapshots: unary(async () => {
+      throw unimplemented('snapshots are not implemented yet');
+    }),
+  };
+}
+
+/** Methods that change state: they always need the admin token. */
+export const REGISTRY_MUTATIONS = ['registerVersion', 'deleteVersion', 'setAlias', 'createSnapshot', 'verifySnapshot', 'restoreSnapshot'];
+/** Read methods: token-protected only when REGISTRY_READS_REQUIRE_TOKEN is set. */
+export const REGISTRY_READS = ['getVersion', 'listVersions', 'downloadArtifact', 'resolveAlias', 'aliasHistory', 'listAudit', 'listSnapshots'];
