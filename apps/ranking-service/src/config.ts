@@ -28,6 +28,12 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
    * being loaded (same sha256); unset = no warming. `npm start` points it at the stack's index.
    */
   RANKING_PRIME_INDEX: z.string().optional(),
+  /** model-registry host:port; LoadModel with a registry_ref (alias or version) fetches through it. */
+  RANKING_REGISTRY_ADDRESS: z.string().optional(),
+  /** Where models fetched from the registry are unpacked (by sha256); kept for when the registry is down. */
+  RANKING_REGISTRY_CACHE_DIR: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'registry-cache', 'ranking')),
+  /** Registry name of the served model (LoadModel's model_name overrides it). */
+  RANKING_MODEL_NAME: z.string().default('minilm-l6-v2'),
   /** Most candidates one Rank call may carry. */
   RANKING_MAX_CANDIDATES: z.coerce.number().int().min(1).max(10_000).default(1000),
 });

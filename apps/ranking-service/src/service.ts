@@ -18,6 +18,7 @@ import {
   type Candidate,
 } from '@ranksafe/ranking-core';
 import {
+  dataLoss,
   deadlineExceeded,
   failedPrecondition,
   GrpcError,
@@ -26,10 +27,10 @@ import {
   resourceExhausted,
   unary,
   unavailable,
-  unimplemented,
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
+import { ArtifactIntegrityError as RegistryArtifactIntegrityError, RegistryFetcher, RegistryUnavailableError } from '@ranksafe/registry-core';
 import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
@@ -124,6 +125,30 @@ export class RankingModels {
     }
   }
 
+  private fetcher?: RegistryFetcher;
+
+  /**
+   * Fetch a model through the registry into the local cache (sha256 verified while downloading
+   * and again per file). Errors leave the serving model as it is.
+   */
+  private async fromRegistry(name: string, ref: string): Promise<string> {
+    if (!this.cfg.RANKING_REGISTRY_ADDRESS) throw failedPrecondition('no model registry is configured (RANKING_REGISTRY_ADDRESS); use local_path');
+    this.fetcher ??= new RegistryFetcher(this.cfg.RANKING_REGISTRY_ADDRESS, this.cfg.RANKING_REGISTRY_CACHE_DIR, { token: this.cfg.ADMIN_TOKEN });
+    const still = this.active ? `; still serving ${this.active.ref.name} ${this.active.ref.version}` : '';
+    try {
+      const f = await this.fetcher.fetch(name, ref);
+      if (f.fromCache) this.logger.warn({ name, ref, version: f.version }, 'model registry unreachable: loading the cached copy of the last resolution');
+      return f.dir;
+    } catch (e) {
+      if (e instanceof RegistryUnavailableError) throw unavailable(`${e.message}${still}`);
+      if (e instanceof RegistryArtifactIntegrityError) throw dataLoss(`${e.message}${still}`);
+      const se = e as { code?: number; details?: string };
+      if (se.code === 5) throw notFound(`model ${name} has no alias or version "${ref}" in the registry${still}`);
+      if (typeof se.code === 'number') throw unavailable(`model registry error (${se.details})${still}`);
+      throw failedPrecondition(`cannot fetch ${name}@${ref}: ${(e as Error).message}${still}`);
+    }
+  }
+
   private activate(s: Served): void {
     const previous = this.active;
     if (previous === s) return;
@@ -158,6 +183,7 @@ export class RankingModels {
   }
 
   async closeAll(): Promise<void> {
+    this.fetcher?.close();
     await Promise.all(this.served.map((s) => s.engine.close()));
     this.served = [];
   }
@@ -216,9 +242,14 @@ export class RankingModels {
       }),
       loadModel: unary(async (req) => {
         const source = req.source;
-        if (!source) throw invalidArgument('source', 'set local_path (registry_ref arrives with the model registry)');
-        if (source.$case === 'registryRef') throw unimplemented('loading from the model registry is not implemented yet; use local_path');
-        const dir = path.resolve(source.value);
+        if (!source) throw invalidArgument('source', 'set registry_ref or local_path');
+        let dir: string;
+        if (source.$case === 'registryRef') {
+          if (!source.value.trim()) throw invalidArgument('registry_ref', 'must not be empty');
+          dir = await this.fromRegistry(req.modelName || this.cfg.RANKING_MODEL_NAME, source.value.trim());
+        } else {
+          dir = path.resolve(source.value);
+        }
         try {
           const s = await this.load(dir, req.activate || !this.active);
           return { model: s.ref, sha256: s.engine.encoder.sha256, warmupMs: Date.now() - s.loadedAt };

@@ -56,3 +56,11 @@ export function verifiedArtifact(dir: string, manifest: { artifacts: Record<stri
   }
   return file;
 }
+
+/** The files that make up one variant of a model directory: manifest.json and every artifact except the other variants. */
+export function modelBundleFiles(dir: string, variant: string): string[] {
+  const m = readManifest(dir);
+  if (!m.variants[variant]) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
+  const others = new Set(Object.entries(m.variants).filter(([v]) => v !== variant).map(([, f]) => f));
+  return ['manifest.json', ...Object.keys(m.artifacts).filter((f) => !others.has(f))];
+}

@@ -1,3 +1,5 @@
 export * from './errors';
 export * from './store';
 export * from './registry';
+export * from './bundle';
+export * from './fetcher';
