@@ -1,8 +1,8 @@
 import { createPool, migrateUp, probeDatabase, redactUrl } from '@ranksafe/db';
 import { ModelRegistryService } from '@ranksafe/proto';
-import { LocalArtifactStore, Registry } from '@ranksafe/registry-core';
+import { LocalArtifactStore, Registry, RegistrySnapshots } from '@ranksafe/registry-core';
 import { serve, startupError, type RunningService } from '@ranksafe/serving-kit';
-import type { RegistryConfig } from './config';
+import { registryBackupDir, type RegistryConfig } from './config';
 import { REGISTRY_MUTATIONS, REGISTRY_READS, registryService } from './service';
 
 /**
@@ -16,6 +16,11 @@ export async function startRegistry(cfg: RegistryConfig, opts: { handleSignals?:
   const pool = createPool(cfg.DATABASE_URL);
   const store = await LocalArtifactStore.open(cfg.REGISTRY_ARTIFACT_DIR);
   const registry = new Registry(pool, store, { maxArtifactBytes: cfg.REGISTRY_MAX_ARTIFACT_BYTES });
+  const snapshots = new RegistrySnapshots(pool, store, {
+    databaseUrl: cfg.DATABASE_URL,
+    backupDir: registryBackupDir(cfg),
+    retention: cfg.REGISTRY_SNAPSHOT_RETENTION,
+  });
   let timer: NodeJS.Timeout | undefined;
   const svc = await serve({
     component: 'model-registry',
@@ -25,7 +30,7 @@ export async function startRegistry(cfg: RegistryConfig, opts: { handleSignals?:
       {
         definition: ModelRegistryService,
         name: 'ranksafe.v1.ModelRegistry',
-        implementation: registryService(registry),
+        implementation: registryService(registry, snapshots),
         adminMethods: [...REGISTRY_MUTATIONS, ...(cfg.REGISTRY_READS_REQUIRE_TOKEN ? REGISTRY_READS : [])],
       },
     ],

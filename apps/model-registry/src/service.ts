@@ -4,7 +4,7 @@ import {
   type ModelVersionSpec,
   type RegisterVersionRequest,
 } from '@ranksafe/proto';
-import { RegistryError, type Registry } from '@ranksafe/registry-core';
+import { RegistryError, snapshotToProto, type Registry, type RegistrySnapshots } from '@ranksafe/registry-core';
 import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
 
 /** Bytes per DownloadArtifact message. */
@@ -40,8 +40,15 @@ async function specAndChunks(messages: AsyncIterable<RegisterVersionRequest>): P
   return { spec, chunks: chunks() };
 }
 
-/** The ModelRegistry gRPC service over a Registry (Postgres metadata + artifact store). */
-export function registryService(registry: Registry): ModelRegistryServer {
+/**
+ * The ModelRegistry gRPC service over a Registry (Postgres metadata + artifact store) and, when
+ * given, its snapshots (backups); without them the snapshot methods answer UNIMPLEMENTED.
+ */
+export function registryService(registry: Registry, snapshots?: RegistrySnapshots): ModelRegistryServer {
+  const snaps = (): RegistrySnapshots => {
+    if (!snapshots) throw unimplemented('snapshots are not configured for this registry');
+    return snapshots;
+  };
   return {
     registerVersion: clientStream(async (messages: AsyncIterable<RegisterVersionRequest>, ctx) => {
       const { spec, chunks } = await specAndChunks(messages);
@@ -85,17 +92,12 @@ export function registryService(registry: Registry): ModelRegistryServer {
         .catch(asGrpc);
       return { entries };
     }),
-    createSnapshot: unary(async () => {
-      throw unimplemented('snapshots are not implemented yet');
-    }),
-    verifySnapshot: unary(async () => {
-      throw unimplemented('snapshots are not implemented yet');
-    }),
-    restoreSnapshot: unary(async () => {
-      throw unimplemented('snapshots are not implemented yet');
-    }),
+    createSnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().create(req.label, actorOf(ctx)).catch(asGrpc))),
+    verifySnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().verify(req.snapshotId, actorOf(ctx)).catch(asGrpc))),
+    restoreSnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().restore(req.snapshotId, actorOf(ctx)).catch(asGrpc))),
     listSnapshots: unary(async () => {
-      throw unimplemented('snapshots are not implemented yet');
+      const { snapshots: list, rpoMs } = await snaps().list().catch(asGrpc);
+      return { snapshots: list.map(snapshotToProto), rpoMs };
     }),
   };
 }

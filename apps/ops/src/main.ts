@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadStackEnv } from '@ranksafe/platform';
 import { runMain } from '@ranksafe/serving-kit';
 import { eventsCommand, pingWorkflowCommand, statusCommand } from './commands';
+import { addModelCommands } from './registry';
 import { indexDescribeCommand, indexLoadCommand, recommendCommand, searchCommand } from './serving';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -82,6 +83,8 @@ runMain('ops', async () => {
     .action(async (p: string) => {
       await indexLoadCommand(loadStackEnv(), p, (line) => process.stdout.write(`${line}\n`));
     });
+
+  addModelCommands(program, () => loadStackEnv());
 
   await program.parseAsync(process.argv);
 });

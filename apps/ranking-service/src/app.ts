@@ -28,11 +28,13 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
       if (stats) for (const [stat, v] of Object.entries(stats)) this.set({ stat }, v);
     },
   });
+  const from = cfg.RANKING_MODEL_REF ? `the registry (${cfg.RANKING_MODEL_NAME}@${cfg.RANKING_MODEL_REF})` : cfg.RANKING_MODEL_DIR;
   try {
-    await models.load(cfg.RANKING_MODEL_DIR, true);
+    const dir = cfg.RANKING_MODEL_REF ? await models.fromRegistry(cfg.RANKING_MODEL_NAME, cfg.RANKING_MODEL_REF) : cfg.RANKING_MODEL_DIR;
+    await models.load(dir, true);
   } catch (e) {
     await svc.shutdown('model load failed');
-    throw startupError(`ranking-service cannot load its model from ${cfg.RANKING_MODEL_DIR}: ${(e as Error).message}`);
+    throw startupError(`ranking-service cannot load its model from ${from}: ${(e as Error).message}`);
   }
   return { svc, models };
 }

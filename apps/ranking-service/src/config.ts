@@ -32,6 +32,8 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   RANKING_REGISTRY_ADDRESS: z.string().optional(),
   /** Where models fetched from the registry are unpacked (by sha256); kept for when the registry is down. */
   RANKING_REGISTRY_CACHE_DIR: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'registry-cache', 'ranking')),
+  /** Load the model at start from the registry (an alias such as production, or a version) instead of RANKING_MODEL_DIR. */
+  RANKING_MODEL_REF: z.string().optional(),
   /** Registry name of the served model (LoadModel's model_name overrides it). */
   RANKING_MODEL_NAME: z.string().default('minilm-l6-v2'),
   /** Most candidates one Rank call may carry. */

@@ -18,7 +18,6 @@ import {
   type Candidate,
 } from '@ranksafe/ranking-core';
 import {
-  dataLoss,
   deadlineExceeded,
   failedPrecondition,
   GrpcError,
@@ -30,7 +29,7 @@ import {
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
-import { ArtifactIntegrityError as RegistryArtifactIntegrityError, RegistryFetcher, RegistryUnavailableError } from '@ranksafe/registry-core';
+import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-core';
 import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
@@ -131,22 +130,14 @@ export class RankingModels {
    * Fetch a model through the registry into the local cache (sha256 verified while downloading
    * and again per file). Errors leave the serving model as it is.
    */
-  private async fromRegistry(name: string, ref: string): Promise<string> {
+  async fromRegistry(name: string, ref: string): Promise<string> {
     if (!this.cfg.RANKING_REGISTRY_ADDRESS) throw failedPrecondition('no model registry is configured (RANKING_REGISTRY_ADDRESS); use local_path');
     this.fetcher ??= new RegistryFetcher(this.cfg.RANKING_REGISTRY_ADDRESS, this.cfg.RANKING_REGISTRY_CACHE_DIR, { token: this.cfg.ADMIN_TOKEN });
-    const still = this.active ? `; still serving ${this.active.ref.name} ${this.active.ref.version}` : '';
-    try {
-      const f = await this.fetcher.fetch(name, ref);
-      if (f.fromCache) this.logger.warn({ name, ref, version: f.version }, 'model registry unreachable: loading the cached copy of the last resolution');
-      return f.dir;
-    } catch (e) {
-      if (e instanceof RegistryUnavailableError) throw unavailable(`${e.message}${still}`);
-      if (e instanceof RegistryArtifactIntegrityError) throw dataLoss(`${e.message}${still}`);
-      const se = e as { code?: number; details?: string };
-      if (se.code === 5) throw notFound(`model ${name} has no alias or version "${ref}" in the registry${still}`);
-      if (typeof se.code === 'number') throw unavailable(`model registry error (${se.details})${still}`);
-      throw failedPrecondition(`cannot fetch ${name}@${ref}: ${(e as Error).message}${still}`);
-    }
+    const serving = this.active ? `still serving ${this.active.ref.name} ${this.active.ref.version}` : '';
+    const f = await fetchForLoad(this.fetcher, name, ref, serving, (c) =>
+      this.logger.warn({ name, ref, version: c.version }, 'model registry unreachable: loading the cached copy of the last resolution'),
+    );
+    return f.dir;
   }
 
   private activate(s: Served): void {

@@ -25,6 +25,14 @@ export const retrievalEnvSchema = serviceEnvSchema.extend({
   RETRIEVAL_MAX_TOP_N: z.coerce.number().int().min(1).max(10_000).default(1000),
   /** On LoadIndex: report NOT_SERVING this long before loading, so balancers move traffic away. */
   RETRIEVAL_RELOAD_DRAIN_MS: z.coerce.number().int().min(0).max(60_000).default(1500),
+  /** model-registry host:port; LoadIndex with a registry_ref (alias or version) fetches through it. */
+  RETRIEVAL_REGISTRY_ADDRESS: z.string().optional(),
+  /** Where indexes fetched from the registry are unpacked (by sha256); kept for when the registry is down. */
+  RETRIEVAL_REGISTRY_CACHE_DIR: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'registry-cache', 'retrieval')),
+  /** Registry name of the catalog index. */
+  RETRIEVAL_INDEX_NAME: z.string().default('demo-catalog'),
+  /** Load the index at start from the registry (alias or version) instead of RETRIEVAL_INDEX. */
+  RETRIEVAL_INDEX_REF: z.string().optional(),
   /** Query embeddings kept in memory (LRU). */
   RETRIEVAL_QUERY_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
 });

@@ -16,7 +16,8 @@ import {
   type RetrievalFilters,
   type RetrievalMode,
 } from '@ranksafe/retrieval-core';
-import { failedPrecondition, GrpcError, invalidArgument, notFound, unary, unavailable, unimplemented, type Logger } from '@ranksafe/serving-kit';
+import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-core';
+import { failedPrecondition, GrpcError, invalidArgument, notFound, unary, unavailable, type Logger } from '@ranksafe/serving-kit';
 import type { RetrievalConfig } from './config';
 
 /** Longest query accepted, in characters. */
@@ -64,8 +65,22 @@ export class RetrievalState {
       onWarning: (w) => this.logger.warn(w),
     });
     await this.encoder.encode(['warm up']);
-    this.swapIn(this.loadIndex(this.cfg.RETRIEVAL_INDEX));
+    const start = this.cfg.RETRIEVAL_INDEX_REF ? await this.fromRegistry(this.cfg.RETRIEVAL_INDEX_REF) : this.cfg.RETRIEVAL_INDEX;
+    this.swapIn(this.loadIndex(start));
     this.setReady(true);
+  }
+
+  private fetcher?: RegistryFetcher;
+
+  /** Fetch an index version through the registry (verified, cached by sha256); its directory. */
+  async fromRegistry(ref: string): Promise<string> {
+    if (!this.cfg.RETRIEVAL_REGISTRY_ADDRESS) throw failedPrecondition('no model registry is configured (RETRIEVAL_REGISTRY_ADDRESS); use local_path');
+    this.fetcher ??= new RegistryFetcher(this.cfg.RETRIEVAL_REGISTRY_ADDRESS, this.cfg.RETRIEVAL_REGISTRY_CACHE_DIR, { token: this.cfg.ADMIN_TOKEN });
+    const serving = this.index ? `still serving index ${this.index.version}` : '';
+    const f = await fetchForLoad(this.fetcher, this.cfg.RETRIEVAL_INDEX_NAME, ref, serving, (c) =>
+      this.logger.warn({ ref, version: c.version }, 'model registry unreachable: loading the cached copy of the last resolution'),
+    );
+    return f.dir;
   }
 
   private loadIndex(p: string): CatalogIndex {
@@ -209,10 +224,11 @@ export class RetrievalState {
       }),
       loadIndex: unary(async (req) => {
         const source = req.source;
-        if (!source) throw invalidArgument('source', 'set local_path (registry_ref arrives with the model registry)');
-        if (source.$case === 'registryRef') throw unimplemented('loading from the model registry is not implemented yet; use local_path');
+        if (!source) throw invalidArgument('source', 'set registry_ref or local_path');
+        if (!source.value.trim()) throw invalidArgument(source.$case === 'registryRef' ? 'registry_ref' : 'local_path', 'must not be empty');
         try {
-          const idx = await this.reload(source.value);
+          const dir = source.$case === 'registryRef' ? await this.fromRegistry(source.value.trim()) : source.value;
+          const idx = await this.reload(dir);
           return { indexVersion: idx.version, products: idx.size };
         } catch (e) {
           if (e instanceof GrpcError) throw e;
@@ -237,6 +253,7 @@ export class RetrievalState {
   }
 
   async close(): Promise<void> {
+    this.fetcher?.close();
     await this.encoder?.dispose();
   }
 }

@@ -65,7 +65,13 @@ export function unpackBundle(file: string, outDir: string): BundleEntry[] {
       fs.writeFileSync(path.join(tmp, e.name), bytes);
     }
     if (off !== buf.length) throw new Error(`bundle ${file} has ${buf.length - off} trailing bytes`);
-    fs.renameSync(tmp, outDir);
+    try {
+      fs.renameSync(tmp, outDir);
+    } catch (e) {
+      // Another process unpacked the same content first: theirs is as good as ours.
+      if (!fs.existsSync(path.join(outDir, files[0]?.name ?? ''))) throw e;
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
     return files;
   } catch (e) {
     fs.rmSync(tmp, { recursive: true, force: true });

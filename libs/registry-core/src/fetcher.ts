@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ModelRegistryClient, type ArtifactChunk, type ModelVersion } from '@ranksafe/proto';
-import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
+import { adminMetadata, dataLoss, failedPrecondition, notFound, unavailable, unaryCall } from '@ranksafe/serving-kit';
 import { unpackBundle } from './bundle';
 import { ArtifactIntegrityError } from './errors';
 
@@ -137,5 +137,26 @@ export class RegistryFetcher {
       out.destroy();
       fs.rmSync(tmp, { force: true });
     }
+  }
+}
+
+/**
+ * Fetch for a Load* RPC: the same as fetcher.fetch, with failures as gRPC errors that say what
+ * keeps serving (`serving`, e.g. "still serving minilm-l6-v2 int8-…"): registry down and nothing
+ * cached → UNAVAILABLE, unknown reference → NOT_FOUND, integrity failure → DATA_LOSS.
+ */
+export async function fetchForLoad(fetcher: RegistryFetcher, name: string, ref: string, serving: string, onCached?: (f: Fetched) => void): Promise<Fetched> {
+  const still = serving ? `; ${serving}` : '';
+  try {
+    const f = await fetcher.fetch(name, ref);
+    if (f.fromCache) onCached?.(f);
+    return f;
+  } catch (e) {
+    if (e instanceof RegistryUnavailableError) throw unavailable(`${e.message}${still}`);
+    if (e instanceof ArtifactIntegrityError) throw dataLoss(`${e.message}${still}`);
+    const se = e as Partial<grpc.ServiceError>;
+    if (se.code === grpc.status.NOT_FOUND) throw notFound(`${name} has no alias or version "${ref}" in the registry${still}`);
+    if (typeof se.code === 'number') throw unavailable(`model registry error (${se.details})${still}`);
+    throw failedPrecondition(`cannot fetch ${name}@${ref}: ${(e as Error).message}${still}`);
   }
 }

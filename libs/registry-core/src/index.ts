@@ -3,3 +3,5 @@ export * from './store';
 export * from './registry';
 export * from './bundle';
 export * from './fetcher';
+export * from './snapshots';
+export * from './publish';
