@@ -161,6 +161,11 @@ describe('the local stack (npm start) end to end', () => {
       expect(reload.stderr).toBe('');
       expect(reload.stdout).toMatch(/retrieval-service-1: serving idx-\w+ \(1500 products\)[\s\S]*retrieval-service-2: serving idx-/);
       expect(ops('index', 'describe').stdout).toMatch(/retrieval-service-2\s+idx-\w+\s+1500\s+50/);
+      // Start seeded the registry; both tiers loaded their production versions through it.
+      const history = ops('model', 'history', 'minilm-l6-v2', 'production');
+      expect(history.stdout).toMatch(/int8-[0-9a-f]{12}\s+npm-start/);
+      expect(ops('model', 'list', 'demo-catalog').stdout).toMatch(/idx-\w+\s+catalog-index/);
+      expect(fs.readdirSync(path.join(dataDir, 'registry-cache', 'ranking')).some((f) => /^[0-9a-f]{64}$/.test(f))).toBe(true);
 
       const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
       const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];

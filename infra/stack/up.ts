@@ -26,7 +26,7 @@ import {
 import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
 import { Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 
 const t0 = Date.now();
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -173,7 +173,9 @@ async function main() {
   say('starting services …');
   // Registry first; replicas of a tier start together; gateway and worker last.
   const byApp = (app: keyof typeof APPS) => components.filter((c) => c.app === app);
-  for (const tier of [byApp('model-registry'), [...byApp('retrieval-service'), ...byApp('ranking-service')], byApp('gateway'), byApp('drill-worker')]) {
+  await Promise.all(byApp('model-registry').map(startAndWait));
+  await seedRegistry(byApp('model-registry')[0]!.grpcAddress!);
+  for (const tier of [[...byApp('retrieval-service'), ...byApp('ranking-service')], byApp('gateway'), byApp('drill-worker')]) {
     await Promise.all(tier.map(startAndWait));
   }
   writeStackState(cfg, stateOf());
@@ -196,6 +198,20 @@ async function main() {
     say(`error: supervisor failure: ${e.message}`);
     void stop(1);
   });
+
+  /** Register the served model and the catalog index in the registry with production aliases (when missing). */
+  async function seedRegistry(registry: string): Promise<void> {
+    say('seeding the model registry …');
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'infra', 'stack', 'seed-registry.ts'), '--registry', registry, '--index', catalogIndex], {
+      cwd: WORKSPACE_ROOT,
+      env: { ...process.env, ADMIN_TOKEN: token },
+      stdio: ['ignore', 'inherit', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    const code = await new Promise<number | null>((r) => child.once('exit', r));
+    if (code !== 0) throw new StartupFailure(`cannot seed the model registry: ${err.trim() || `exit ${code}`}`);
+  }
 
   /** The index the retrieval replicas serve: CATALOG_INDEX, or a demo shop built on first start. */
   function ensureCatalogIndex(): string {

@@ -18,6 +18,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 describe('model-registry over gRPC', () => {
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let artifacts: string;
+  let backups: string;
   let svc: RunningService;
   let client: ModelRegistryClient;
   const md = () => {
@@ -51,7 +52,8 @@ describe('model-registry over gRPC', () => {
   beforeAll(async () => {
     db = await scratchDatabase('rs_registry');
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-artifacts-'));
-    const cfg = loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: artifacts, REGISTRY_MAX_ARTIFACT_BYTES: String(8 << 20) });
+    backups = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-backups-'));
+    const cfg = loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: artifacts, REGISTRY_BACKUP_DIR: backups, REGISTRY_MAX_ARTIFACT_BYTES: String(8 << 20) });
     ({ svc } = await startRegistry(cfg, { handleSignals: false }));
     client = new ModelRegistryClient(svc.address, grpc.credentials.createInsecure());
   }, 60_000);
@@ -60,6 +62,7 @@ describe('model-registry over gRPC', () => {
     await svc?.shutdown();
     await db?.drop();
     fs.rmSync(artifacts, { recursive: true, force: true });
+    if (backups) fs.rmSync(backups, { recursive: true, force: true });
   });
 
   const v1 = randomBytes(300_000);
@@ -132,4 +135,63 @@ describe('model-registry over gRPC', () => {
     expect(err.code).toBe(grpc.status.DATA_LOSS);
     expect(err.details).toMatch(/hashes to [0-9a-f]{64}, recorded [0-9a-f]{64}/);
   });
+
+  it('snapshots: refuses to back up the tampered artifact, then create, list, verify (RPO), restore a deleted version byte for byte, token required', async () => {
+    const create = (label: string, metadata = md()) => unaryCall(client.createSnapshot.bind(client), { label }, { metadata, deadlineMs: 60_000 });
+    const list = () => unaryCall(client.listSnapshots.bind(client), {}, { metadata: md() });
+
+    // Mutations need the admin token.
+    expect((await failure(create('no-token', new grpc.Metadata()))).code).toBe(grpc.status.UNAUTHENTICATED);
+
+    // minilm/v2's artifact was tampered with on disk by the previous test: a snapshot must not
+    // back up bytes that no longer match their sha256, so creation fails and leaves nothing.
+    const tampered = await failure(create('with-tampered-artifact'));
+    expect(tampered.code).toBe(grpc.status.DATA_LOSS);
+    expect(tampered.details).toContain(sha(v2));
+    expect((await list()).snapshots).toEqual([]);
+
+    // Repair the artifact (the original bytes), register a fresh version with an alias.
+    fs.writeFileSync(path.join(artifacts, 'sha256', sha(v2).slice(0, 2), sha(v2)), v2);
+    const v4 = randomBytes(250_000);
+    await register({ name: 'minilm', version: 'v4', lineage: { source: 'snapshot-test', datasetSha256: '', parentVersion: 'v2' } }, v4);
+    await unaryCall(client.setAlias.bind(client), { name: 'minilm', alias: 'staging', version: 'v4', expectedVersion: '', reason: 'snapshot test' }, { metadata: md() });
+
+    const snap = await create('before-change');
+    expect(snap).toMatchObject({ label: 'before-change', status: 'unverified', verifiedAtUnixMs: 0, artifacts: 2, bytes: expect.any(Number) });
+    expect(snap.bytes).toBeGreaterThan(v2.length + v4.length);
+    let listed = await list();
+    expect(listed.snapshots.map((x) => x.id)).toEqual([snap.id]);
+    expect(listed.rpoMs).toBe(-1); // nothing verified yet
+
+    const verified = await unaryCall(client.verifySnapshot.bind(client), { snapshotId: snap.id }, { metadata: md(), deadlineMs: 60_000 });
+    expect(verified).toMatchObject({ id: snap.id, status: 'verified', rows: snap.rows });
+    expect(verified.verifiedAtUnixMs).toBeGreaterThanOrEqual(snap.createdAtUnixMs);
+    listed = await list();
+    expect(listed.snapshots[0]).toMatchObject({ id: snap.id, status: 'verified' });
+    expect(listed.rpoMs).toBeGreaterThanOrEqual(0);
+    expect(listed.rpoMs).toBeLessThan(5 * 60_000);
+
+    // Change the registry: move staging off v4, delete v4, and lose its artifact from the live store.
+    await unaryCall(client.setAlias.bind(client), { name: 'minilm', alias: 'staging', version: 'v2', expectedVersion: 'v4', reason: 'oops' }, { metadata: md() });
+    await unaryCall(client.deleteVersion.bind(client), { name: 'minilm', version: 'v4' }, { metadata: md() });
+    fs.rmSync(path.join(artifacts, 'sha256', sha(v4).slice(0, 2), sha(v4)));
+    expect((await failure(unaryCall(client.getVersion.bind(client), { name: 'minilm', version: 'v4' }))).code).toBe(grpc.status.NOT_FOUND);
+
+    expect((await failure(unaryCall(client.restoreSnapshot.bind(client), { snapshotId: snap.id }, { metadata: new grpc.Metadata() }))).code).toBe(
+      grpc.status.UNAUTHENTICATED,
+    );
+    const restored = await unaryCall(client.restoreSnapshot.bind(client), { snapshotId: snap.id }, { metadata: md(), deadlineMs: 60_000 });
+    expect(restored).toMatchObject({ id: snap.id, status: 'verified' });
+
+    const back = await unaryCall(client.getVersion.bind(client), { name: 'minilm', version: 'v4' });
+    expect(back.spec).toMatchObject({ sha256: sha(v4), sizeBytes: v4.length, lineage: { parentVersion: 'v2' } });
+    const { bytes, first } = await download('minilm', 'v4');
+    expect(first).toMatchObject({ totalSize: v4.length, sha256: sha(v4) });
+    expect(bytes.equals(v4)).toBe(true);
+    expect((await download('minilm', 'v2')).bytes.equals(v2)).toBe(true);
+    expect((await unaryCall(client.resolveAlias.bind(client), { name: 'minilm', alias: 'staging', asOfUnixMs: 0 })).version).toBe('v4');
+    expect((await unaryCall(client.aliasHistory.bind(client), { name: 'minilm', alias: 'staging' })).entries.map((e) => e.version)).toEqual(['v4']);
+    const audit = await unaryCall(client.listAudit.bind(client), { name: '', sinceUnixMs: 0, untilUnixMs: 0, limit: 5 });
+    expect(audit.entries[0]).toMatchObject({ action: 'restore_snapshot', subject: `snapshot:${snap.id}`, actor: 'test-suite' });
+  }, 120_000);
 });

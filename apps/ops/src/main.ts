@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { loadStackEnv } from '@ranksafe/platform';
 import { runMain } from '@ranksafe/serving-kit';
 import { eventsCommand, pingWorkflowCommand, statusCommand } from './commands';
-import { addModelCommands } from './registry';
+import { addModelCommands, addSnapshotCommands } from './registry';
 import { indexDescribeCommand, indexLoadCommand, recommendCommand, searchCommand } from './serving';
 
 const int = (name: string, min: number, max: number) => (v: string) => {
@@ -85,6 +85,7 @@ runMain('ops', async () => {
     });
 
   addModelCommands(program, () => loadStackEnv());
+  addSnapshotCommands(program, () => loadStackEnv());
 
   await program.parseAsync(process.argv);
 });

@@ -1,5 +1,6 @@
 // `ops model …`: the model registry from the command line (register by streamed upload, list,
-// show, compare-and-set aliases, alias history, verified download).
+// show, compare-and-set aliases, alias history, verified download); `ops snapshot …`: its
+// backups (create, verify, restore, list with the RPO).
 import { createHash, randomBytes } from 'node:crypto';
 import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
@@ -13,6 +14,7 @@ import {
   modelKindToJSON,
   ModelRegistryClient,
   type ModelVersion,
+  type Snapshot,
 } from '@ranksafe/proto';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
 import { uploadVersion } from '@ranksafe/registry-core';
@@ -339,4 +341,172 @@ export function addModelCommands(program: Command, loadEnv: () => StackEnv): voi
     .command('download <name> <version> <out-file>')
     .description('download an artifact, verify its size and sha256, then move it into place')
     .action(run((name: string, version: string, out: string) => downloadCommand(loadEnv(), name, version, out)));
+}
+
+// ---------------------------------------------------------------------------------------
+// `ops snapshot …`: consistent backups of the registry (tables + referenced artifacts),
+// verification by a real restore into a scratch database, restore, and the RPO.
+
+/** 3d 4h, 2h 5m, 3m 12s, 42s. */
+export function fmtAge(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${h}h`;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${s % 60}s`;
+  return `${s}s`;
+}
+
+const TABLE_SHORT: Record<string, string> = { model_versions: 'versions', model_aliases: 'aliases', model_alias_history: 'history', registry_audit: 'audit' };
+
+/** The RPO line of `ops snapshot list` (rpoMs as ListSnapshots answers it: -1 = none verified). */
+export function rpoLine(snapshots: ReadonlyArray<Pick<Snapshot, 'id' | 'status' | 'createdAtUnixMs'>>, rpoMs: number): string {
+  const newest = snapshots
+    .filter((s) => s.status === 'verified')
+    .reduce<(typeof snapshots)[number] | undefined>((a, s) => (!a || s.createdAtUnixMs > a.createdAtUnixMs ? s : a), undefined);
+  if (!newest || rpoMs < 0) return 'RPO: no verified snapshot';
+  return `RPO: ${fmtAge(rpoMs)} (newest verified ${newest.id})`;
+}
+
+function describeSnapshot(s: Snapshot, rowCounts?: Record<string, number>): string {
+  const lines: Array<[string, string]> = [
+    ['id', s.id],
+    ['label', s.label || '-'],
+    ['created', fmtTime(s.createdAtUnixMs)],
+    ['status', s.status],
+    ['verified', fmtTime(s.verifiedAtUnixMs)],
+    ['rows', rowsSummary(s.rows, rowCounts)],
+    ['artifacts', String(s.artifacts)],
+    ['bytes', `${s.bytes} (${fmtBytes(s.bytes)})`],
+  ];
+  const w = Math.max(...lines.map(([k]) => k.length));
+  return lines.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+function rowsSummary(total: number, counts?: Record<string, number>): string {
+  if (!counts) return String(total);
+  const order = Object.keys(TABLE_SHORT);
+  const rank = (t: string) => (order.includes(t) ? order.indexOf(t) : order.length);
+  return `${total} (${Object.entries(counts)
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([t, n]) => `${TABLE_SHORT[t] ?? t} ${n}`)
+    .join(', ')})`;
+}
+
+/**
+ * Rows per table of each snapshot, from the create_snapshot audit entries (Snapshot carries
+ * only the total). Best effort: entries a restore rolled back, or beyond the newest 1000 audit
+ * rows since the oldest snapshot, are missing and the total is shown instead.
+ */
+async function rowCountsFromAudit(s: Session, snapshots: Snapshot[]): Promise<Map<string, Record<string, number>>> {
+  const out = new Map<string, Record<string, number>>();
+  if (!snapshots.length) return out;
+  const since = Math.min(...snapshots.map((x) => x.createdAtUnixMs));
+  const audit = await unaryCall(s.client.listAudit.bind(s.client), { name: '', sinceUnixMs: since, untilUnixMs: 0, limit: 1000 }, { metadata: s.md(), deadlineMs: 10_000 }).catch(
+    () => ({ entries: [] }),
+  );
+  for (const e of audit.entries) {
+    if (e.action !== 'create_snapshot' || !e.subject.startsWith('snapshot:')) continue;
+    try {
+      const rows = (JSON.parse(e.detailJson) as { rows?: Record<string, number> }).rows;
+      if (rows && typeof rows === 'object') out.set(e.subject.slice('snapshot:'.length), rows);
+    } catch {
+      /* not ours to judge: fall back to the total */
+    }
+  }
+  return out;
+}
+
+const SNAPSHOT_DEADLINE_MS = 30 * 60_000;
+
+export async function snapshotCreateCommand(cfg: StackEnv, o: { label?: string }): Promise<string> {
+  return withRegistry(cfg, async (s) => {
+    process.stderr.write('taking a snapshot (tables + referenced artifacts) ...\n');
+    const snap = await unaryCall(s.client.createSnapshot.bind(s.client), { label: o.label ?? '' }, { metadata: s.md(), deadlineMs: SNAPSHOT_DEADLINE_MS });
+    const counts = (await rowCountsFromAudit(s, [snap])).get(snap.id);
+    return `created (not verified yet: ops snapshot verify ${snap.id})\n${describeSnapshot(snap, counts)}`;
+  });
+}
+
+export async function snapshotVerifyCommand(cfg: StackEnv, id: string): Promise<string> {
+  return withRegistry(cfg, async (s) => {
+    process.stderr.write(`verifying ${id} (restore into a scratch database, re-hash the artifacts) ...\n`);
+    const snap = await unaryCall(s.client.verifySnapshot.bind(s.client), { snapshotId: id }, { metadata: s.md(), deadlineMs: SNAPSHOT_DEADLINE_MS });
+    if (snap.status !== 'verified') throw new Error(`snapshot ${id} ${snap.status.startsWith('failed') ? snap.status.replace(/^failed: /, 'failed verification: ') : `is ${snap.status}`}`);
+    return `verified\n${describeSnapshot(snap, (await rowCountsFromAudit(s, [snap])).get(snap.id))}`;
+  });
+}
+
+export async function snapshotRestoreCommand(cfg: StackEnv, id: string, o: { yes?: boolean }): Promise<string> {
+  return withRegistry(cfg, async (s) => {
+    if (!o.yes) {
+      // Say what would be replaced, by what (best effort: the refusal does not depend on it).
+      const found = await unaryCall(s.client.listSnapshots.bind(s.client), {}, { metadata: s.md(), deadlineMs: 10_000 }).then(
+        (r) => r.snapshots.find((x) => x.id === id),
+        () => undefined,
+      );
+      const what = found ? `snapshot ${id}${found.label ? ` "${found.label}"` : ''} taken ${fmtTime(found.createdAtUnixMs)} (${found.status})` : `snapshot ${id}`;
+      throw new Error(
+        `refusing to restore without --yes: restore replaces every model version, alias, alias history entry and audit entry of the live registry ` +
+          `with those of ${what}; everything registered, moved or deleted since is lost (artifacts missing from the live store are copied back; ` +
+          `an unverified snapshot is verified first, a failed one is refused). Take a snapshot first (ops snapshot create) to be able to undo it.`,
+      );
+    }
+    process.stderr.write(`restoring ${id} ...\n`);
+    const snap = await unaryCall(s.client.restoreSnapshot.bind(s.client), { snapshotId: id }, { metadata: s.md(), deadlineMs: SNAPSHOT_DEADLINE_MS });
+    return `restored the registry to ${snap.id}${snap.label ? ` "${snap.label}"` : ''} as of ${fmtTime(snap.createdAtUnixMs)}\n${describeSnapshot(snap, (await rowCountsFromAudit(s, [snap])).get(snap.id))}`;
+  });
+}
+
+export async function snapshotListCommand(cfg: StackEnv): Promise<string> {
+  return withRegistry(cfg, async (s) => {
+    const r = await unaryCall(s.client.listSnapshots.bind(s.client), {}, { metadata: s.md(), deadlineMs: 10_000 });
+    const snaps = [...r.snapshots].sort((a, b) => b.createdAtUnixMs - a.createdAtUnixMs || (a.id < b.id ? 1 : -1));
+    if (!snaps.length) return `no snapshots\n${rpoLine(snaps, r.rpoMs)}`;
+    const counts = await rowCountsFromAudit(s, snaps);
+    const status = (st: string) => (st.length > 60 ? `${st.slice(0, 59)}…` : st);
+    return [
+      table(
+        ['ID', 'LABEL', 'CREATED', 'STATUS', 'ROWS', 'ARTIFACTS', 'BYTES'],
+        snaps.map((x) => [x.id, x.label || '-', fmtTime(x.createdAtUnixMs), status(x.status), rowsSummary(x.rows, counts.get(x.id)), String(x.artifacts), fmtBytes(x.bytes)]),
+      ),
+      rpoLine(snaps, r.rpoMs),
+    ].join('\n');
+  });
+}
+
+/** Register `ops snapshot …` on the program. */
+export function addSnapshotCommands(program: Command, loadEnv: () => StackEnv): void {
+  const say = (text: string) => process.stdout.write(`${text}\n`);
+  const run =
+    <A extends unknown[]>(fn: (...args: A) => Promise<string>) =>
+    async (...args: A) => {
+      try {
+        say(await fn(...args));
+      } catch (e) {
+        process.stderr.write(`error: ${(e as Error).message}\n`);
+        process.exitCode = 1;
+      }
+    };
+  const snapshot = program.command('snapshot').description('registry snapshots (backups): create, verify, restore, list with the RPO');
+  snapshot
+    .command('create')
+    .description('take a consistent snapshot of the registry tables and copy the artifacts they reference')
+    .option('--label <text>', 'a note to find it by')
+    .action(run((o: { label?: string }) => snapshotCreateCommand(loadEnv(), o)));
+  snapshot
+    .command('verify <id>')
+    .description('prove a snapshot restores: load it into a scratch database and re-hash its artifacts (exit 1 when it fails)')
+    .action(run((id: string) => snapshotVerifyCommand(loadEnv(), id)));
+  snapshot
+    .command('restore <id>')
+    .description('replace the live registry (versions, aliases, history, audit) with a snapshot; needs --yes')
+    .option('--yes', 'really replace the live registry')
+    .action(run((id: string, o: { yes?: boolean }) => snapshotRestoreCommand(loadEnv(), id, o)));
+  snapshot
+    .command('list')
+    .description('snapshots, newest first, and the RPO (age of the newest verified snapshot)')
+    .action(run(() => snapshotListCommand(loadEnv())));
 }

@@ -71,8 +71,26 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
   const replicas = (n: number, base: number) => Array.from({ length: n }, (_, i) => base + i);
   const retrievalPorts = replicas(cfg.RETRIEVAL_REPLICAS, cfg.RETRIEVAL_PORT);
   const rankingPorts = replicas(cfg.RANKING_REPLICAS, cfg.RANKING_PORT);
-  retrievalPorts.forEach((p, i) => add('retrieval-service', `retrieval-service-${i + 1}`, p, ep.catalogIndex ? { RETRIEVAL_INDEX: ep.catalogIndex } : {}));
-  rankingPorts.forEach((p, i) => add('ranking-service', `ranking-service-${i + 1}`, p, ep.catalogIndex ? { RANKING_PRIME_INDEX: ep.catalogIndex } : {}));
+  // Replicas load the production model and index through the registry (verified, cached per
+  // app under the data dir, so a replica restarted while the registry is down still starts).
+  const registry = `${cfg.RANKSAFE_HOST}:${cfg.REGISTRY_PORT}`;
+  const cache = (app: string) => path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'registry-cache', app);
+  retrievalPorts.forEach((p, i) =>
+    add('retrieval-service', `retrieval-service-${i + 1}`, p, {
+      RETRIEVAL_REGISTRY_ADDRESS: registry,
+      RETRIEVAL_INDEX_REF: 'production',
+      RETRIEVAL_REGISTRY_CACHE_DIR: cache('retrieval'),
+      ...(ep.catalogIndex ? { RETRIEVAL_INDEX: ep.catalogIndex } : {}),
+    }),
+  );
+  rankingPorts.forEach((p, i) =>
+    add('ranking-service', `ranking-service-${i + 1}`, p, {
+      RANKING_REGISTRY_ADDRESS: registry,
+      RANKING_MODEL_REF: 'production',
+      RANKING_REGISTRY_CACHE_DIR: cache('ranking'),
+      ...(ep.catalogIndex ? { RANKING_PRIME_INDEX: ep.catalogIndex } : {}),
+    }),
+  );
   const targets = (ports: number[]) => ports.map((p) => `${cfg.RANKSAFE_HOST}:${p}`).join(',');
   add('gateway', 'gateway', cfg.GATEWAY_PORT, {
     RETRIEVAL_TARGETS: targets(retrievalPorts),

@@ -69,6 +69,7 @@ export async function publishDirectory(
 ): Promise<{ uploaded: boolean; aliasSet: boolean }> {
   const client = new ModelRegistryClient(address, grpc.credentials.createInsecure());
   const md = adminMetadata(new grpc.Metadata(), token);
+  if (o.actor) md.set('x-actor', o.actor);
   try {
     let uploaded = false;
     const exists = await unaryCall(client.getVersion.bind(client), { name: o.spec.name, version: o.spec.version }, { deadlineMs: 10_000, metadata: md }).then(
@@ -83,9 +84,7 @@ export async function publishDirectory(
       try {
         const bundle = path.join(tmp, 'artifact.bundle');
         packBundle(o.dir, o.files, bundle);
-        const upload = adminMetadata(new grpc.Metadata(), token);
-        if (o.actor) upload.set('x-actor', o.actor);
-        await uploadVersion(client, upload, o.spec, bundle);
+        await uploadVersion(client, md, o.spec, bundle);
         uploaded = true;
       } finally {
         fs.rmSync(tmp, { recursive: true, force: true });
