@@ -17,7 +17,7 @@ import { scratchDatabase } from '@ranksafe/testing';
 const TOKEN = 'registry-crash-test-admin-token';
 const MODEL = 'crash';
 const UPLOADS = 1000;
-const IN_FLIGHT = 50;
+const IN_FLIGHT = UPLOADS; // all 1000 registrations run at once
 /** Bytes per upload message: several messages per artifact, so uploads are cut mid-stream. */
 const UPLOAD_CHUNK = 16 * 1024;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
