@@ -295,20 +295,22 @@ export async function downloadCommand(cfg: StackEnv, name: string, version: stri
   });
 }
 
+const say = (text: string) => process.stdout.write(`${text}\n`);
+
+/** Run a command; expected failures (registry errors, bad input) as one line on stderr and exit code 1. */
+const run =
+  <A extends unknown[]>(fn: (...args: A) => Promise<string>) =>
+  async (...args: A) => {
+    try {
+      say(await fn(...args));
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+
 /** Register `ops model …` on the program. */
 export function addModelCommands(program: Command, loadEnv: () => StackEnv): void {
-  const say = (text: string) => process.stdout.write(`${text}\n`);
-  /** Expected failures (registry errors, bad input) as one line on stderr and exit code 1. */
-  const run =
-    <A extends unknown[]>(fn: (...args: A) => Promise<string>) =>
-    async (...args: A) => {
-      try {
-        say(await fn(...args));
-      } catch (e) {
-        process.stderr.write(`error: ${(e as Error).message}\n`);
-        process.exitCode = 1;
-      }
-    };
   const model = program.command('model').description('the model registry: versions, aliases, artifacts');
   model
     .command('register <name> <version> <file>')
@@ -479,17 +481,6 @@ export async function snapshotListCommand(cfg: StackEnv): Promise<string> {
 
 /** Register `ops snapshot …` on the program. */
 export function addSnapshotCommands(program: Command, loadEnv: () => StackEnv): void {
-  const say = (text: string) => process.stdout.write(`${text}\n`);
-  const run =
-    <A extends unknown[]>(fn: (...args: A) => Promise<string>) =>
-    async (...args: A) => {
-      try {
-        say(await fn(...args));
-      } catch (e) {
-        process.stderr.write(`error: ${(e as Error).message}\n`);
-        process.exitCode = 1;
-      }
-    };
   const snapshot = program.command('snapshot').description('registry snapshots (backups): create, verify, restore, list with the RPO');
   snapshot
     .command('create')

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256File } from '@ranksafe/registry-core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -17,24 +17,14 @@ export interface ModelManifest {
   artifacts: Record<string, { sha256: string; bytes: number }>;
 }
 
+export { sha256File };
+
 /** An artifact whose bytes are not what its manifest says: never load it. */
 export class ArtifactIntegrityError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ArtifactIntegrityError';
   }
-}
-
-export function sha256File(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 export function readManifest(dir: string): ModelManifest {

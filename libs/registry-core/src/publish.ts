@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,20 +5,9 @@ import * as grpc from '@grpc/grpc-js';
 import { ModelRegistryClient, RegisterVersionRequest, type ModelVersion, type ModelVersionSpec } from '@ranksafe/proto';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
 import { packBundle } from './bundle';
+import { sha256File } from './store';
 
 const CHUNK = 256 * 1024;
-
-export function sha256OfFile(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
 
 /**
  * Upload `file` as a new version (client-streaming RegisterVersion): sha256 and size are declared
@@ -33,7 +21,7 @@ export async function uploadVersion(
   opts: { onProgress?: (sent: number, total: number) => void; deadlineMs?: number } = {},
 ): Promise<ModelVersion> {
   const size = fs.statSync(file).size;
-  const sha256 = sha256OfFile(file);
+  const sha256 = sha256File(file);
   return new Promise((resolve, reject) => {
     const call = client.registerVersion(md, { deadline: Date.now() + (opts.deadlineMs ?? 600_000) }, (err, res) => (err ? reject(err) : resolve(res!)));
     call.on('error', () => undefined); // reported through the callback
