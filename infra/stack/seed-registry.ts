@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { modelBundleFiles, readManifest } from '@ranksafe/ranking-core';
-import { publishDirectory } from '@ranksafe/registry-core';
+import { publishDirectory } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
 async function main() {

@@ -17,7 +17,7 @@ import {
   type Snapshot,
 } from '@ranksafe/proto';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
-import { uploadVersion } from '@ranksafe/registry-core';
+import { uploadVersion } from '@ranksafe/registry-client';
 import { table } from './commands';
 
 

@@ -29,7 +29,7 @@ import {
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
-import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-core';
+import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-client';
 import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 

@@ -16,7 +16,7 @@ import {
   type RetrievalFilters,
   type RetrievalMode,
 } from '@ranksafe/retrieval-core';
-import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-core';
+import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-client';
 import { failedPrecondition, GrpcError, invalidArgument, notFound, unary, unavailable, type Logger } from '@ranksafe/serving-kit';
 import type { RetrievalConfig } from './config';
 

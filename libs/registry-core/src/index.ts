@@ -2,6 +2,4 @@ export * from './errors';
 export * from './store';
 export * from './registry';
 export * from './bundle';
-export * from './fetcher';
 export * from './snapshots';
-export * from './publish';

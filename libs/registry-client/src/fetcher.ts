@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ModelRegistryClient, type ArtifactChunk, type ModelVersion } from '@ranksafe/proto';
 import { adminMetadata, dataLoss, failedPrecondition, notFound, unavailable, unaryCall } from '@ranksafe/serving-kit';
-import { unpackBundle } from './bundle';
-import { ArtifactIntegrityError } from './errors';
+import { ArtifactIntegrityError, unpackBundle } from '@ranksafe/registry-core';
 
 /** The registry could not be reached and nothing usable was cached for the reference. */
 export class RegistryUnavailableError extends Error {

@@ -4,8 +4,7 @@ import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ModelRegistryClient, RegisterVersionRequest, type ModelVersion, type ModelVersionSpec } from '@ranksafe/proto';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
-import { packBundle } from './bundle';
-import { sha256File } from './store';
+import { packBundle, sha256File } from '@ranksafe/registry-core';
 
 const CHUNK = 256 * 1024;
 
