@@ -133,6 +133,11 @@ describe('model-registry over gRPC', () => {
     fs.writeFileSync(file, bytes);
     const err = await failure(download('minilm', 'v2'));
     expect(err.code).toBe(grpc.status.DATA_LOSS);
+    // The failed stream is counted with its status and is no longer in flight.
+    const total = await svc.metrics.registry.getSingleMetric('ranksafe_rpc_total')!.get();
+    expect(total.values.find((v) => v.labels.method === '/ranksafe.v1.ModelRegistry/DownloadArtifact' && v.labels.code === 'DATA_LOSS')?.value).toBe(1);
+    const inflight = await svc.metrics.registry.getSingleMetric('ranksafe_rpc_inflight')!.get();
+    expect(inflight.values.find((v) => v.labels.method === '/ranksafe.v1.ModelRegistry/DownloadArtifact')?.value).toBe(0);
     expect(err.details).toMatch(/hashes to [0-9a-f]{64}, recorded [0-9a-f]{64}/);
   });
 

@@ -306,7 +306,11 @@ function wrapHandler(a: WrapArgs): AnyHandler {
       if (deadline instanceof Date && deadline.getTime() <= Date.now()) {
         return fail(deadlineExceeded('deadline passed before the call was handled'));
       }
-      if (a.streamingResponse) call.once('finish', () => finish(grpc.status.OK));
+      if (a.streamingResponse) {
+        // A stream ends with 'error' (a status) or 'finish' (OK); count whichever comes first.
+        call.once('error', (e: Partial<grpc.ServiceError>) => finish(typeof e?.code === 'number' ? e.code : grpc.status.UNKNOWN));
+        call.once('finish', () => finish(grpc.status.OK));
+      }
       try {
         if (unaryResponse) {
           a.handler(call, (err: unknown, value: unknown, trailer?: grpc.Metadata, flags?: number) => {
