@@ -5,10 +5,12 @@
 // concurrency and rerank depth: QPS, p50/p95/p99, and the share of degraded answers. Queries are
 // the WANDS queries (when ../shared/data is present) plus title slices of the served catalog.
 import * as grpc from '@grpc/grpc-js';
+import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadStackEnv, readStackState } from '@ranksafe/platform';
 import { DescribeIndexRequest, RetrievalClient, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { percentile } from '@ranksafe/ranking-core';
+import { CATALOG_INDEX_FILES, readCatalog } from '@ranksafe/retrieval-core';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { printTable, queryWorkload, writeReport } from './lib';
 
@@ -34,16 +36,10 @@ async function main() {
   const client = new SearchClient(gateway, creds, { 'grpc.max_receive_message_length': 64 << 20 });
   const retrieval = new RetrievalClient(retrievalAddr, creds);
   const desc = await unaryCall(retrieval.describeIndex.bind(retrieval), DescribeIndexRequest.fromPartial({}), { deadlineMs: 5000 });
-  // Titles of the served catalog for the synthetic half of the workload.
-  const titles: string[] = [];
-  for (let i = 1; titles.length < 2000 && i <= 4000; i++) {
-    const res = await unaryCall(retrieval.getProducts.bind(retrieval), { ids: Array.from({ length: 100 }, (_, j) => `p${String((i - 1) * 100 + j + 1).padStart(6, '0')}`) }, { deadlineMs: 5000 });
-    if (res.products.length === 0) break;
-    titles.push(...res.products.map((p) => p.title));
-    i += 9;
-  }
   retrieval.close();
-  const queries = queryWorkload(titles.length ? titles : ['sofa', 'lamp', 'shoes'], 1000);
+  // The synthetic half of the workload slices titles of the catalog the replicas serve.
+  const titles = readCatalog(path.join(desc.path, CATALOG_INDEX_FILES.catalog)).map((p) => p.title);
+  const queries = queryWorkload(titles, 1000);
   const seconds = Number(values.seconds);
   console.log(`stack: gateway ${gateway}, index ${desc.indexVersion} (${desc.products} products); ${queries.length} queries, ${seconds} s per cell`);
 

@@ -6,7 +6,6 @@ import {
   GetUserHistoryRequest,
   RankRequest,
   RetrieveRequest,
-  type Filters,
   type ModelRef,
   type RankedCandidate,
   type RankingClient,
@@ -21,8 +20,6 @@ import {
 import { GrpcError, invalidArgument, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
 import type { GatewayConfig } from './config';
 
-/** Longest query accepted, in characters (the retrieval service enforces the same bound). */
-export const MAX_QUERY_CHARS = 512;
 const MAX_RECENT_ITEMS = 200;
 /** Time kept back from a stage budget for the rest of the request. */
 const MARGIN_MS = 5;
@@ -78,21 +75,11 @@ function fromRetrieval(e: unknown, renameField?: Record<string, string>): never 
   throw unavailable(`retrieval is unavailable: ${err.details ?? (e as Error).message}`);
 }
 
-function validateFilters(f: Filters | undefined): void {
-  if (!f) return;
-  for (const [field, v] of [['filters.min_price', f.minPrice], ['filters.max_price', f.maxPrice]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw invalidArgument(field, 'must be a finite number >= 0');
-  }
-  if (f.minPrice !== undefined && f.maxPrice !== undefined && f.minPrice > f.maxPrice) {
-    throw invalidArgument('filters.min_price', `${f.minPrice} is above max_price ${f.maxPrice}`);
-  }
-  if (f.categories.some((c) => !c.trim())) throw invalidArgument('filters.categories', 'must not hold empty names');
-  if (f.brands.some((b) => !b.trim())) throw invalidArgument('filters.brands', 'must not hold empty names');
-}
-
 /**
  * The serving path: retrieval top N → ranking → top k, each stage within its own deadline budget.
  * When ranking fails for any reason the answer is still given, in retrieval order, marked degraded.
+ * The query and filters are validated once, by the retrieval service that knows the catalog; its
+ * INVALID_ARGUMENT (with the field) is passed through.
  */
 export class SearchPipeline {
   constructor(
@@ -127,10 +114,8 @@ export class SearchPipeline {
   async search(req: SearchRequest, ctx: CallContext): Promise<SearchResponse> {
     const query = req.query.trim();
     if (!query) throw invalidArgument('query', 'must not be empty');
-    if (query.length > MAX_QUERY_CHARS) throw invalidArgument('query', `longer than ${MAX_QUERY_CHARS} characters (${query.length})`);
     const k = this.k(req.k);
     if (req.rerankDepth > this.cfg.GATEWAY_TOP_N) throw invalidArgument('rerank_depth', `at most ${this.cfg.GATEWAY_TOP_N}, got ${req.rerankDepth}`);
-    validateFilters(req.filters);
     const topN = Math.max(k, req.rerankDepth || this.cfg.GATEWAY_TOP_N);
     const md = requestMetadata(req.requestId);
 
@@ -149,7 +134,6 @@ export class SearchPipeline {
 
   async recommend(req: RecommendRequest, ctx: CallContext): Promise<RecommendResponse> {
     const k = this.k(req.k);
-    validateFilters(req.filters);
     const md = requestMetadata(req.requestId);
     const subject = req.subject;
     if (!subject) throw invalidArgument('subject', 'set user_id or recent.item_ids');

@@ -4,15 +4,43 @@ import {
   type ModelVersionSpec,
   type RegisterVersionRequest,
 } from '@ranksafe/proto';
-import { RegistryError, snapshotToProto, type Registry, type RegistrySnapshots } from '@ranksafe/registry-core';
+import { status } from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  ArtifactIntegrityError,
+  ArtifactMismatchError,
+  ArtifactTooLargeError,
+  CasConflictError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  RegistryError,
+  snapshotToProto,
+  type Registry,
+  type RegistrySnapshots,
+} from '@ranksafe/registry-core';
 import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
 
 /** Bytes per DownloadArtifact message. */
 const CHUNK = 1 << 20;
 
-/** Registry errors carry the status a caller should see; anything else is INTERNAL. */
+/** The status a caller sees for each typed registry error (anything else is INTERNAL). */
+const STATUS_OF: Array<[new (...args: never[]) => RegistryError, status]> = [
+  [InvalidArgumentError, status.INVALID_ARGUMENT],
+  [ArtifactMismatchError, status.INVALID_ARGUMENT],
+  [NotFoundError, status.NOT_FOUND],
+  [AlreadyExistsError, status.ALREADY_EXISTS],
+  [FailedPreconditionError, status.FAILED_PRECONDITION],
+  [CasConflictError, status.ABORTED],
+  [ArtifactTooLargeError, status.RESOURCE_EXHAUSTED],
+  [ArtifactIntegrityError, status.DATA_LOSS],
+];
+
 function asGrpc(e: unknown): never {
-  if (e instanceof RegistryError) throw new GrpcError(e.grpcStatus, e.message);
+  if (e instanceof RegistryError) {
+    const code = STATUS_OF.find(([cls]) => e instanceof cls)?.[1] ?? status.INTERNAL;
+    throw new GrpcError(code, e.message);
+  }
   throw e;
 }
 

@@ -260,9 +260,5 @@ export class RetrievalState {
 
 function toFilters(req: RetrieveRequest): RetrievalFilters {
   const f = req.filters;
-  if (!f) return {};
-  for (const [field, v] of [['filters.min_price', f.minPrice], ['filters.max_price', f.maxPrice]] as const) {
-    if (v !== undefined && !(Number.isFinite(v) && v >= 0)) throw invalidArgument(field, 'must be a finite number >= 0');
-  }
-  return { categories: f.categories, brands: f.brands, minPrice: f.minPrice, maxPrice: f.maxPrice };
+  return f ? { categories: f.categories, brands: f.brands, minPrice: f.minPrice, maxPrice: f.maxPrice } : {};
 }

@@ -1,4 +1,5 @@
 import { analyze } from './text';
+import { TopK } from './topk';
 
 export interface Bm25Doc {
   id: string;
@@ -98,39 +99,7 @@ export class Bm25Index {
 
 /** Top k of a score map (ties broken by lower doc index), with an optional filter. */
 export function topK(scores: Map<number, number>, k: number, accept?: (doc: number) => boolean): Hit[] {
-  // Min-heap of size k over (score, -doc).
-  const heap: Hit[] = [];
-  const worse = (a: Hit, b: Hit) => a.score < b.score || (a.score === b.score && a.doc > b.doc);
-  const up = (i: number) => {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!worse(heap[i]!, heap[p]!)) break;
-      [heap[i], heap[p]] = [heap[p]!, heap[i]!];
-      i = p;
-    }
-  };
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && worse(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && worse(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  };
-  for (const [doc, score] of scores) {
-    if (accept && !accept(doc)) continue;
-    const h = { doc, score };
-    if (heap.length < k) {
-      heap.push(h);
-      up(heap.length - 1);
-    } else if (worse(heap[0]!, h)) {
-      heap[0] = h;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => b.score - a.score || a.doc - b.doc);
+  const heap = new TopK(k);
+  for (const [doc, score] of scores) if (!accept || accept(doc)) heap.offer(doc, score);
+  return heap.sorted();
 }

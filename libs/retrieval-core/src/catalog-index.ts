@@ -85,6 +85,8 @@ export class CatalogIndex {
   private constructor(
     readonly dir: string,
     readonly manifest: CatalogIndexManifest,
+    /** sha256 of manifest.json: one value naming exactly these bytes. */
+    readonly sha256: string,
     readonly products: CatalogProduct[],
     users: UserHistory[],
     readonly bm25: Bm25Index,
@@ -113,11 +115,6 @@ export class CatalogIndex {
     return this.products.length;
   }
 
-  /** sha256 of the manifest: one value naming exactly these bytes. */
-  get sha256(): string {
-    return createHash('sha256').update(fs.readFileSync(path.join(this.dir, 'manifest.json'))).digest('hex');
-  }
-
   user(id: string): UserHistory | undefined {
     return this.usersById.get(id);
   }
@@ -126,7 +123,8 @@ export class CatalogIndex {
   static load(dir: string, opts: { expansionSearch?: number } = {}): CatalogIndex {
     const manifestFile = path.join(dir, 'manifest.json');
     if (!fs.existsSync(manifestFile)) throw new Error(`no catalog index at ${dir} (manifest.json missing); build one with tools/data/build-index.ts`);
-    const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as CatalogIndexManifest;
+    const manifestBytes = fs.readFileSync(manifestFile);
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as CatalogIndexManifest;
     if (manifest.kind !== 'catalog-index' || manifest.format !== 1) throw new Error(`${manifestFile} is not a format-1 catalog index`);
     const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
     const users = manifest.artifacts[CATALOG_INDEX_FILES.users] ? readUsers(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.users)) : [];
@@ -137,7 +135,8 @@ export class CatalogIndex {
     }
     const hnsw = { ...manifest.hnsw, ...(opts.expansionSearch ? { expansionSearch: opts.expansionSearch } : {}) };
     const graph = VectorIndex.open(vectors, manifest.dims, verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.graph), hnsw);
-    return new CatalogIndex(dir, manifest, products, users, buildBm25(products), graph);
+    const sha256 = createHash('sha256').update(manifestBytes).digest('hex');
+    return new CatalogIndex(dir, manifest, sha256, products, users, buildBm25(products), graph);
   }
 
   /** Check filters against what this catalog has; throws FilterError naming the field. */
@@ -148,8 +147,8 @@ export class CatalogIndex {
     const brands = new Set((f.brands ?? []).map((b) => b.trim()));
     for (const b of brands) if (!this.brands.has(b)) throw new FilterError('filters.brands', `unknown brand "${b}"`);
     const { minPrice, maxPrice } = f;
-    if (minPrice !== undefined && !(minPrice >= 0)) throw new FilterError('filters.min_price', 'min_price must be a number >= 0');
-    if (maxPrice !== undefined && !(maxPrice >= 0)) throw new FilterError('filters.max_price', 'max_price must be a number >= 0');
+    if (minPrice !== undefined && !(Number.isFinite(minPrice) && minPrice >= 0)) throw new FilterError('filters.min_price', 'min_price must be a finite number >= 0');
+    if (maxPrice !== undefined && !(Number.isFinite(maxPrice) && maxPrice >= 0)) throw new FilterError('filters.max_price', 'max_price must be a finite number >= 0');
     if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
       throw new FilterError('filters.min_price', `min_price ${minPrice} is above max_price ${maxPrice}`);
     }

@@ -2,6 +2,7 @@
 export * from './text';
 export * from './bm25';
 export * from './catalog';
+export * from './topk';
 export * from './vectors';
 export * from './fusion';
 export * from './catalog-index';

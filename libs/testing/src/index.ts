@@ -89,12 +89,12 @@ export function loadWandsSlice(): WandsSlice | undefined {
  * embedded with the real model, built once per shape into .data/test-fixtures and reused.
  */
 export async function testCatalogIndex(opts: { products: number; users: number; seed?: number }): Promise<{ root: string; dir: string; version: string }> {
-  const { buildCatalogIndex, generateCatalog, resolveIndexDir, CatalogIndex } = await import('@ranksafe/retrieval-core');
+  const { buildCatalogIndex, generateCatalog, resolveIndexDir } = await import('@ranksafe/retrieval-core');
   const seed = opts.seed ?? 7;
   const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', `catalog-${opts.products}-${opts.users}-${seed}`);
   try {
     const dir = resolveIndexDir(root);
-    return { root, dir, version: CatalogIndex.load(dir).version };
+    return { root, dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version as string };
   } catch {
     // not built yet (or stale): build it
   }
