@@ -8,6 +8,7 @@ import {
   APPS,
   dataDir,
   ensureDir,
+  ensureSnapshotSchedule,
   LocalProcessPlatform,
   loadStackEnv,
   portFree,
@@ -24,7 +25,7 @@ import {
   type StackState,
 } from '@ranksafe/platform';
 import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
-import { Connection } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { spawn, spawnSync } from 'node:child_process';
 
@@ -179,6 +180,7 @@ async function main() {
     await Promise.all(tier.map(startAndWait));
   }
   writeStackState(cfg, stateOf());
+  const schedule = await scheduleBackups();
   up = true;
 
   const width = Math.max(...components.map((c) => c.instance.length), 12) + 2;
@@ -189,6 +191,7 @@ async function main() {
   row('Temporal', `${temporalAddress} (namespace ${cfg.TEMPORAL_NAMESPACE}, task queue ${cfg.TEMPORAL_TASK_QUEUE})`);
   row('Postgres', `${pg.url.replace(/:[^:@/]*@/, ':***@')} (${pg.mode})`);
   for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
+  if (schedule) row('backups', schedule);
   row('logs', `${rel(logDir)}/`);
   row('admin token', cfg.ADMIN_TOKEN ? 'ADMIN_TOKEN' : rel(path.join(data, 'admin-token')));
   say('');
@@ -198,6 +201,27 @@ async function main() {
     say(`error: supervisor failure: ${e.message}`);
     void stop(1);
   });
+
+  /** Create or update the registry backup schedule (a Temporal Schedule running BackupSnapshot). */
+  async function scheduleBackups(): Promise<string | undefined> {
+    const conn = await Connection.connect({ address: temporalAddress });
+    try {
+      const client = new Client({ connection: conn, namespace: cfg.TEMPORAL_NAMESPACE });
+      const off = cfg.SNAPSHOT_INTERVAL_MS === 0;
+      const s = await ensureSnapshotSchedule(client, {
+        taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+        intervalMs: off ? 3_600_000 : cfg.SNAPSHOT_INTERVAL_MS,
+        rpoTargetMs: cfg.SNAPSHOT_RPO_TARGET_MS,
+        paused: off,
+      });
+      return off ? `schedule ${s.scheduleId} paused (SNAPSHOT_INTERVAL_MS=0)` : `schedule ${s.scheduleId}: registry snapshot + verify every ${Math.round(s.intervalMs / 60_000)} min`;
+    } catch (e) {
+      say(`! cannot create the backup schedule: ${(e as Error).message}`);
+      return undefined;
+    } finally {
+      await conn.close();
+    }
+  }
 
   /** Register the served model and the catalog index in the registry with production aliases (when missing). */
   async function seedRegistry(registry: string): Promise<void> {

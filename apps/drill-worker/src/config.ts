@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
-export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_LEVEL: true, INSTANCE_ID: true, GRPC_HOST: true }).extend({
+export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_LEVEL: true, INSTANCE_ID: true, GRPC_HOST: true, ADMIN_TOKEN: true }).extend({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('ranksafe-drills'),
   /** How long to wait for in-flight activities on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** The ranksafe database: operations log, incidents. */
+  DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/ranksafe'),
+  /** The model registry (snapshots, model versions, aliases). */
+  REGISTRY_ADDRESS: z.string().default('127.0.0.1:50081'),
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 

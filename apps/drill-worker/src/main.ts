@@ -14,7 +14,7 @@ runMain('drill-worker', async () => {
       logger[lvl]({ sdk: e.meta }, e.message);
     }),
   });
-  const { worker, connection } = await createDrillWorker(cfg);
+  const { worker, close } = await createDrillWorker(cfg);
   const metrics = new ServiceMetrics('drill-worker', cfg.INSTANCE_ID);
   const http = cfg.METRICS_PORT >= 0 ? await startMetricsServer(metrics, cfg.GRPC_HOST, cfg.METRICS_PORT, () => worker.getState() === 'RUNNING') : undefined;
   const stop = () => {
@@ -27,6 +27,6 @@ runMain('drill-worker', async () => {
   logger.info({ address: cfg.TEMPORAL_ADDRESS, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metricsPort: http?.port }, 'worker running');
   await worker.run();
   await http?.close();
-  await connection.close();
+  await close();
   logger.info('stopped');
 });

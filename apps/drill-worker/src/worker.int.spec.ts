@@ -18,7 +18,7 @@ describe('drill-worker', () => {
   it('runs the ping workflow end to end with its real activities', async () => {
     const taskQueue = `drills-${randomUUID()}`;
     const cfg = loadWorkerConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn' });
-    const { worker, connection } = await createDrillWorker(cfg);
+    const { worker, close } = await createDrillWorker(cfg);
     try {
       const workflowId = `ping-${randomUUID()}`;
       const result = await worker.runUntil(async () => {
@@ -31,7 +31,7 @@ describe('drill-worker', () => {
       });
       expect(result).toMatchObject({ message: 'integration', pid: process.pid, roundTrips: 2 });
     } finally {
-      await connection.close();
+      await close();
     }
   });
 

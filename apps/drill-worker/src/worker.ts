@@ -1,23 +1,50 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import * as activities from '@ranksafe/activities';
+import { createActivities, type ActivityDeps } from '@ranksafe/activities';
+import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
+import { registrySnapshots } from './clients';
 import type { WorkerConfig } from './config';
 
-/** Connect to Temporal and build the drill worker (workflows bundled from libs/workflows). */
-export async function createDrillWorker(cfg: Pick<WorkerConfig, 'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'SHUTDOWN_GRACE_MS'>) {
+export type DrillWorkerConfig = Pick<
+  WorkerConfig,
+  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_URL' | 'REGISTRY_ADDRESS' | 'ADMIN_TOKEN'
+>;
+
+/** The activity clients of a worker from its config; close() releases them. */
+export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Promise<void> } {
+  const pool = createPool(cfg.DATABASE_URL, { max: 4 });
+  const registry = registrySnapshots(cfg.REGISTRY_ADDRESS, cfg.ADMIN_TOKEN);
+  return {
+    pool,
+    registry,
+    close: async () => {
+      registry.close();
+      await pool.end();
+    },
+  };
+}
+
+/** Connect to Temporal and build the drill worker (workflows bundled from libs/workflows, activities from createActivities). */
+export async function createDrillWorker(cfg: DrillWorkerConfig, injected?: ActivityDeps) {
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   } catch (e) {
     throw startupError(`drill-worker cannot reach Temporal at ${cfg.TEMPORAL_ADDRESS} (${(e as Error).message.split('\n')[0]}); start it (npm start) or fix TEMPORAL_ADDRESS`);
   }
+  const deps = injected ?? workerDeps(cfg);
   const worker = await Worker.create({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('@ranksafe/workflows'),
-    activities,
+    activities: createActivities(deps),
     shutdownGraceTime: cfg.SHUTDOWN_GRACE_MS,
   });
-  return { worker, connection };
+  /** Close the Temporal connection and the clients this call created (after worker.run() returned). */
+  const close = async () => {
+    await connection.close();
+    if (!injected) await (deps as ReturnType<typeof workerDeps>).close();
+  };
+  return { worker, connection, close };
 }

@@ -1,3 +1,4 @@
 export * from './postgres';
 export * from './migrate';
 export * from './events';
+export * from './operations';

@@ -8,3 +8,4 @@ export * from './postgres';
 export * from './ports';
 export * from './stack-state';
 export * from './status';
+export * from './schedules';

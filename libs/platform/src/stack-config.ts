@@ -36,6 +36,10 @@ export const stackEnvSchema = z.object({
   DEMO_CATALOG_USERS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
   /** Token for admin RPCs; unset = a random one kept in <data>/admin-token. */
   ADMIN_TOKEN: z.string().min(16).optional(),
+  /** Registry backup schedule (BackupSnapshot workflow): interval in ms; 0 = no schedule (an existing one is paused). */
+  SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  /** The RPO objective each scheduled backup checks (age of the newest verified snapshot). */
+  SNAPSHOT_RPO_TARGET_MS: z.coerce.number().int().min(1000).default(7_200_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type StackEnv = z.infer<typeof stackEnvSchema>;

@@ -4,14 +4,10 @@ import * as path from 'node:path';
 import type { Platform } from './platform';
 import { startupError } from '@ranksafe/serving-kit';
 import { ensureDir, WORKSPACE_ROOT } from './paths';
+import { SEARCH_ATTRIBUTE_TYPES } from '@ranksafe/workflows';
 
-/** Search attributes the workflows set; registered on the embedded dev server at start. */
-export const SEARCH_ATTRIBUTES = {
-  DrillScenario: 'Keyword',
-  DrillOutcome: 'Keyword',
-  ModelName: 'Keyword',
-  ModelVersion: 'Keyword',
-} as const;
+/** Search attributes the workflows set (defined with the workflows); registered on the embedded dev server at start. */
+export const SEARCH_ATTRIBUTES = SEARCH_ATTRIBUTE_TYPES;
 
 function onPath(bin: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {

@@ -101,6 +101,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
     TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
     DATABASE_URL: ep.databaseUrl,
+    REGISTRY_ADDRESS: registry,
   });
   return out;
 }

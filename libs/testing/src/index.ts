@@ -33,11 +33,21 @@ export async function temporalDevEnv(): Promise<TestWorkflowEnvironment> {
 }
 
 /** The Java time-skipping test server (existing-path), for workflow tests with long timers. */
-export function temporalTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+export async function temporalTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
-  return TestWorkflowEnvironment.createTimeSkipping({
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: locateTemporalTestServer() } },
   });
+  // The dev server gets ranksafe's search attributes on its command line; the test server here.
+  const { SEARCH_ATTRIBUTE_TYPES } = await import('@ranksafe/workflows');
+  const { temporal } = await import('@temporalio/proto');
+  const types = temporal.api.enums.v1.IndexedValueType;
+  const indexed = { Keyword: types.INDEXED_VALUE_TYPE_KEYWORD, Text: types.INDEXED_VALUE_TYPE_TEXT, Int: types.INDEXED_VALUE_TYPE_INT, Double: types.INDEXED_VALUE_TYPE_DOUBLE, Bool: types.INDEXED_VALUE_TYPE_BOOL, Datetime: types.INDEXED_VALUE_TYPE_DATETIME };
+  await env.connection.operatorService.addSearchAttributes({
+    namespace: env.namespace ?? 'default',
+    searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([k, t]) => [k, indexed[t]])),
+  });
+  return env;
 }
 
 /** Poll `check` until it returns true or `timeoutMs` passes. */
@@ -108,4 +118,21 @@ export async function testCatalogIndex(opts: { products: number; users: number; 
     publish: true,
   });
   return { root, dir, version: manifest.version };
+}
+
+// Committed workflow histories for replay tests (libs/workflows/test/histories).
+/** Where replay histories live; `RECORD_HISTORIES=1 npx nx test workflows` rewrites them. */
+export const HISTORIES_DIR = path.join(WORKSPACE_ROOT, 'libs', 'workflows', 'test', 'histories');
+
+/**
+ * Record a closed workflow's history for the replay test, when RECORD_HISTORIES=1. Name it after
+ * what it shows ("recovery-compensated"); the file is `<name>.history.pb`.
+ */
+export async function recordHistory(handle: { fetchHistory(): Promise<unknown> }, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  // Protobuf binary: @temporalio/common's historyToJSON breaks on its nested protobufjs copy here.
+  const { temporal } = await import('@temporalio/proto');
+  fs.mkdirSync(HISTORIES_DIR, { recursive: true });
+  const history = (await handle.fetchHistory()) as InstanceType<typeof temporal.api.history.v1.History>;
+  fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
 }

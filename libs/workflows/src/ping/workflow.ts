@@ -1,7 +1,7 @@
 import { defineQuery, proxyActivities, setHandler, upsertMemo, workflowInfo } from '@temporalio/workflow';
-import type * as activities from '@ranksafe/activities';
+import type { Activities } from '@ranksafe/activities';
 
-const { ping } = proxyActivities<typeof activities>({
+const { ping } = proxyActivities<Pick<Activities, 'ping'>>({
   startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 5, initialInterval: '200 milliseconds' },
 });
