@@ -170,9 +170,20 @@ describe('RegistryClient against a real model-registry', () => {
   });
 
   it('cancels a call when its signal aborts, and gives up at the deadline', async () => {
-    const ac = new AbortController();
-    ac.abort();
-    expect(await failure(registry.getVersion('minilm', 'v1', { signal: ac.signal }))).toMatchObject({ code: grpc.status.CANCELLED });
+    const before = new AbortController();
+    before.abort();
+    expect(await failure(registry.getVersion('minilm', 'v1', { signal: before.signal }))).toMatchObject({ code: grpc.status.CANCELLED });
+    // aborted while in flight (the answer cannot have arrived before the next line runs)
+    const during = new AbortController();
+    const call = registry.listSnapshots({ signal: during.signal });
+    during.abort();
+    expect(await failure(call)).toMatchObject({ code: grpc.status.CANCELLED, method: 'ListSnapshots' });
+    const dl = new AbortController();
+    const dest = path.join(tmp, 'cancelled.bin');
+    const download = registry.download('minilm', 'v2', dest, { signal: dl.signal, onProgress: () => dl.abort() });
+    expect(await failure(download)).toMatchObject({ code: grpc.status.CANCELLED });
+    expect(fs.existsSync(dest)).toBe(false);
+    expect(fs.readdirSync(tmp).filter((f) => f.endsWith('.part'))).toEqual([]);
     const nowhere = new RegistryClient('127.0.0.1:1', { deadlineMs: 300 });
     try {
       const e = await failure(nowhere.exists('minilm', 'v1'));

@@ -391,6 +391,8 @@ export class RegistryClient {
       } catch (e) {
         throw this.wrap('DownloadArtifact', e);
       }
+      // An abort that came after the last chunk still wins: nothing is moved into place.
+      if (o.signal?.aborted) throw new RegistryRpcError('DownloadArtifact', grpc.status.CANCELLED, `download of ${name}/${version} cancelled`);
       if (total < 0) throw integrity('carried no data');
       const sha256 = h.digest('hex');
       if (size !== total) throw integrity(`received ${size} bytes, the registry declared ${total}`);
