@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { modelBundleFiles, readManifest } from '@ranksafe/ranking-core';
-import { publishDirectory } from '@ranksafe/registry-client';
+import { publishDirectory, RegistryClient } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
 async function main() {
@@ -25,46 +25,48 @@ async function main() {
   const token = process.env.ADMIN_TOKEN;
   if (!values.registry || !values.index || !token) throw new Error('usage: ADMIN_TOKEN=… seed-registry.ts --registry HOST:PORT --index DIR');
   const t0 = Date.now();
+  const registry = new RegistryClient(values.registry, { token, actor: 'npm-start' });
+  try {
+    const modelDir = values['model-dir'];
+    const m = readManifest(modelDir);
+    const variantFile = m.variants[values.variant]!;
+    const modelVersion = `${values.variant}-${m.artifacts[variantFile]!.sha256.slice(0, 12)}`;
+    const model = await publishDirectory(registry, {
+      spec: {
+        name: m.name,
+        version: modelVersion,
+        kind: ModelKind.MODEL_KIND_BI_ENCODER,
+        framework: m.framework,
+        signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
+        metrics: {},
+        lineage: { source: `tools/model/build_minilm.py (${m.license})`, datasetSha256: '', parentVersion: '' },
+      },
+      dir: modelDir,
+      files: modelBundleFiles(modelDir, values.variant),
+      alias: 'production',
+    });
 
-  const modelDir = values['model-dir'];
-  const m = readManifest(modelDir);
-  const variantFile = m.variants[values.variant]!;
-  const modelVersion = `${values.variant}-${m.artifacts[variantFile]!.sha256.slice(0, 12)}`;
-  const model = await publishDirectory(values.registry, token, {
-    spec: {
-      name: m.name,
-      version: modelVersion,
-      kind: ModelKind.MODEL_KIND_BI_ENCODER,
-      framework: m.framework,
-      signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
-      metrics: {},
-      lineage: { source: `tools/model/build_minilm.py (${m.license})`, datasetSha256: '', parentVersion: '' },
-    },
-    dir: modelDir,
-    files: modelBundleFiles(modelDir, values.variant),
-    alias: 'production',
-    actor: 'npm-start',
-  });
-
-  const indexDir = resolveIndexDir(path.resolve(values.index));
-  const im = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
-  const index = await publishDirectory(values.registry, token, {
-    spec: {
-      name: values['index-name'],
-      version: im.version,
-      kind: ModelKind.MODEL_KIND_CATALOG_INDEX,
-      framework: 'ranksafe-catalog-index-1',
-      signature: { products: String(im.products), users: String(im.users), dims: String(im.dims), embedding_model: `${im.embedding_model.name}/${im.embedding_model.variant}` },
-      metrics: {},
-      lineage: { source: im.source, datasetSha256: im.artifacts['catalog.jsonl']?.sha256 ?? '', parentVersion: '' },
-    },
-    dir: indexDir,
-    files: ['manifest.json', ...Object.keys(im.artifacts)],
-    alias: 'production',
-    actor: 'npm-start',
-  });
-  const what = (u: boolean, a: boolean) => `${u ? 'uploaded' : 'already registered'}${a ? ', production alias set' : ''}`;
-  console.log(`  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    const indexDir = resolveIndexDir(path.resolve(values.index));
+    const im = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+    const index = await publishDirectory(registry, {
+      spec: {
+        name: values['index-name'],
+        version: im.version,
+        kind: ModelKind.MODEL_KIND_CATALOG_INDEX,
+        framework: 'ranksafe-catalog-index-1',
+        signature: { products: String(im.products), users: String(im.users), dims: String(im.dims), embedding_model: `${im.embedding_model.name}/${im.embedding_model.variant}` },
+        metrics: {},
+        lineage: { source: im.source, datasetSha256: im.artifacts['catalog.jsonl']?.sha256 ?? '', parentVersion: '' },
+      },
+      dir: indexDir,
+      files: ['manifest.json', ...Object.keys(im.artifacts)],
+      alias: 'production',
+    });
+    const what = (u: boolean, a: boolean) => `${u ? 'uploaded' : 'already registered'}${a ? ', production alias set' : ''}`;
+    console.log(`  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  } finally {
+    registry.close();
+  }
 }
 
 main().catch((e) => {

@@ -19,6 +19,7 @@ import {
   type Registry,
   type RegistrySnapshots,
 } from '@ranksafe/registry-core';
+import { CURRENT_VERSION_TRAILER } from '@ranksafe/registry-client';
 import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
 
 /** Bytes per DownloadArtifact message. */
@@ -39,7 +40,8 @@ const STATUS_OF: Array<[new (...args: never[]) => RegistryError, status]> = [
 function asGrpc(e: unknown): never {
   if (e instanceof RegistryError) {
     const code = STATUS_OF.find(([cls]) => e instanceof cls)?.[1] ?? status.INTERNAL;
-    throw new GrpcError(code, e.message);
+    // A lost compare-and-set says where the alias points now, so the caller need not ask again.
+    throw new GrpcError(code, e.message, e instanceof CasConflictError ? { [CURRENT_VERSION_TRAILER]: e.currentVersion } : {});
   }
   throw e;
 }

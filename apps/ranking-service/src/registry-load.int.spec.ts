@@ -1,14 +1,14 @@
 // ranking-service loading models through the model registry (both real, over gRPC, on real
 // Postgres): by alias, verified and cached; a tampered artifact is refused with the old model
 // still serving; with the registry down the serving model stays and the cached copy still loads.
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { ModelKind, ModelRegistryClient, RankingClient, RankRequest, RegisterVersionRequest, type ModelVersion } from '@ranksafe/proto';
+import { ModelKind, RankingClient, RankRequest } from '@ranksafe/proto';
 import { modelBundleFiles } from '@ranksafe/ranking-core';
 import { packBundle } from '@ranksafe/registry-core';
+import { RegistryClient } from '@ranksafe/registry-client';
 import { adminMetadata, unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { scratchDatabase } from '@ranksafe/testing';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
@@ -27,21 +27,14 @@ describe('ranking-service loads models through the model registry', () => {
   let registry: RunningService;
   let ranking: RunningService;
   let models: RankingModels;
-  let reg: ModelRegistryClient;
+  let reg: RegistryClient;
   let rank: RankingClient;
   const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
   const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
   const load = (ref: string) => unaryCall(rank.loadModel.bind(rank), { modelName: 'minilm-l6-v2', source: { $case: 'registryRef', value: ref }, activate: true }, { metadata: md(), deadlineMs: 120_000 });
   const ranks = () => unaryCall(rank.rank.bind(rank), RankRequest.fromPartial({ subject: { $case: 'query', value: 'oak table' }, candidates: [{ id: 'a', text: 'solid oak dining table', retrievalScore: 0 }] }), { deadlineMs: 10_000 });
 
-  const register = (version: string, file: string): Promise<ModelVersion> =>
-    new Promise((resolve, reject) => {
-      const bytes = fs.readFileSync(file);
-      const call = reg.registerVersion(md(), { deadline: Date.now() + 60_000 }, (err, res) => (err ? reject(err) : resolve(res!)));
-      call.write(RegisterVersionRequest.fromPartial({ part: { $case: 'spec', value: { name: 'minilm-l6-v2', version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx', sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') } } }));
-      for (let off = 0; off < bytes.length; off += 1 << 20) call.write({ part: { $case: 'chunk', value: bytes.subarray(off, off + (1 << 20)) } });
-      call.end();
-    });
+  const register = (version: string, file: string) => reg.register({ name: 'minilm-l6-v2', version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx' }, file);
 
   beforeAll(async () => {
     db = await scratchDatabase('rs_regload');
@@ -50,7 +43,7 @@ describe('ranking-service loads models through the model registry', () => {
       loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts') }),
       { handleSignals: false },
     ));
-    reg = new ModelRegistryClient(registry.address, grpc.credentials.createInsecure());
+    reg = new RegistryClient(registry.address, { token: TOKEN, actor: 'registry-load-test' });
     ({ svc: ranking, models } = await startRankingService(
       loadRankingConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, RANKING_INTRA_OP_THREADS: '1', RANKING_REGISTRY_ADDRESS: registry.address, RANKING_REGISTRY_CACHE_DIR: path.join(tmp, 'cache') }),
       { handleSignals: false },
@@ -63,7 +56,7 @@ describe('ranking-service loads models through the model registry', () => {
     packBundle(MODEL_DIR, modelBundleFiles(MODEL_DIR, 'fp32'), fp32);
     await register('int8-1', int8);
     await register('fp32-1', fp32);
-    await unaryCall(reg.setAlias.bind(reg), { name: 'minilm-l6-v2', alias: 'production', version: 'int8-1', expectedVersion: '', reason: 'test' }, { metadata: md() });
+    await reg.setAlias({ name: 'minilm-l6-v2', alias: 'production', version: 'int8-1', expectedVersion: '', reason: 'test' });
   }, 180_000);
   afterAll(async () => {
     reg?.close();
@@ -83,8 +76,8 @@ describe('ranking-service loads models through the model registry', () => {
 
   it('refuses a tampered artifact with a clear error and keeps the old model serving', async () => {
     const before = models.active!.ref;
-    const v = await unaryCall(reg.getVersion.bind(reg), { name: 'minilm-l6-v2', version: 'fp32-1' });
-    const file = path.join(tmp, 'artifacts', 'sha256', v.spec!.sha256.slice(0, 2), v.spec!.sha256);
+    const { sha256 } = await reg.resolve('minilm-l6-v2', 'fp32-1');
+    const file = path.join(tmp, 'artifacts', 'sha256', sha256.slice(0, 2), sha256);
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from('tampered'), 0, 8, 5_000_000);
     fs.closeSync(fd);

@@ -1,10 +1,9 @@
-import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { ModelRegistryClient, type ArtifactChunk, type ModelVersion } from '@ranksafe/proto';
-import { adminMetadata, dataLoss, failedPrecondition, notFound, unavailable, unaryCall } from '@ranksafe/serving-kit';
+import { dataLoss, failedPrecondition, notFound, unavailable } from '@ranksafe/serving-kit';
 import { ArtifactIntegrityError, unpackBundle } from '@ranksafe/registry-core';
+import { hasCode, RegistryClient, type Resolved } from './client';
 
 /** The registry could not be reached and nothing usable was cached for the reference. */
 export class RegistryUnavailableError extends Error {
@@ -24,35 +23,32 @@ export interface Fetched {
   fromCache: boolean;
 }
 
-const unreachable = (e: unknown) => {
-  const code = (e as grpc.ServiceError).code;
-  return code === grpc.status.UNAVAILABLE || code === grpc.status.DEADLINE_EXCEEDED;
-};
+const unreachable = (e: unknown) => hasCode(e, grpc.status.UNAVAILABLE) || hasCode(e, grpc.status.DEADLINE_EXCEEDED);
 
 /**
  * What a consumer (ranking-service, retrieval-service) uses to load an artifact through the
- * registry: resolve an alias or version, download the bundle verifying its sha256 as it streams,
- * unpack it (each file verified again) into a local cache keyed by sha256. When the registry is
- * down, the last resolution of the same reference is served from the cache.
+ * registry: resolve an alias or version, download the bundle verifying its sha256 as it streams
+ * (RegistryClient.download), unpack it (each file verified again) into a local cache keyed by
+ * sha256. When the registry is down, the last resolution of the same reference is served from
+ * the cache.
  */
 export class RegistryFetcher {
-  private readonly client: ModelRegistryClient;
+  private readonly client: RegistryClient;
+  private readonly ownsClient: boolean;
 
+  /** `registry`: an address (the fetcher opens and closes its own client) or a RegistryClient to share. */
   constructor(
-    address: string,
+    registry: string | RegistryClient,
     private readonly cacheDir: string,
     private readonly opts: { token?: string; timeoutMs?: number } = {},
   ) {
-    this.client = new ModelRegistryClient(address, grpc.credentials.createInsecure());
+    this.ownsClient = typeof registry === 'string';
+    this.client = typeof registry === 'string' ? new RegistryClient(registry, { token: opts.token, deadlineMs: opts.timeoutMs ?? 5000 }) : registry;
     fs.mkdirSync(cacheDir, { recursive: true });
   }
 
   close(): void {
-    this.client.close();
-  }
-
-  private md(): grpc.Metadata {
-    return this.opts.token ? adminMetadata(new grpc.Metadata(), this.opts.token) : new grpc.Metadata();
+    if (this.ownsClient) this.client.close();
   }
 
   private get refsFile(): string {
@@ -77,10 +73,9 @@ export class RegistryFetcher {
   /** `ref`: an alias (production, canary …) or a version of model `name`. */
   async fetch(name: string, ref: string): Promise<Fetched> {
     const key = `${name}@${ref}`;
-    const timeout = this.opts.timeoutMs ?? 5000;
-    let mv: ModelVersion;
+    let r: Resolved;
     try {
-      mv = await this.resolve(name, ref, timeout);
+      r = await this.client.resolve(name, ref, { deadlineMs: this.opts.timeoutMs ?? 5000 });
     } catch (e) {
       if (!unreachable(e)) throw e;
       const known = this.readRefs()[key];
@@ -88,54 +83,19 @@ export class RegistryFetcher {
       if (known && fs.existsSync(dir!)) return { dir: dir!, name, version: known.version, sha256: known.sha256, fromCache: true };
       throw new RegistryUnavailableError(`the model registry is unreachable (${(e as grpc.ServiceError).details}) and ${key} was never fetched here`);
     }
-    const { version, sha256 } = mv.spec!;
+    const { version, sha256 } = r;
     const dir = path.join(this.cacheDir, sha256);
-    if (!fs.existsSync(dir)) await this.download(name, version, sha256, dir);
+    if (!fs.existsSync(dir)) {
+      const bundle = path.join(this.cacheDir, `${sha256}.bundle-${process.pid}`);
+      try {
+        await this.client.download(name, version, bundle, { expectedSha256: sha256 });
+        unpackBundle(bundle, dir);
+      } finally {
+        fs.rmSync(bundle, { force: true });
+      }
+    }
     this.remember(key, { version, sha256 });
     return { dir, name, version, sha256, fromCache: false };
-  }
-
-  private async resolve(name: string, ref: string, timeout: number): Promise<ModelVersion> {
-    try {
-      const alias = await unaryCall(this.client.resolveAlias.bind(this.client), { name, alias: ref, asOfUnixMs: 0 }, { deadlineMs: timeout, metadata: this.md() });
-      ref = alias.version;
-    } catch (e) {
-      if ((e as grpc.ServiceError).code !== grpc.status.NOT_FOUND && (e as grpc.ServiceError).code !== grpc.status.INVALID_ARGUMENT) throw e;
-    }
-    return unaryCall(this.client.getVersion.bind(this.client), { name, version: ref }, { deadlineMs: timeout, metadata: this.md() });
-  }
-
-  private async download(name: string, version: string, sha256: string, dir: string): Promise<void> {
-    const tmp = path.join(this.cacheDir, `${sha256}.bundle.tmp-${process.pid}`);
-    const out = fs.createWriteStream(tmp);
-    const h = createHash('sha256');
-    try {
-      await new Promise<void>((resolve, reject) => {
-        out.on('error', reject);
-        const s = this.client.downloadArtifact({ name, version }, this.md(), { deadline: Date.now() + 600_000 });
-        s.on('data', (c: ArtifactChunk) => {
-          if (out.destroyed) return;
-          h.update(c.data);
-          if (!out.write(c.data)) {
-            s.pause();
-            out.once('drain', () => s.resume());
-          }
-        });
-        s.on('error', (e: grpc.ServiceError) => {
-          s.removeAllListeners('data');
-          reject(e.code === grpc.status.DATA_LOSS ? new ArtifactIntegrityError(`registry refused ${name}/${version}: ${e.details}`) : e);
-        });
-        s.on('end', () => out.end(() => resolve()));
-      });
-      const got = h.digest('hex');
-      if (got !== sha256) throw new ArtifactIntegrityError(`download of ${name}/${version} hashes to ${got}, the registry records ${sha256}: refusing it`);
-      unpackBundle(tmp, dir);
-    } finally {
-      // A write still in flight after a failed download reports to this no-op, not to the process.
-      out.on('error', () => undefined);
-      out.destroy();
-      fs.rmSync(tmp, { force: true });
-    }
   }
 }
 
@@ -154,6 +114,7 @@ export async function fetchForLoad(fetcher: RegistryFetcher, name: string, ref: 
     if (e instanceof RegistryUnavailableError) throw unavailable(`${e.message}${still}`);
     if (e instanceof ArtifactIntegrityError) throw dataLoss(`${e.message}${still}`);
     const se = e as Partial<grpc.ServiceError>;
+    if (se.code === grpc.status.DATA_LOSS) throw dataLoss(`cannot load ${name}@${ref}: ${se.details}${still}`);
     if (se.code === grpc.status.NOT_FOUND) throw notFound(`${name} has no alias or version "${ref}" in the registry${still}`);
     if (typeof se.code === 'number') throw unavailable(`model registry error (${se.details})${still}`);
     throw failedPrecondition(`cannot fetch ${name}@${ref}: ${(e as Error).message}${still}`);
