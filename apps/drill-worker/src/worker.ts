@@ -2,7 +2,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '@ranksafe/activities';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
-import { registrySnapshots } from './clients';
+import { RegistryClient } from '@ranksafe/registry-client';
 import type { WorkerConfig } from './config';
 
 export type DrillWorkerConfig = Pick<
@@ -13,7 +13,7 @@ export type DrillWorkerConfig = Pick<
 /** The activity clients of a worker from its config; close() releases them. */
 export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Promise<void> } {
   const pool = createPool(cfg.DATABASE_URL, { max: 4 });
-  const registry = registrySnapshots(cfg.REGISTRY_ADDRESS, cfg.ADMIN_TOKEN);
+  const registry = new RegistryClient(cfg.REGISTRY_ADDRESS, { token: cfg.ADMIN_TOKEN, actor: 'drill-worker' });
   return {
     pool,
     registry,

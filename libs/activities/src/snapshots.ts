@@ -6,10 +6,13 @@ import type { Snapshot } from '@ranksafe/proto';
 
 /** What the snapshot activities need of the registry (libs/registry-client's RegistryClient has it). */
 export interface SnapshotRegistry {
-  createSnapshot(label: string): Promise<Snapshot>;
-  verifySnapshot(id: string): Promise<Snapshot>;
-  listSnapshots(): Promise<{ snapshots: Snapshot[]; rpoMs: number }>;
+  createSnapshot(label: string, o?: { signal?: AbortSignal }): Promise<Snapshot>;
+  verifySnapshot(id: string, o?: { signal?: AbortSignal }): Promise<Snapshot>;
+  listSnapshots(o?: { signal?: AbortSignal }): Promise<{ snapshots: Snapshot[]; rpoMs: number }>;
 }
+
+/** The activity's cancellation as an AbortSignal, so a cancelled activity cancels its gRPC call. */
+const cancellation = () => ({ signal: Context.current().cancellationSignal });
 
 export interface SnapshotSummary {
   id: string;
@@ -33,18 +36,12 @@ const summary = (s: Snapshot): SnapshotSummary => ({
   bytes: Number(s.bytes),
 });
 
-/** Heartbeat every `ms` while `work` runs, so a long registry call is not mistaken for a dead worker. */
+/** Heartbeat every `ms` while `work` runs, so a long registry call is not mistaken for a dead worker (heartbeats also deliver cancellation). */
 export async function withHeartbeat<T>(work: Promise<T>, ms = 2_000, details?: unknown): Promise<T> {
   const ctx = Context.current();
   const t = setInterval(() => ctx.heartbeat(details), ms);
   try {
-    return await Promise.race([
-      work,
-      ctx.cancelled.then(
-        () => Promise.reject(new Error('cancelled')),
-        (e) => Promise.reject(e),
-      ),
-    ]);
+    return await work;
   } finally {
     clearInterval(t);
   }
@@ -58,14 +55,14 @@ export function createSnapshotActivities(deps: { registry: SnapshotRegistry }) {
      * exists already (a retry after the first attempt's answer was lost), that one is returned.
      */
     async createRegistrySnapshot(input: { label: string }): Promise<SnapshotSummary> {
-      const existing = (await registry.listSnapshots()).snapshots.find((s) => s.label === input.label);
+      const existing = (await registry.listSnapshots(cancellation())).snapshots.find((s) => s.label === input.label);
       if (existing) return summary(existing);
-      return summary(await withHeartbeat(registry.createSnapshot(input.label)));
+      return summary(await withHeartbeat(registry.createSnapshot(input.label, cancellation())));
     },
 
     /** Verify a snapshot by restoring it into a scratch database; a failed check is non-retryable. */
     async verifyRegistrySnapshot(input: { id: string }): Promise<SnapshotSummary> {
-      const s = summary(await withHeartbeat(registry.verifySnapshot(input.id)));
+      const s = summary(await withHeartbeat(registry.verifySnapshot(input.id, cancellation())));
       if (s.status !== 'verified') {
         throw ApplicationFailure.create({ type: 'SnapshotVerificationFailed', nonRetryable: true, message: `snapshot ${s.id} ${s.status}`, details: [s] });
       }
@@ -74,7 +71,7 @@ export function createSnapshotActivities(deps: { registry: SnapshotRegistry }) {
 
     /** The RPO we can promise now: age of the newest verified snapshot (-1 = none verified). */
     async registryRpo(): Promise<{ rpoMs: number; snapshots: number }> {
-      const r = await registry.listSnapshots();
+      const r = await registry.listSnapshots(cancellation());
       return { rpoMs: Number(r.rpoMs), snapshots: r.snapshots.length };
     },
   };

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { temporal as TemporalProto } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { dropDatabase, ensureDatabase, withDatabase } from '@ranksafe/db';
@@ -133,6 +134,6 @@ export async function recordHistory(handle: { fetchHistory(): Promise<unknown> }
   // Protobuf binary: @temporalio/common's historyToJSON breaks on its nested protobufjs copy here.
   const { temporal } = await import('@temporalio/proto');
   fs.mkdirSync(HISTORIES_DIR, { recursive: true });
-  const history = (await handle.fetchHistory()) as InstanceType<typeof temporal.api.history.v1.History>;
+  const history = (await handle.fetchHistory()) as TemporalProto.api.history.v1.IHistory;
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
 }
