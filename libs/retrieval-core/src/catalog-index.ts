@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArtifactIntegrityError, sha256File, verifiedArtifact } from '@ranksafe/ranking-core';
-import { Bm25Index, type Hit } from './bm25';
+import { Bm25Index } from './bm25';
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
+import type { Hit } from './topk';
 import { DEFAULT_HNSW, VectorIndex, type HnswParams } from './vectors';
 
 /** manifest.json of a catalog index: what it holds, how it was built, a sha256 per file. */
