@@ -12,8 +12,10 @@
 //   workflow-safe     a lib workflows may import (workflows itself; libs/drills when it holds data + schema only)
 //   scope:activities  activities: workflows may import it, as types only
 //   scope:test        testing: helpers for tests
-// Libs yet to come take: libs/loadgen ["type:lib"], libs/artifact-integrity ["type:lib", "layer:pure"],
-// libs/drills ["type:lib", "workflow-safe"] (a catalog as data + its schema).
+//   layer:serving, layer:platform, layer:client   serving-kit, platform, registry-client: named, no rule beyond type:lib yet
+// Libs yet to come take: libs/loadgen ["type:lib"], libs/drills ["type:lib", "workflow-safe"] (a catalog as
+// data + its schema); a new pure helper lib ["type:lib", "layer:pure"] (as libs/artifact-integrity).
+// import-x/no-cycle skips type-only imports; `npx madge --circular --extensions ts libs apps infra tools` sees those too.
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
@@ -51,7 +53,8 @@ function depConstraints({ tests }) {
 const boundaries = (tests) => ['error', { allow: [], enforceBuildableLibDependency: false, depConstraints: depConstraints({ tests }) }];
 
 const NODE_BUILTINS = [...new Set(builtinModules.map((m) => m.replace(/\/.*$/, '')))].filter((m) => !m.startsWith('_'));
-const WORKFLOW_ONLY = 'workflow code is deterministic: it imports @temporalio/workflow, types, and workflow-safe modules only (side effects go in libs/activities)';
+const WORKFLOW_ONLY =
+  'workflow code is deterministic: it imports @temporalio/workflow, types, and workflow-safe modules only (side effects go in libs/activities)';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', 'libs/proto/src/gen/**', 'models/**', '.data/**', '.nx/**', 'dist/**', 'coverage/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
@@ -79,12 +82,19 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            { name: '@ranksafe/activities', allowTypeImports: true, message: 'workflows use activities through proxyActivities<typeof activities>: import them as types only' },
+            {
+              name: '@ranksafe/activities',
+              allowTypeImports: true,
+              message: 'workflows use activities through proxyActivities<typeof activities>: import them as types only',
+            },
             ...NODE_BUILTINS.map((name) => ({ name, allowTypeImports: true, message: WORKFLOW_ONLY })),
           ],
           patterns: [
             { group: ['node:*', ...NODE_BUILTINS.map((m) => `${m}/*`)], allowTypeImports: true, message: WORKFLOW_ONLY },
-            { group: [...GRPC, ...PG, 'pg/*', 'onnxruntime-node', 'usearch', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'], message: WORKFLOW_ONLY },
+            {
+              group: [...GRPC, ...PG, 'pg/*', 'onnxruntime-node', 'usearch', '@temporalio/activity', '@temporalio/client', '@temporalio/worker'],
+              message: WORKFLOW_ONLY,
+            },
           ],
         },
       ],
