@@ -61,6 +61,7 @@ export function cleanText(s: string): string {
   });
   return out
     .normalize('NFC')
+    // eslint-disable-next-line no-control-regex -- stripping control characters is the point of this expression
     .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

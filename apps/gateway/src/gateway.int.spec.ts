@@ -6,11 +6,13 @@ import { FaultKind, RecommendRequest, SearchClient, SearchRequest, type SearchRe
 import { CatalogIndex } from '@ranksafe/retrieval-core';
 import { unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { eventually, testCatalogIndex } from '@ranksafe/testing';
+/* eslint-disable @nx/enforce-module-boundaries -- an integration test of the whole hot path runs the real services in-process; apps never import each other outside tests */
 import { startRankingService } from '../../ranking-service/src/app';
 import { loadRankingConfig } from '../../ranking-service/src/config';
 import type { RankingModels } from '../../ranking-service/src/service';
 import { startRetrievalService } from '../../retrieval-service/src/app';
 import { loadRetrievalConfig } from '../../retrieval-service/src/config';
+/* eslint-enable @nx/enforce-module-boundaries */
 import { startGateway, type RunningGateway } from './app';
 import { loadGatewayConfig } from './config';
 

@@ -25,8 +25,8 @@ import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplem
 /** Bytes per DownloadArtifact message. */
 const CHUNK = 1 << 20;
 
-/** The status a caller sees for each typed registry error (anything else is INTERNAL). */
-const STATUS_OF: Array<[new (...args: never[]) => RegistryError, status]> = [
+/** The status a caller sees for each typed registry error and for ArtifactIntegrityError (anything else is INTERNAL). */
+const STATUS_OF: Array<[new (...args: never[]) => Error, status]> = [
   [InvalidArgumentError, status.INVALID_ARGUMENT],
   [ArtifactMismatchError, status.INVALID_ARGUMENT],
   [NotFoundError, status.NOT_FOUND],
@@ -38,7 +38,7 @@ const STATUS_OF: Array<[new (...args: never[]) => RegistryError, status]> = [
 ];
 
 function asGrpc(e: unknown): never {
-  if (e instanceof RegistryError) {
+  if (e instanceof RegistryError || e instanceof ArtifactIntegrityError) {
     const code = STATUS_OF.find(([cls]) => e instanceof cls)?.[1] ?? status.INTERNAL;
     // A lost compare-and-set says where the alias points now, so the caller need not ask again.
     throw new GrpcError(code, e.message, e instanceof CasConflictError ? { [CURRENT_VERSION_TRAILER]: e.currentVersion } : {});

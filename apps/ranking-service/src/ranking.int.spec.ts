@@ -136,7 +136,7 @@ describe('ranking-service', () => {
       }
     })();
     // Same model dir: loads a second instance, warms it, switches traffic, drains and closes the first.
-    const dir = path.dirname(require.resolve('../../../models/minilm-l6-v2/manifest.json'));
+    const dir = path.resolve(__dirname, '../../../models/minilm-l6-v2');
     const res = await unaryCall(client.loadModel.bind(client), { modelName: '', source: { $case: 'localPath', value: dir }, activate: true }, { metadata: md() });
     expect(res.model?.version).toBe(before.model!.version);
 

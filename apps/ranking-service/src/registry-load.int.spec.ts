@@ -12,8 +12,10 @@ import { RegistryClient } from '@ranksafe/registry-client';
 import { adminMetadata, unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { scratchDatabase } from '@ranksafe/testing';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
+/* eslint-disable @nx/enforce-module-boundaries -- this integration test loads models from a real registry service run in-process; apps never import each other outside tests */
 import { startRegistry } from '../../model-registry/src/app';
 import { loadRegistryConfig } from '../../model-registry/src/config';
+/* eslint-enable @nx/enforce-module-boundaries */
 import { startRankingService } from './app';
 import { loadRankingConfig } from './config';
 import type { RankingModels } from './service';

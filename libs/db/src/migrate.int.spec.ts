@@ -1,6 +1,6 @@
 // Real Postgres: schema migrations and the platform event log.
 import { scratchDatabase } from '@ranksafe/testing';
-import { createPool, migrateUp, probeDatabase, recordPlatformEvent, listPlatformEvents, redactUrl } from '@ranksafe/db';
+import { createPool, migrateUp, probeDatabase, recordPlatformEvent, listPlatformEvents, redactUrl } from './index';
 import type { Pool } from 'pg';
 
 describe('migrations on a scratch database', () => {

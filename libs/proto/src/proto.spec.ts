@@ -1,4 +1,4 @@
-import { FaultKind, FaultSpec, RecommendRequest, RegisterVersionRequest, SearchRequest, SearchService } from '@ranksafe/proto';
+import { FaultKind, FaultSpec, RecommendRequest, RegisterVersionRequest, SearchRequest, SearchService } from './index';
 
 describe('generated contracts', () => {
   it('round-trips a SearchRequest with filters through the wire format', () => {

@@ -1,4 +1,3 @@
-import { sha256File } from '@ranksafe/registry-core';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -17,15 +16,8 @@ export interface ModelManifest {
   artifacts: Record<string, { sha256: string; bytes: number }>;
 }
 
-export { sha256File };
-
-/** An artifact whose bytes are not what its manifest says: never load it. */
-export class ArtifactIntegrityError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArtifactIntegrityError';
-  }
-}
+// Integrity lives in one lib; re-exported so the engines' callers keep one import.
+export { ArtifactIntegrityError, sha256File, verifiedArtifact } from '@ranksafe/artifact-integrity';
 
 export function readManifest(dir: string): ModelManifest {
   const file = path.join(dir, 'manifest.json');
@@ -33,18 +25,6 @@ export function readManifest(dir: string): ModelManifest {
     throw new Error(`no model at ${dir} (manifest.json missing); build it with 'npm run setup' (tools/model/build_minilm.py)`);
   }
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
-}
-
-/** Read `name` from `dir` after checking its sha256 against the manifest. */
-export function verifiedArtifact(dir: string, manifest: { artifacts: Record<string, { sha256: string }> }, name: string): string {
-  const want = manifest.artifacts[name];
-  if (!want) throw new ArtifactIntegrityError(`${name} is not listed in ${path.join(dir, 'manifest.json')}`);
-  const file = path.join(dir, name);
-  const got = sha256File(file);
-  if (got !== want.sha256) {
-    throw new ArtifactIntegrityError(`${file} has sha256 ${got}, but its manifest says ${want.sha256}: refusing to load a tampered or corrupt artifact`);
-  }
-  return file;
 }
 
 /** The files that make up one variant of a model directory: manifest.json and every artifact except the other variants. */

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { ArtifactIntegrityError } from './artifacts';
+import { ArtifactIntegrityError } from '@ranksafe/artifact-integrity';
 import { BertEncoder, dot } from './encoder';
 
 const MODEL_DIR = path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2');

@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { readManifest, verifiedArtifact, type ModelManifest } from './artifacts';
+import { verifiedArtifact } from '@ranksafe/artifact-integrity';
+import { readManifest, type ModelManifest } from './artifacts';
 
 export type ExecutionProvider = 'cpu' | 'cuda';
 

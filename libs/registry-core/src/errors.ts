@@ -40,5 +40,9 @@ export class ArtifactMismatchError extends RegistryError {}
 /** The upload exceeds the size limit (declared or actual). */
 export class ArtifactTooLargeError extends RegistryError {}
 
-/** A stored artifact is missing or its bytes no longer match its sha256 (detected on read). */
-export class ArtifactIntegrityError extends RegistryError {}
+/**
+ * A stored artifact is missing or its bytes no longer match its sha256 (detected on read): the
+ * workspace's one ArtifactIntegrityError (not a RegistryError subclass; the registry service maps it
+ * to DATA_LOSS all the same).
+ */
+export { ArtifactIntegrityError } from '@ranksafe/artifact-integrity';

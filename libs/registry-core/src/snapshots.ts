@@ -18,6 +18,7 @@ import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Pool, type PoolClient } from 'pg';
+import { atomicWriteFile, fileDigest, fsyncDir } from '@ranksafe/artifact-integrity';
 import type { Snapshot } from '@ranksafe/proto';
 import { createPool, dropDatabase, ensureDatabase, migrateUp, withDatabase } from '@ranksafe/db';
 import { ArtifactIntegrityError, FailedPreconditionError, InvalidArgumentError, NotFoundError, RegistryError } from './errors';
@@ -209,11 +210,11 @@ export class RegistrySnapshots {
           tables: exp.tables,
           artifacts: exp.artifacts,
         };
-        await writeFileSynced(path.join(tmpDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-        await fsyncPath(tmpDir);
+        await atomicWriteFile(path.join(tmpDir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+        await fsyncDir(tmpDir);
         const finalDir = path.join(this.snapshotsDir, id);
         await fsp.rename(tmpDir, finalDir);
-        await fsyncPath(this.snapshotsDir);
+        await fsyncDir(this.snapshotsDir);
         const rowCounts = Object.fromEntries(SNAPSHOT_TABLES.map((t) => [t, exp.tables[t].rows]));
         const tableBytes = SNAPSHOT_TABLES.reduce((a, t) => a + exp.tables[t].bytes, 0);
         const r = await this.pool.query<SnapshotRow>(
@@ -367,9 +368,13 @@ export class RegistrySnapshots {
     }
     for (const a of manifest.artifacts) {
       if (!(await this.backupStore.has(a.sha256))) throw new ArtifactIntegrityError(`artifact ${a.sha256} is missing from the backup store`);
-      const got = await hashFile(this.backupStore.path(a.sha256));
+      const got = await fileDigest(this.backupStore.path(a.sha256));
       if (got.sha256 !== a.sha256 || got.size !== a.size) {
-        throw new ArtifactIntegrityError(`backup artifact ${a.sha256} hashes to ${got.sha256} (${got.size} bytes, recorded ${a.size})`);
+        throw new ArtifactIntegrityError(`backup artifact ${a.sha256} hashes to ${got.sha256} (${got.size} bytes, recorded ${a.size})`, {
+          file: this.backupStore.path(a.sha256),
+          expected: a.sha256,
+          actual: got.sha256,
+        });
       }
     }
   }
@@ -402,11 +407,15 @@ export class RegistrySnapshots {
 
   private async checkTableFiles(snap: SnapshotInfo, m: SnapshotManifest): Promise<void> {
     for (const t of SNAPSHOT_TABLES) {
-      const got = await hashFile(path.join(snap.path, m.tables[t].file)).catch((e: Error) => {
+      const got = await fileDigest(path.join(snap.path, m.tables[t].file)).catch((e: Error) => {
         throw new ArtifactIntegrityError(`snapshot ${snap.id}: cannot read ${m.tables[t].file} (${e.message})`);
       });
       if (got.sha256 !== m.tables[t].sha256) {
-        throw new ArtifactIntegrityError(`snapshot ${snap.id}: ${m.tables[t].file} hashes to ${got.sha256}, the manifest says ${m.tables[t].sha256}`);
+        throw new ArtifactIntegrityError(`snapshot ${snap.id}: ${m.tables[t].file} hashes to ${got.sha256}, the manifest says ${m.tables[t].sha256}`, {
+          file: path.join(snap.path, m.tables[t].file),
+          expected: m.tables[t].sha256,
+          actual: got.sha256,
+        });
       }
     }
   }
@@ -483,7 +492,7 @@ export class RegistrySnapshots {
     try {
       await to.put(from.open(sha256), { sha256, size, maxBytes: Number.MAX_SAFE_INTEGER });
     } catch (e) {
-      if (e instanceof RegistryError && !(e instanceof ArtifactIntegrityError)) {
+      if (e instanceof RegistryError) {
         throw new ArtifactIntegrityError(`${what}: artifact ${sha256} does not match its name in the source store (${e.message})`);
       }
       throw e;
@@ -613,36 +622,8 @@ function compactTime(d: Date): string {
   return d.toISOString().replace(/[-:.]/g, '');
 }
 
-async function hashFile(p: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of fs.createReadStream(p)) {
-    size += (chunk as Buffer).length;
-    hash.update(chunk as Buffer);
-  }
-  return { sha256: hash.digest('hex'), size };
-}
-
 async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
 }
 
-async function writeFileSynced(p: string, text: string): Promise<void> {
-  const fh = await fsp.open(p, 'wx', 0o644);
-  try {
-    await writeAll(fh, Buffer.from(text, 'utf8'));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-async function fsyncPath(p: string): Promise<void> {
-  const h = await fsp.open(p, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}

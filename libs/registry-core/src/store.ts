@@ -3,24 +3,15 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { fsyncDir } from '@ranksafe/artifact-integrity';
 import { ArtifactMismatchError, ArtifactTooLargeError, InvalidArgumentError } from './errors';
 
 const SHA256_RE = /^[0-9a-f]{64}$/;
 
-/** Throw unless `sha256` is 64 lowercase hex digits (so it can never name a path outside the store). */
-/** sha256 (hex) of a file's bytes, read in 1 MiB blocks. */
-export function sha256File(file: string): string {
-  const h = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(1 << 20);
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest('hex');
-}
+/** sha256 (hex) of a file's bytes: from the artifact-integrity lib, re-exported for the registry's callers. */
+export { sha256File } from '@ranksafe/artifact-integrity';
 
+/** Throw unless `sha256` is 64 lowercase hex digits (so it can never name a path outside the store). */
 export function assertSha256(sha256: unknown): asserts sha256 is string {
   if (typeof sha256 !== 'string' || !SHA256_RE.test(sha256)) {
     throw new InvalidArgumentError(`invalid sha256 "${String(sha256).slice(0, 80)}": want 64 lowercase hex digits`);
@@ -197,14 +188,5 @@ export class LocalArtifactStore implements ArtifactStore {
       if (!closed) await fh.close().catch(() => undefined);
       if (!renamed) await fsp.rm(tmp, { force: true }).catch(() => undefined);
     }
-  }
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const h = await fsp.open(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
   }
 }

@@ -1,5 +1,5 @@
 import { analyze } from './text';
-import { TopK } from './topk';
+import { TopK, type Hit } from './topk';
 
 export interface Bm25Doc {
   id: string;
@@ -12,12 +12,6 @@ export interface Bm25Options {
   fieldWeights: Record<string, number>;
   k1?: number;
   b?: number;
-}
-
-export interface Hit {
-  /** Index of the document in the order it was added. */
-  doc: number;
-  score: number;
 }
 
 interface Posting {

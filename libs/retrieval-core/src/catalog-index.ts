@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArtifactIntegrityError, sha256File, verifiedArtifact } from '@ranksafe/ranking-core';
-import { Bm25Index, type Hit } from './bm25';
+import { ArtifactIntegrityError, atomicWriteFileSync, describeFiles, verifiedArtifact } from '@ranksafe/artifact-integrity';
+import { Bm25Index } from './bm25';
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
+import type { Hit } from './topk';
 import { DEFAULT_HNSW, VectorIndex, type HnswParams } from './vectors';
 
 /** manifest.json of a catalog index: what it holds, how it was built, a sha256 per file. */
@@ -245,10 +246,7 @@ export function writeCatalogIndex(root: string, input: WriteIndexInput): { dir: 
     const emb = input.embeddings;
     fs.writeFileSync(path.join(tmp, CATALOG_INDEX_FILES.embeddings), Buffer.from(emb.buffer, emb.byteOffset, emb.byteLength));
     VectorIndex.build(emb, input.dims, hnsw, input.threads ?? 0).save(path.join(tmp, CATALOG_INDEX_FILES.graph));
-    const artifacts: CatalogIndexManifest['artifacts'] = {};
-    for (const f of fs.readdirSync(tmp).sort()) {
-      artifacts[f] = { sha256: sha256File(path.join(tmp, f)), bytes: fs.statSync(path.join(tmp, f)).size };
-    }
+    const artifacts: CatalogIndexManifest['artifacts'] = describeFiles(tmp, fs.readdirSync(tmp).sort());
     // The graph file is not byte-deterministic across builds; the version names the content.
     const h = createHash('sha256');
     for (const f of [CATALOG_INDEX_FILES.catalog, CATALOG_INDEX_FILES.users, CATALOG_INDEX_FILES.embeddings]) h.update(`${f}:${artifacts[f]?.sha256 ?? '-'}\n`);
@@ -294,11 +292,9 @@ export function resolveIndexDir(p: string): string {
   throw new Error(`no catalog index at ${p} (neither manifest.json nor CURRENT); build one with tools/data/build-index.ts`);
 }
 
-/** Point `root/CURRENT` at `version` (atomic rename). */
+/** Point `root/CURRENT` at `version` (atomic, durable write). */
 export function publishCurrent(root: string, version: string): void {
-  const tmp = path.join(root, `.CURRENT.${process.pid}`);
-  fs.writeFileSync(tmp, `${version}\n`);
-  fs.renameSync(tmp, path.join(root, 'CURRENT'));
+  atomicWriteFileSync(path.join(root, 'CURRENT'), `${version}\n`);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { Hit } from './bm25';
+import type { Hit } from './topk';
 
 export type FusionMethod = 'rrf' | 'weighted';
 

@@ -1,4 +1,9 @@
-import type { Hit } from './bm25';
+/** A scored document (BM25 or vector): the unit every retriever returns and fusion combines. */
+export interface Hit {
+  /** Index of the document in the order it was added. */
+  doc: number;
+  score: number;
+}
 
 /** Bounded min-heap keeping the k best (doc, score) pairs; ties go to the lower doc. */
 export class TopK {

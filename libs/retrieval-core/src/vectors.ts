@@ -1,6 +1,5 @@
 import { Index } from 'usearch';
-import type { Hit } from './bm25';
-import { TopK } from './topk';
+import { TopK, type Hit } from './topk';
 
 export interface HnswParams {
   /** Graph degree (M). */

@@ -19,7 +19,7 @@ let HealthCtor: HealthClientCtor | undefined;
 export function healthCtor(): HealthClientCtor {
   if (!HealthCtor) {
     const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String }));
-    HealthCtor = (pkg.grpc as any).health.v1.Health as HealthClientCtor;
+    HealthCtor = (pkg as unknown as { grpc: { health: { v1: { Health: HealthClientCtor } } } }).grpc.health.v1.Health;
   }
   return HealthCtor;
 }

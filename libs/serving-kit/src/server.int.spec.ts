@@ -92,12 +92,14 @@ describe('serve()', () => {
       keepCase: true,
       includeDirs: [require.resolve('@grpc/reflection').replace(/build[/\\]src[/\\]index\.js$/, 'build/proto')],
     });
-    const pkg = grpc.loadPackageDefinition(def) as any;
+    type ReflectionCall = grpc.ClientDuplexStream<{ list_services: string }, { list_services_response: { service: Array<{ name: string }> } }>;
+    type ReflectionClient = new (address: string, creds: grpc.ChannelCredentials) => { ServerReflectionInfo(): ReflectionCall; close(): void };
+    const pkg = grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: ReflectionClient } } } };
     const client = new pkg.grpc.reflection.v1.ServerReflection(svc.address, insecure);
     const names = await new Promise<string[]>((resolve, reject) => {
       const call = client.ServerReflectionInfo();
-      call.on('data', (res: any) => {
-        resolve(res.list_services_response.service.map((s: { name: string }) => s.name));
+      call.on('data', (res: { list_services_response: { service: Array<{ name: string }> } }) => {
+        resolve(res.list_services_response.service.map((s) => s.name));
         call.end();
       });
       call.on('error', reject);

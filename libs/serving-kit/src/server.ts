@@ -57,6 +57,7 @@ export interface RunningService {
   shutdown(reason?: string): Promise<void>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- grpc-js passes all four call kinds (unary, client/server/bidi stream) through one untyped handler slot
 type AnyHandler = (call: any, callback?: any) => void;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -273,6 +274,7 @@ interface WrapArgs {
 /** Auth, fault injection, deadline check, metrics and error mapping around one handler. */
 function wrapHandler(a: WrapArgs): AnyHandler {
   const unaryResponse = !a.streamingResponse;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see AnyHandler
   return (call: any, callback?: any) => {
     const started = process.hrtime.bigint();
     a.metrics.inflight.inc({ method: a.path });
