@@ -1,6 +1,6 @@
 // Real Postgres: the operations log, step records and incidents (migration 0005).
 import { scratchDatabase } from '@ranksafe/testing';
-import { createPool, listIncidents, listOperations, listSteps, migrateUp, recordStep, upsertIncident, upsertOperation } from '@ranksafe/db';
+import { createPool, listIncidents, listOperations, listSteps, migrateUp, recordStep, upsertIncident, upsertOperation } from './index';
 import type { Pool } from 'pg';
 
 describe('operations log', () => {

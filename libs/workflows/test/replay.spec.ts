@@ -17,6 +17,6 @@ describe('replay of committed workflow histories', () => {
 
   it.each(files)('%s replays deterministically', async (file) => {
     const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(HISTORIES_DIR, file)));
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('@ranksafe/workflows'), replayName: file }, history, path.basename(file, '.history.pb'));
+    await Worker.runReplayHistory({ workflowsPath: require.resolve('../src/index'), replayName: file }, history, path.basename(file, '.history.pb'));
   });
 });

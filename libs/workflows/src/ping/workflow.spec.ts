@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporalTimeSkippingEnv } from '@ranksafe/testing';
-import { pingWorkflow } from './index';
+import { pingWorkflow } from '../index';
 
 describe('pingWorkflow', () => {
   let env: TestWorkflowEnvironment;
@@ -20,7 +20,7 @@ describe('pingWorkflow', () => {
     const worker = await Worker.create({
       connection: env.nativeConnection,
       taskQueue: 'test-ping',
-      workflowsPath: require.resolve('./index'),
+      workflowsPath: require.resolve('../index'),
       activities: {
         ping: async (message: string) => {
           calls.push(message);

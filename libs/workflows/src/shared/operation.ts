@@ -3,13 +3,16 @@
 // the `status` query and the memo. Recording never fails the operation.
 import { log, proxyLocalActivities, setCurrentDetails, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '@ranksafe/activities';
-import type { OperationKind, StepState } from '@ranksafe/db';
 import { errorMessage } from './errors';
 
 const { recordStep, recordOperation } = proxyLocalActivities<Pick<Activities, 'recordStep' | 'recordOperation'>>({
   startToCloseTimeout: '5 seconds',
   retry: { maximumAttempts: 3, initialInterval: '100 milliseconds' },
 });
+
+/** As the operations log stores them (libs/db operations.ts; kept in step by its CHECK constraints). */
+export type OperationKind = 'rollout' | 'recovery' | 'snapshot' | 'monitor' | 'drill';
+export type StepState = 'started' | 'completed' | 'failed' | 'compensated' | 'compensation_failed' | 'skipped';
 
 export interface TimelineEntry {
   seq: number;

@@ -9,7 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, SnapshotSummary } from '@ranksafe/activities';
 import type { StepRecord } from '@ranksafe/db';
 import { recordHistory, temporalTimeSkippingEnv } from '@ranksafe/testing';
-import { backupSnapshotStatusQuery, backupSnapshotWorkflow, SA } from '@ranksafe/workflows';
+import { backupSnapshotStatusQuery, backupSnapshotWorkflow, SA } from '../index';
 
 const snap = (over: Partial<SnapshotSummary> = {}): SnapshotSummary => ({
   id: 'snap-1',
@@ -49,7 +49,7 @@ describe('backupSnapshotWorkflow', () => {
 
   async function run(acts: Partial<Activities>, input: unknown, workflowId = `backup-snapshot-${randomUUID()}`, history?: string) {
     const taskQueue = `snap-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('@ranksafe/workflows'), activities: acts });
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../index'), activities: acts });
     return worker.runUntil(async () => {
       const h = await env.client.workflow.start(backupSnapshotWorkflow, { taskQueue, workflowId, args: [input as never] });
       try {
