@@ -8,3 +8,6 @@ export * from './postgres';
 export * from './ports';
 export * from './stack-state';
 export * from './status';
+export * from './local-replica';
+export * from './platform-service';
+export * from './platform-client';

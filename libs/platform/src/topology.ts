@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { dataDir, WORKSPACE_ROOT } from './paths';
-import type { StackEnv } from './stack-config';
+import { platformAddressOf, type StackEnv } from './stack-config';
 
 /** The apps of ranksafe and the gRPC service each one health-checks as. */
 export const APPS = {
@@ -101,6 +101,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
     TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
     DATABASE_URL: ep.databaseUrl,
+    PLATFORM_ADDRESS: platformAddressOf(cfg),
   });
   return out;
 }
