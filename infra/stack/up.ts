@@ -2,7 +2,7 @@
 // component is healthy, prints where everything is, and stops it all cleanly on Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createPool, migrateUp, recordPlatformEvent } from '@ranksafe/db';
+import { createPool, migrateUp } from '@ranksafe/db';
 import {
   adminToken,
   APPS,
@@ -13,6 +13,7 @@ import {
   loadStackEnv,
   platformAddressOf,
   portFree,
+  postgresEventRecorder,
   postgresEventSource,
   removeStackState,
   resolvePostgres,
@@ -54,9 +55,10 @@ async function main() {
 
   let pool: Pool | undefined;
   const pending: PlatformEventInfo[] = [];
+  let recordToDb: ((e: PlatformEventInfo) => void) | undefined;
   const record = (e: PlatformEventInfo) => {
-    if (!pool) return void pending.push(e);
-    recordPlatformEvent(pool, { component: e.component, instance: e.name, event: e.event, detail: e.detail }).catch(() => undefined);
+    if (!recordToDb) return void pending.push(e);
+    recordToDb(e);
   };
   let up = false;
   const restartPolicy = restartPolicyOf(cfg);
@@ -137,6 +139,7 @@ async function main() {
   const pg = await resolvePostgres(cfg, platform, data);
   await migrateUp(pg.url);
   pool = createPool(pg.url, { max: 2 });
+  recordToDb = postgresEventRecorder(pool);
   for (const e of pending.splice(0)) record(e);
   say(`  postgres ready (${pg.mode})`);
 

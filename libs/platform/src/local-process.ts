@@ -23,6 +23,8 @@ interface Managed {
   /** Consecutive policy restarts (reset once a process outlives the largest backoff). */
   failures: number;
   restartTimer?: NodeJS.Timeout;
+  /** Backoff of the scheduled restart. */
+  restartDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -181,7 +183,8 @@ export class LocalProcessPlatform implements Platform {
       m.info.state = 'killed';
       signalGroup(m.info.pid, signal);
       await m.exited;
-      this.onEvent({ name, component: m.info.component, event: 'killed', detail: { signal, pid: m.info.pid } });
+      const restartInMs = m.info.nextRestartAt ? m.restartDelayMs : undefined;
+      this.onEvent({ name, component: m.info.component, event: 'killed', detail: { signal, pid: m.info.pid, ...(restartInMs === undefined ? {} : { restartInMs }) } });
       return snapshot(m);
     });
   }
@@ -257,12 +260,12 @@ export class LocalProcessPlatform implements Platform {
         // Reap anything the process left in its group (e.g. postgres under its launcher).
         signalGroup(pid, 'SIGKILL');
         if (m.info !== info) return resolve(); // an older process of this name
+        const failed = m.intent === 'kill' || (m.intent === 'none' && (code !== 0 || signal !== null));
+        const restartInMs = failed ? this.scheduleRestart(m, Date.now() - info.startedAt.getTime()) : undefined;
         if (m.intent === 'none' && info.state === 'running') {
           info.state = 'exited';
-          this.onEvent({ name: spec.name, component: spec.component, event: 'exited', detail: { code, signal } });
+          this.onEvent({ name: spec.name, component: spec.component, event: 'exited', detail: { code, signal, ...(restartInMs === undefined ? {} : { restartInMs }) } });
         }
-        const failed = m.intent === 'kill' || (m.intent === 'none' && (code !== 0 || signal !== null));
-        if (failed) this.scheduleRestart(m, Date.now() - info.startedAt.getTime());
         resolve();
       }),
     );
@@ -288,14 +291,16 @@ export class LocalProcessPlatform implements Platform {
     this.onEvent({ name, component, event: 'stopped', detail: { code: m.info.exitCode, signal: m.info.signal, forced: timedOut } });
   }
 
-  private scheduleRestart(m: Managed, ranForMs: number): void {
-    if (this.policy.kind !== 'on-failure' || this.closing) return;
+  /** With the on-failure policy, start `m` again after its backoff; returns the delay (ms) when scheduled. */
+  private scheduleRestart(m: Managed, ranForMs: number): number | undefined {
+    if (this.policy.kind !== 'on-failure' || this.closing) return undefined;
     const { backoffMs, maxBackoffMs } = this.policy;
     if (ranForMs >= maxBackoffMs) m.failures = 0;
     const delay = Math.min(backoffMs * 2 ** m.failures, maxBackoffMs);
     m.failures++;
     this.cancelRestart(m);
     m.info.nextRestartAt = new Date(Date.now() + delay);
+    m.restartDelayMs = delay;
     m.restartTimer = setTimeout(() => {
       m.restartTimer = undefined;
       void this.serial(m.spec.name, async () => {
@@ -305,6 +310,7 @@ export class LocalProcessPlatform implements Platform {
       }).catch((e: Error) => this.onEvent({ name: m.spec.name, component: m.spec.component, event: 'failed', detail: { reason: 'restart failed', error: e.message } }));
     }, delay);
     m.restartTimer.unref();
+    return delay;
   }
 
   private cancelRestart(m: Managed): void {

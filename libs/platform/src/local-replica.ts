@@ -1,11 +1,12 @@
 import type { Pool } from 'pg';
-import { listPlatformEvents } from '@ranksafe/db';
+import { listPlatformEvents, recordPlatformEvent } from '@ranksafe/db';
 import type { LocalProcessPlatform } from './local-process';
 import {
   DEFAULT_GRACE_MS,
   PlatformError,
   type EventQuery,
   type LifecycleEvent,
+  type PlatformEventInfo,
   type ProcessInfo,
   type ReplicaInfo,
   type ReplicaPlatform,
@@ -13,6 +14,19 @@ import {
 
 /** Where lifecycle events are read from (Postgres platform_events in the stack). */
 export type EventSource = (query: EventQuery & { limit: number }) => Promise<LifecycleEvent[]>;
+
+/**
+ * Record the supervisor's events in platform_events one after the other, so that their order in
+ * the table (and in ListEvents) is the order they happened in; a failed write is reported, not thrown.
+ */
+export function postgresEventRecorder(pool: Pool, onError: (e: Error) => void = () => undefined): (e: PlatformEventInfo) => void {
+  let chain = Promise.resolve();
+  return (e) => {
+    chain = chain
+      .then(() => recordPlatformEvent(pool, { component: e.component, instance: e.name, event: e.event, detail: e.detail }))
+      .catch((err: Error) => onError(err));
+  };
+}
 
 /** Events from the platform_events table (libs/db), where the supervisor records them. */
 export const postgresEventSource =
