@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { isAlive, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { isAlive, PlatformClient, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
 import * as grpc from '@grpc/grpc-js';
 import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
@@ -77,6 +77,8 @@ describe('the local stack (npm start) end to end', () => {
       REGISTRY_PORT: String(base + 5),
       TEMPORAL_PORT: String(base + 6),
       TEMPORAL_UI_PORT: String(base + 7),
+      PLATFORM_PORT: String(base + 8),
+      PLATFORM_METRICS_PORT: String(base + 9),
       METRICS_PORT_BASE: String(base + 10),
       LOG_LEVEL: 'warn',
       TEMPORAL_ADDRESS: '',
@@ -94,6 +96,7 @@ describe('the local stack (npm start) end to end', () => {
   it('comes up healthy, runs a workflow, and Ctrl-C leaves no process behind', async () => {
     await start();
     expect(upOut).toContain(`Temporal UI          http://127.0.0.1:${base + 7}`);
+    expect(upOut).toContain(`Platform             127.0.0.1:${base + 8}  ranksafe.v1.Platform`);
 
     const status = ops('status', '--json');
     expect(status.status).toBe(0);
@@ -197,6 +200,26 @@ describe('the local stack (npm start) end to end', () => {
       const degraded = await search('garden planter');
       expect(degraded).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
       expect(degraded.results).toHaveLength(5);
+
+      // Both ranking replicas brought back through the Platform service, on their names and ports;
+      // the gateway's pool finds them again by health checks.
+      const state = JSON.parse(fs.readFileSync(path.join(dataDir, 'run', 'stack.json'), 'utf8'));
+      expect(state.platformAddress).toBe(`127.0.0.1:${base + 8}`);
+      const platform = new PlatformClient(state.platformAddress, fs.readFileSync(path.join(dataDir, 'admin-token'), 'utf8').trim());
+      try {
+        expect((await platform.list({ component: 'ranking-service' })).map((i) => [i.name, i.state, i.address])).toEqual([
+          ['ranking-service-1', 'exited', `127.0.0.1:${base + 3}`],
+          ['ranking-service-2', 'exited', `127.0.0.1:${base + 4}`], // its own SIGTERM: not asked by the platform
+        ]);
+        const r1 = await platform.restart('ranking-service-1', { graceMs: 5000 });
+        const r2 = await platform.start('ranking-service-2');
+        expect([r1.restarts, r2.restarts, r1.state, r2.state]).toEqual([1, 1, 'running', 'running']);
+        await eventually(async () => (await search('velvet sofa')).degraded === false, 120_000, 250);
+        await eventually(async () => (await platform.events({ instance: 'ranking-service-1', limit: 5 })).some((e) => e.event === 'ready' && e.detail.pid === r1.pid), 60_000);
+        await expect(platform.kill('no-such-replica')).rejects.toMatchObject({ reason: 'not_found' });
+      } finally {
+        platform.close();
+      }
     } finally {
       client.close();
     }

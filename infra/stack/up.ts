@@ -2,7 +2,7 @@
 // component is healthy, prints where everything is, and stops it all cleanly on Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createPool, migrateUp, recordPlatformEvent } from '@ranksafe/db';
+import { createPool, migrateUp } from '@ranksafe/db';
 import {
   adminToken,
   APPS,
@@ -10,10 +10,16 @@ import {
   ensureDir,
   ensureSnapshotSchedule,
   LocalProcessPlatform,
+  LocalReplicaPlatform,
   loadStackEnv,
+  platformAddressOf,
   portFree,
+  postgresEventRecorder,
+  postgresEventSource,
   removeStackState,
   resolvePostgres,
+  restartPolicyOf,
+  servePlatform,
   stackComponents,
   startTemporalDevServer,
   waitForTemporal,
@@ -24,7 +30,7 @@ import {
   type PlatformEventInfo,
   type StackState,
 } from '@ranksafe/platform';
-import { ConfigError, waitForServing } from '@ranksafe/serving-kit';
+import { ConfigError, waitForServing, type RunningService } from '@ranksafe/serving-kit';
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { spawn, spawnSync } from 'node:child_process';
@@ -50,21 +56,45 @@ async function main() {
 
   let pool: Pool | undefined;
   const pending: PlatformEventInfo[] = [];
+  let recordToDb: ((e: PlatformEventInfo) => void) | undefined;
   const record = (e: PlatformEventInfo) => {
-    if (!pool) return void pending.push(e);
-    recordPlatformEvent(pool, { component: e.component, instance: e.name, event: e.event, detail: e.detail }).catch(() => undefined);
+    if (!recordToDb) return void pending.push(e);
+    recordToDb(e);
   };
   let up = false;
-  const platform = (platformRef = new LocalProcessPlatform(runDir, logDir, (e) => {
-    record(e);
-    if (e.event === 'exited' && up) say(`! ${e.name} exited unexpectedly (${JSON.stringify(e.detail)}); log: ${rel(path.join(logDir, `${e.name}.log`))}`);
-  }));
+  const restartPolicy = restartPolicyOf(cfg);
+  const platform = (platformRef = new LocalProcessPlatform(
+    runDir,
+    logDir,
+    (e) => {
+      record(e);
+      if (!up) return;
+      if (e.event === 'exited') say(`! ${e.name} exited unexpectedly (${JSON.stringify(e.detail)}); log: ${rel(path.join(logDir, `${e.name}.log`))}`);
+      if (e.event === 'killed') say(`! ${e.name} killed (${String(e.detail.signal)}) through the Platform`);
+      if (e.event === 'starting' && typeof e.detail.restarts === 'number') void announceReady(e.name, e.component, e.detail);
+    },
+    { restartPolicy },
+  ));
+  /** A restarted instance (Platform call or restart policy): record 'ready' once its health says SERVING. */
+  const announceReady = async (name: string, component: string, detail: Record<string, unknown>) => {
+    say(`  ${name} starting again (${String(detail.reason)}, restart ${String(detail.restarts)}, pid ${String(detail.pid)})`);
+    const address = platform.get(name)?.address;
+    if (!address) return;
+    const pid = detail.pid;
+    const ok = await Promise.race([waitForServing(address, 90_000), platform.exited(name).then(() => false)]);
+    if (ok && platform.get(name)?.pid === pid) {
+      record({ name, component, event: 'ready', detail: { address, pid, restarts: detail.restarts } });
+      say(`  ${name} ready again at ${address}`);
+    }
+  };
+  let platformService: RunningService | undefined;
 
   let stopping = false;
   const stop = async (code: number) => {
     if (stopping) return;
     stopping = true;
     say('stopping ranksafe …');
+    await platformService?.shutdown().catch(() => undefined);
     await platform.stopAll(10_000);
     removeStackState(cfg);
     await pool?.end().catch(() => undefined);
@@ -88,7 +118,8 @@ async function main() {
   const planned = stackComponents(cfg, endpointsDraft);
 
   // Fail fast on ports that are taken, before starting anything.
-  const ports: Array<[number, string, string]> = [];
+  const ports: Array<[number, string, string]> = [[cfg.PLATFORM_PORT, 'Platform service', 'PLATFORM_PORT']];
+  if (cfg.PLATFORM_METRICS_PORT > 0) ports.push([cfg.PLATFORM_METRICS_PORT, 'Platform metrics', 'PLATFORM_METRICS_PORT']);
   if (!temporalExternal) {
     ports.push([cfg.TEMPORAL_PORT, 'Temporal frontend', 'TEMPORAL_PORT'], [cfg.TEMPORAL_UI_PORT, 'Temporal Web UI', 'TEMPORAL_UI_PORT']);
   }
@@ -109,8 +140,21 @@ async function main() {
   const pg = await resolvePostgres(cfg, platform, data);
   await migrateUp(pg.url);
   pool = createPool(pg.url, { max: 2 });
+  recordToDb = postgresEventRecorder(pool);
   for (const e of pending.splice(0)) record(e);
   say(`  postgres ready (${pg.mode})`);
+
+  // The process table as a service (ranksafe.v1.Platform) for the drill-worker and ops.
+  platformService = await servePlatform({
+    platform: new LocalReplicaPlatform(platform, postgresEventSource(pool)),
+    host: cfg.RANKSAFE_HOST,
+    port: cfg.PLATFORM_PORT,
+    metricsPort: cfg.PLATFORM_METRICS_PORT,
+    adminToken: token,
+    logLevel: cfg.LOG_LEVEL === 'info' ? 'warn' : cfg.LOG_LEVEL,
+  });
+  const platformAddress = platformAddressOf(cfg);
+  say(`  platform service at ${platformAddress} (restart policy ${cfg.PLATFORM_RESTART_POLICY})`);
 
   let temporalUiUrl: string | undefined;
   if (temporalExternal) {
@@ -141,6 +185,7 @@ async function main() {
       args: ['--import', 'tsx', c.entry],
       env: c.env,
       cwd: WORKSPACE_ROOT,
+      address: c.grpcAddress,
     });
     const alive = () => platform.get(c.instance)?.state === 'running';
     let ok: boolean;
@@ -168,6 +213,7 @@ async function main() {
     temporalNamespace: cfg.TEMPORAL_NAMESPACE,
     temporalTaskQueue: cfg.TEMPORAL_TASK_QUEUE,
     temporalUiUrl,
+    platformAddress,
     components: components.map(({ app, instance, grpcAddress, metricsPort }) => ({ app, instance, grpcAddress, metricsPort })),
   });
 
@@ -190,6 +236,7 @@ async function main() {
   if (temporalUiUrl) row('Temporal UI', temporalUiUrl);
   row('Temporal', `${temporalAddress} (namespace ${cfg.TEMPORAL_NAMESPACE}, task queue ${cfg.TEMPORAL_TASK_QUEUE})`);
   row('Postgres', `${pg.url.replace(/:[^:@/]*@/, ':***@')} (${pg.mode})`);
+  row('Platform', `${platformAddress}  ranksafe.v1.Platform${cfg.PLATFORM_METRICS_PORT > 0 ? `  metrics :${cfg.PLATFORM_METRICS_PORT}` : ''}  restart policy ${cfg.PLATFORM_RESTART_POLICY}`);
   for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
   if (schedule) row('backups', schedule);
   row('logs', `${rel(logDir)}/`);

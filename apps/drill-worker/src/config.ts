@@ -5,6 +5,8 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().default('default'),
   TEMPORAL_TASK_QUEUE: z.string().default('ranksafe-drills'),
+  /** host:port of ranksafe.v1.Platform (the `npm start` supervisor; set by it from PLATFORM_PORT). */
+  PLATFORM_ADDRESS: z.string().min(1).default('127.0.0.1:50091'),
   /** How long to wait for in-flight activities on SIGTERM. */
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** The ranksafe database: operations log, incidents. */

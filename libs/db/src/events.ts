@@ -23,13 +23,13 @@ export async function recordPlatformEvent(
   ]);
 }
 
-/** The newest events first, optionally for one instance. */
-export async function listPlatformEvents(pool: Pool, opts: { instance?: string; limit?: number } = {}): Promise<PlatformEvent[]> {
+/** The newest events first, optionally for one instance and from a time on. */
+export async function listPlatformEvents(pool: Pool, opts: { instance?: string; limit?: number; since?: Date } = {}): Promise<PlatformEvent[]> {
   const limit = Math.min(Math.max(opts.limit ?? 50, 1), 1000);
   const r = await pool.query(
     `SELECT at, component, instance, event, detail FROM platform_events
-      WHERE ($1::text IS NULL OR instance = $1) ORDER BY at DESC, id DESC LIMIT $2`,
-    [opts.instance ?? null, limit],
+      WHERE ($1::text IS NULL OR instance = $1) AND ($3::timestamptz IS NULL OR at >= $3) ORDER BY at DESC, id DESC LIMIT $2`,
+    [opts.instance ?? null, limit, opts.since ?? null],
   );
   return r.rows as PlatformEvent[];
 }

@@ -9,3 +9,6 @@ export * from './ports';
 export * from './stack-state';
 export * from './status';
 export * from './schedules';
+export * from './local-replica';
+export * from './platform-service';
+export * from './platform-client';

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureDir } from './paths';
-import type { Platform, PlatformEventInfo, ProcessInfo, ProcessSpec } from './platform';
+import { DEFAULT_GRACE_MS, MAX_GRACE_MS, PlatformError, type Platform, type PlatformEventInfo, type ProcessInfo, type ProcessSpec, type RestartPolicy } from './platform';
 
 interface PidFile {
   pid: number;
@@ -13,10 +14,17 @@ interface PidFile {
 }
 
 interface Managed {
+  spec: ProcessSpec;
   info: ProcessInfo;
-  child: ChildProcess;
+  child?: ChildProcess;
   exited: Promise<void>;
-  stopping: boolean;
+  /** What the platform asked of the current process: nothing (an exit is a crash), a stop, a kill. */
+  intent: 'none' | 'stop' | 'kill';
+  /** Consecutive policy restarts (reset once a process outlives the largest backoff). */
+  failures: number;
+  restartTimer?: NodeJS.Timeout;
+  /** Backoff of the scheduled restart. */
+  restartDelayMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -60,17 +68,25 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /**
  * Runs each process in its own process group, logs its output to <logDir>/<name>.log and keeps a
  * pid file in <runDir>, so that a later start can reap what an unclean stop (kill -9) left behind.
+ * It remembers every spec it started, so an instance can be started again, restarted (same name,
+ * command, env and so the same port) and, with the `on-failure` policy, brought back after a crash
+ * or a kill with exponential backoff. Operations on one instance run one at a time.
  */
 export class LocalProcessPlatform implements Platform {
   private procs = new Map<string, Managed>();
+  private queues = new Map<string, Promise<unknown>>();
+  private closing = false;
+  private readonly policy: RestartPolicy;
 
   constructor(
     private readonly runDir: string,
     private readonly logDir: string,
     private readonly onEvent: (e: PlatformEventInfo) => void = () => undefined,
+    opts: { restartPolicy?: RestartPolicy } = {},
   ) {
     ensureDir(runDir);
     ensureDir(logDir);
+    this.policy = opts.restartPolicy ?? { kind: 'never' };
   }
 
   /**
@@ -103,9 +119,118 @@ export class LocalProcessPlatform implements Platform {
     return reaped;
   }
 
+  /** Start a new instance (a name not running yet; a stopped or exited one gets the new spec). */
   async start(spec: ProcessSpec): Promise<ProcessInfo> {
-    const existing = this.procs.get(spec.name);
-    if (existing && existing.info.state === 'running') throw new Error(`${spec.name} is already running (pid ${existing.info.pid})`);
+    return this.serial(spec.name, async () => {
+      const existing = this.procs.get(spec.name);
+      if (existing && existing.info.state === 'running') throw new Error(`${spec.name} is already running (pid ${existing.info.pid})`);
+      if (existing) {
+        existing.spec = spec;
+        return this.spawnProcess(existing, 'start');
+      }
+      const m: Managed = {
+        spec,
+        info: { name: spec.name, component: spec.component, address: spec.address, pid: 0, state: 'exited', startedAt: new Date(), restarts: -1 },
+        exited: Promise.resolve(),
+        intent: 'none',
+        failures: 0,
+      };
+      this.procs.set(spec.name, m);
+      try {
+        return await this.spawnProcess(m, 'start');
+      } catch (e) {
+        this.procs.delete(spec.name);
+        throw e;
+      }
+    });
+  }
+
+  /** Start a known instance again with its spec; a running one is returned as it is. */
+  async startKnown(name: string): Promise<ProcessInfo> {
+    return this.serial(name, async () => {
+      const m = this.mustGet(name);
+      if (m.info.state === 'running') return snapshot(m);
+      return this.spawnProcess(m, 'start');
+    });
+  }
+
+  /** Stop (gracefully) if running, then start again on the same name, command and port. */
+  async restart(name: string, graceMs = DEFAULT_GRACE_MS): Promise<ProcessInfo> {
+    checkGrace(graceMs);
+    return this.serial(name, async () => {
+      const m = this.mustGet(name);
+      if (m.info.state === 'running') await this.stopNow(m, graceMs);
+      return this.spawnProcess(m, 'restart');
+    });
+  }
+
+  async stop(name: string, graceMs = DEFAULT_GRACE_MS): Promise<ProcessInfo> {
+    checkGrace(graceMs);
+    return this.serial(name, async () => {
+      const m = this.mustGet(name);
+      this.cancelRestart(m);
+      if (m.info.state === 'running') await this.stopNow(m, graceMs);
+      return snapshot(m);
+    });
+  }
+
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ProcessInfo> {
+    if (!isSignal(signal)) throw new PlatformError('invalid_argument', `signal: unknown signal ${JSON.stringify(signal)}`, 'signal');
+    return this.serial(name, async () => {
+      const m = this.mustGet(name);
+      if (m.info.state !== 'running') return snapshot(m);
+      m.intent = 'kill';
+      m.info.state = 'killed';
+      signalGroup(m.info.pid, signal);
+      await m.exited;
+      const restartInMs = m.info.nextRestartAt ? m.restartDelayMs : undefined;
+      this.onEvent({ name, component: m.info.component, event: 'killed', detail: { signal, pid: m.info.pid, ...(restartInMs === undefined ? {} : { restartInMs }) } });
+      return snapshot(m);
+    });
+  }
+
+  /** Stop every running process, the last started first; no restart policy from here on. */
+  async stopAll(graceMs = DEFAULT_GRACE_MS): Promise<void> {
+    this.closing = true;
+    for (const m of this.procs.values()) this.cancelRestart(m);
+    for (const name of [...this.procs.keys()].reverse()) await this.stop(name, graceMs);
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.procs.values()].map(snapshot);
+  }
+
+  get(name: string): ProcessInfo | undefined {
+    const m = this.procs.get(name);
+    return m && snapshot(m);
+  }
+
+  /** Resolves when the current process of `name` exits (for waiting on a crash). */
+  exited(name: string): Promise<void> {
+    return this.mustGet(name).exited;
+  }
+
+  // --- internals -------------------------------------------------------------------------
+
+  /** Run `fn` after every earlier operation on `name` has settled. */
+  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.queues.get(name) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queues.set(name, settled);
+    void settled.then(() => {
+      if (this.queues.get(name) === settled) this.queues.delete(name);
+    });
+    return next;
+  }
+
+  private async spawnProcess(m: Managed, reason: 'start' | 'restart' | 'policy'): Promise<ProcessInfo> {
+    if (this.closing) throw new PlatformError('unavailable', 'the platform is shutting down');
+    this.cancelRestart(m);
+    const spec = m.spec;
     const logFile = path.join(this.logDir, `${spec.name}.log`);
     const out = fs.openSync(logFile, 'a');
     const child = spawn(spec.command, spec.args, {
@@ -119,87 +244,96 @@ export class LocalProcessPlatform implements Platform {
       child.once('spawn', () => resolve(child.pid!));
       child.once('error', reject);
     });
-    const info: ProcessInfo = { name: spec.name, component: spec.component, pid, state: 'running', startedAt: new Date(), logFile };
+    const restarts = m.info.restarts + 1;
+    const info: ProcessInfo = { name: spec.name, component: spec.component, address: spec.address, pid, state: 'running', startedAt: new Date(), restarts, logFile };
     const pidFile = path.join(this.runDir, `${spec.name}.pid`);
     const rec: PidFile = { pid, component: spec.component, command: spec.command, args: spec.args, startedAt: info.startedAt.toISOString() };
     fs.writeFileSync(pidFile, JSON.stringify(rec));
-    const managed: Managed = {
-      info,
-      child,
-      stopping: false,
-      exited: new Promise<void>((resolve) =>
-        child.once('exit', (code, signal) => {
-          info.exitCode = code;
-          info.signal = signal;
-          if (info.state === 'running') info.state = managed.stopping ? 'stopped' : 'exited';
-          fs.rmSync(pidFile, { force: true });
-          // Reap anything the process left in its group (e.g. postgres under its launcher).
-          signalGroup(pid, 'SIGKILL');
-          if (!managed.stopping && info.state === 'exited') {
-            this.onEvent({ name: spec.name, component: spec.component, event: 'exited', detail: { code, signal } });
-          }
-          resolve();
-        }),
-      ),
-    };
-    this.procs.set(spec.name, managed);
-    this.onEvent({ name: spec.name, component: spec.component, event: 'starting', detail: { pid, command: spec.command, args: spec.args } });
-    return info;
+    m.info = info;
+    m.child = child;
+    m.intent = 'none';
+    m.exited = new Promise<void>((resolve) =>
+      child.once('exit', (code, signal) => {
+        info.exitCode = code;
+        info.signal = signal;
+        fs.rmSync(pidFile, { force: true });
+        // Reap anything the process left in its group (e.g. postgres under its launcher).
+        signalGroup(pid, 'SIGKILL');
+        if (m.info !== info) return resolve(); // an older process of this name
+        const failed = m.intent === 'kill' || (m.intent === 'none' && (code !== 0 || signal !== null));
+        const restartInMs = failed ? this.scheduleRestart(m, Date.now() - info.startedAt.getTime()) : undefined;
+        if (m.intent === 'none' && info.state === 'running') {
+          info.state = 'exited';
+          this.onEvent({ name: spec.name, component: spec.component, event: 'exited', detail: { code, signal, ...(restartInMs === undefined ? {} : { restartInMs }) } });
+        }
+        resolve();
+      }),
+    );
+    const detail: Record<string, unknown> = { pid, command: spec.command, args: spec.args };
+    if (restarts > 0) Object.assign(detail, { restarts, reason });
+    this.onEvent({ name: spec.name, component: spec.component, event: 'starting', detail });
+    return snapshot(m);
   }
 
-  async stop(name: string, graceMs = 10_000): Promise<ProcessInfo> {
-    const m = this.mustGet(name);
-    if (m.info.state !== 'running') return m.info;
-    m.stopping = true;
-    this.onEvent({ name, component: m.info.component, event: 'stopping', detail: { graceMs } });
-    signalGroup(m.info.pid, 'SIGTERM');
+  private async stopNow(m: Managed, graceMs: number): Promise<void> {
+    const { name, component, pid } = m.info;
+    m.intent = 'stop';
+    this.onEvent({ name, component, event: 'stopping', detail: { graceMs, pid } });
+    signalGroup(pid, 'SIGTERM');
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = await Promise.race([
-      m.exited.then(() => false),
-      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs))),
-    ]);
+    const timedOut = await Promise.race([m.exited.then(() => false), new Promise<boolean>((r) => (timer = setTimeout(() => r(true), graceMs)))]);
     clearTimeout(timer);
     if (timedOut) {
-      signalGroup(m.info.pid, 'SIGKILL');
+      signalGroup(pid, 'SIGKILL');
       await m.exited;
     }
     m.info.state = 'stopped';
-    this.onEvent({ name, component: m.info.component, event: 'stopped', detail: { code: m.info.exitCode, signal: m.info.signal, forced: timedOut } });
-    return m.info;
+    this.onEvent({ name, component, event: 'stopped', detail: { code: m.info.exitCode, signal: m.info.signal, forced: timedOut } });
   }
 
-  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ProcessInfo> {
-    const m = this.mustGet(name);
-    if (m.info.state !== 'running') return m.info;
-    m.stopping = true;
-    m.info.state = 'killed';
-    signalGroup(m.info.pid, signal);
-    await m.exited;
-    this.onEvent({ name, component: m.info.component, event: 'killed', detail: { signal } });
-    return m.info;
+  /** With the on-failure policy, start `m` again after its backoff; returns the delay (ms) when scheduled. */
+  private scheduleRestart(m: Managed, ranForMs: number): number | undefined {
+    if (this.policy.kind !== 'on-failure' || this.closing) return undefined;
+    const { backoffMs, maxBackoffMs } = this.policy;
+    if (ranForMs >= maxBackoffMs) m.failures = 0;
+    const delay = Math.min(backoffMs * 2 ** m.failures, maxBackoffMs);
+    m.failures++;
+    this.cancelRestart(m);
+    m.info.nextRestartAt = new Date(Date.now() + delay);
+    m.restartDelayMs = delay;
+    m.restartTimer = setTimeout(() => {
+      m.restartTimer = undefined;
+      void this.serial(m.spec.name, async () => {
+        // Someone started, stopped or restarted it meanwhile: their word wins.
+        if (m.info.nextRestartAt === undefined || m.info.state === 'running' || this.closing) return;
+        await this.spawnProcess(m, 'policy');
+      }).catch((e: Error) => this.onEvent({ name: m.spec.name, component: m.spec.component, event: 'failed', detail: { reason: 'restart failed', error: e.message } }));
+    }, delay);
+    m.restartTimer.unref();
+    return delay;
   }
 
-  /** Stop every running process, the last started first. */
-  async stopAll(graceMs = 10_000): Promise<void> {
-    for (const name of [...this.procs.keys()].reverse()) await this.stop(name, graceMs);
-  }
-
-  list(): ProcessInfo[] {
-    return [...this.procs.values()].map((m) => m.info);
-  }
-
-  get(name: string): ProcessInfo | undefined {
-    return this.procs.get(name)?.info;
-  }
-
-  /** Resolves when the process exits (for waiting on a crash). */
-  exited(name: string): Promise<void> {
-    return this.mustGet(name).exited;
+  private cancelRestart(m: Managed): void {
+    if (m.restartTimer) clearTimeout(m.restartTimer);
+    m.restartTimer = undefined;
+    m.info.nextRestartAt = undefined;
   }
 
   private mustGet(name: string): Managed {
+    if (!name) throw new PlatformError('invalid_argument', 'name: must not be empty', 'name');
     const m = this.procs.get(name);
-    if (!m) throw new Error(`no process named ${name}`);
+    if (!m) throw new PlatformError('not_found', `no instance named ${JSON.stringify(name)} was started by this platform`);
     return m;
+  }
+}
+
+/** A copy of the current state (callers never see it change under them). */
+const snapshot = (m: Managed): ProcessInfo => ({ ...m.info });
+
+const isSignal = (s: string): s is NodeJS.Signals => Object.prototype.hasOwnProperty.call(os.constants.signals, s);
+
+function checkGrace(graceMs: number): void {
+  if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > MAX_GRACE_MS) {
+    throw new PlatformError('invalid_argument', `graceMs: must be an integer in 0..${MAX_GRACE_MS}`, 'grace_ms');
   }
 }

@@ -1,7 +1,12 @@
 /**
- * The Platform port: how ranksafe starts, stops and kills the processes it runs. The embedded
- * adapter is LocalProcessPlatform (child processes on this machine); a Kubernetes adapter would
- * implement the same interface with pods.
+ * The Platform: how ranksafe starts, stops, kills and restarts the processes it runs.
+ *
+ * - `Platform` is the supervisor's own, in-process view (it knows command lines): the embedded
+ *   adapter is LocalProcessPlatform (child processes on this machine).
+ * - `ReplicaPlatform` is the port the cold path uses (drill-worker activities, ops): instances by
+ *   name, async, remote-able. The supervisor serves it as ranksafe.v1.Platform over gRPC
+ *   (platform-service.ts) and PlatformClient is its client; a Kubernetes adapter would implement
+ *   the same interface with pods (see README "Architecture").
  */
 export interface ProcessSpec {
   /** Unique instance name, e.g. "ranking-service-2". */
@@ -12,26 +17,58 @@ export interface ProcessSpec {
   args: string[];
   env?: Record<string, string>;
   cwd?: string;
+  /** host:port of its gRPC server, when it has one (reported by the Platform service). */
+  address?: string;
 }
 
 export type ProcessState = 'running' | 'exited' | 'stopped' | 'killed';
 
-export interface ProcessInfo {
+/** One instance as the ReplicaPlatform port reports it. */
+export interface ReplicaInfo {
   name: string;
   component: string;
+  /** host:port of its gRPC server, when it has one. */
+  address?: string;
+  /** OS pid of the current (or last) process; 0 where the platform has none (k8s). */
   pid: number;
   state: ProcessState;
   startedAt: Date;
+  /** Starts after the first one (restart, start of a stopped instance, restart policy). */
+  restarts: number;
   exitCode?: number | null;
+  signal?: string | null;
+  /** When the restart policy will start it again, when one is scheduled. */
+  nextRestartAt?: Date;
+}
+
+export interface ProcessInfo extends ReplicaInfo {
   signal?: NodeJS.Signals | null;
   logFile?: string;
 }
 
+export type PlatformEventKind = 'starting' | 'ready' | 'exited' | 'stopping' | 'stopped' | 'killed' | 'failed';
+
 export interface PlatformEventInfo {
   name: string;
   component: string;
-  event: 'starting' | 'ready' | 'exited' | 'stopping' | 'stopped' | 'killed' | 'failed';
+  event: PlatformEventKind;
   detail: Record<string, unknown>;
+}
+
+/** A lifecycle event as stored (libs/db platform_events) and listed by ReplicaPlatform.events. */
+export interface LifecycleEvent {
+  at: Date;
+  component: string;
+  instance: string;
+  event: PlatformEventKind;
+  detail: Record<string, unknown>;
+}
+
+export interface EventQuery {
+  instance?: string;
+  /** Newest first, at most this many (default 50, at most 1000). */
+  limit?: number;
+  since?: Date;
 }
 
 export interface Platform {
@@ -43,3 +80,50 @@ export interface Platform {
   list(): ProcessInfo[];
   get(name: string): ProcessInfo | undefined;
 }
+
+/**
+ * The port the drill-worker's activities use to act on replicas. Every method is idempotent
+ * where it can be: start of a running instance returns it, stop of a stopped one returns it,
+ * kill of one that is not running returns it. Unknown names reject with PlatformError
+ * 'not_found', bad input with 'invalid_argument'.
+ */
+export interface ReplicaPlatform {
+  /** Every instance (of one component, when given), in start order. */
+  list(filter?: { component?: string }): Promise<ReplicaInfo[]>;
+  get(name: string): Promise<ReplicaInfo>;
+  /** Start a known instance that is not running (same command, env and port); running: returned as is. */
+  start(name: string): Promise<ReplicaInfo>;
+  /** Graceful stop (SIGTERM, SIGKILL after graceMs, default 10 s). The restart policy leaves it stopped. */
+  stop(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
+  /** Signal it (default SIGKILL) and wait for it to exit: a crash. */
+  kill(name: string, signal?: string): Promise<ReplicaInfo>;
+  /** Stop (graceMs) if running, then start again on the same name and port. */
+  restart(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
+  /** Lifecycle events, newest first. */
+  events(query?: EventQuery): Promise<LifecycleEvent[]>;
+}
+
+export type PlatformErrorReason = 'not_found' | 'invalid_argument' | 'failed_precondition' | 'unavailable';
+
+/** What a ReplicaPlatform rejects with; PlatformClient maps gRPC statuses back to these. */
+export class PlatformError extends Error {
+  constructor(
+    readonly reason: PlatformErrorReason,
+    message: string,
+    /** The offending field for 'invalid_argument'. */
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'PlatformError';
+  }
+}
+
+export const isPlatformError = (e: unknown, reason?: PlatformErrorReason): e is PlatformError =>
+  e instanceof PlatformError && (reason === undefined || e.reason === reason);
+
+/** Largest grace a caller may ask for (10 minutes). */
+export const MAX_GRACE_MS = 600_000;
+export const DEFAULT_GRACE_MS = 10_000;
+
+/** Restart policy of the supervisor: `never` (default) or `on-failure` with exponential backoff. */
+export type RestartPolicy = { kind: 'never' } | { kind: 'on-failure'; backoffMs: number; maxBackoffMs: number };

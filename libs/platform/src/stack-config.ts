@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { loadConfig, portVar } from '@ranksafe/serving-kit';
+import type { RestartPolicy } from './platform';
 
 /**
  * Configuration of the local stack (`npm start`, `ops`, the test harness). Every variable is
@@ -14,6 +15,16 @@ export const stackEnvSchema = z.object({
   RANKING_PORT: portVar(50071),
   RANKING_REPLICAS: z.coerce.number().int().min(1).max(8).default(2),
   REGISTRY_PORT: portVar(50081),
+  /** ranksafe.v1.Platform, served by the supervisor itself (list, start, stop, kill, restart replicas). */
+  PLATFORM_PORT: portVar(50091),
+  /** The supervisor's own Prometheus /metrics port (the Platform service); -1 = none. */
+  PLATFORM_METRICS_PORT: z.coerce.number().int().min(-1).max(65535).default(9399),
+  /** `never` (default): a crashed replica stays down until someone restarts it. `on-failure`: the supervisor restarts it after a crash or a Kill, with exponential backoff. */
+  PLATFORM_RESTART_POLICY: z.enum(['never', 'on-failure']).default('never'),
+  /** First backoff of the on-failure policy; doubles per consecutive failure up to PLATFORM_RESTART_MAX_BACKOFF_MS. */
+  PLATFORM_RESTART_BACKOFF_MS: z.coerce.number().int().min(0).max(600_000).default(500),
+  /** Largest backoff; a process that ran at least this long before failing starts over at the first backoff. */
+  PLATFORM_RESTART_MAX_BACKOFF_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   /** Metrics ports are METRICS_PORT_BASE + n, one per process. */
   METRICS_PORT_BASE: portVar(9400),
   /** Use this Temporal cluster instead of starting the embedded dev server. */
@@ -43,6 +54,16 @@ export const stackEnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type StackEnv = z.infer<typeof stackEnvSchema>;
+
+/** The restart policy the stack env asks for. */
+export function restartPolicyOf(cfg: StackEnv): RestartPolicy {
+  return cfg.PLATFORM_RESTART_POLICY === 'on-failure'
+    ? { kind: 'on-failure', backoffMs: cfg.PLATFORM_RESTART_BACKOFF_MS, maxBackoffMs: Math.max(cfg.PLATFORM_RESTART_MAX_BACKOFF_MS, cfg.PLATFORM_RESTART_BACKOFF_MS) }
+    : { kind: 'never' };
+}
+
+/** host:port of the supervisor's ranksafe.v1.Platform service. */
+export const platformAddressOf = (cfg: StackEnv) => `${cfg.RANKSAFE_HOST}:${cfg.PLATFORM_PORT}`;
 
 export function loadStackEnv(env: NodeJS.ProcessEnv = process.env): StackEnv {
   return loadConfig('the ranksafe stack', stackEnvSchema, env);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dataDir, ensureDir } from './paths';
-import type { StackEnv } from './stack-config';
+import { platformAddressOf, type StackEnv } from './stack-config';
 import { stackComponents, type ComponentSpec, type StackEndpoints } from './topology';
 
 /** What a running stack tells other tools (ops): where everything is. Written by `npm start`. */
@@ -15,6 +15,8 @@ export interface StackState {
   temporalNamespace: string;
   temporalTaskQueue: string;
   temporalUiUrl?: string;
+  /** host:port of ranksafe.v1.Platform (the supervisor's process table). */
+  platformAddress?: string;
   components: Array<Pick<ComponentSpec, 'app' | 'instance' | 'grpcAddress' | 'metricsPort'>>;
 }
 
@@ -78,6 +80,7 @@ export function expectedTopology(cfg: StackEnv): StackState {
     temporalNamespace: cfg.TEMPORAL_NAMESPACE,
     temporalTaskQueue: cfg.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: cfg.TEMPORAL_ADDRESS ? undefined : `http://${cfg.RANKSAFE_HOST}:${cfg.TEMPORAL_UI_PORT}`,
+    platformAddress: platformAddressOf(cfg),
     components: stackComponents(cfg, endpoints).map(({ app, instance, grpcAddress, metricsPort }) => ({ app, instance, grpcAddress, metricsPort })),
   };
 }

@@ -1,5 +1,5 @@
 import { devServerArgs, SEARCH_ATTRIBUTES } from './temporal';
-import { loadStackEnv } from './stack-config';
+import { loadStackEnv, restartPolicyOf } from './stack-config';
 import { stackComponents } from './topology';
 
 const endpoints = { host: '127.0.0.1', databaseUrl: 'postgres://db/ranksafe', temporalAddress: '127.0.0.1:7233', adminToken: 'tok-tok-tok-tok-tok' };
@@ -23,6 +23,15 @@ describe('stack topology', () => {
     expect(gw.env.RANKING_TARGETS).toBe('127.0.0.1:50071,127.0.0.1:50072');
     expect(c.every((x) => x.env.ADMIN_TOKEN === endpoints.adminToken)).toBe(true);
     expect(c.find((x) => x.app === 'model-registry')!.env.DATABASE_URL).toBe(endpoints.databaseUrl);
+    expect(c.find((x) => x.app === 'drill-worker')!.env.PLATFORM_ADDRESS).toBe('127.0.0.1:50091');
+  });
+
+  it('tells the drill-worker where the Platform service is, and reads the restart policy', () => {
+    const cfg = loadStackEnv({ PLATFORM_PORT: '6100', PLATFORM_RESTART_POLICY: 'on-failure', PLATFORM_RESTART_BACKOFF_MS: '200' });
+    expect(stackComponents(cfg, endpoints).find((x) => x.app === 'drill-worker')!.env.PLATFORM_ADDRESS).toBe('127.0.0.1:6100');
+    expect(restartPolicyOf(cfg)).toEqual({ kind: 'on-failure', backoffMs: 200, maxBackoffMs: 30_000 });
+    expect(restartPolicyOf(loadStackEnv({}))).toEqual({ kind: 'never' });
+    expect(() => loadStackEnv({ PLATFORM_RESTART_POLICY: 'always' })).toThrow(/PLATFORM_RESTART_POLICY/);
   });
 
   it('follows the configured ports and replica counts', () => {

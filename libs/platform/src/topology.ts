@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { dataDir, WORKSPACE_ROOT } from './paths';
-import type { StackEnv } from './stack-config';
+import { platformAddressOf, type StackEnv } from './stack-config';
 
 /** The apps of ranksafe and the gRPC service each one health-checks as. */
 export const APPS = {
@@ -102,6 +102,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     TEMPORAL_TASK_QUEUE: cfg.TEMPORAL_TASK_QUEUE,
     DATABASE_URL: ep.databaseUrl,
     REGISTRY_ADDRESS: registry,
+    PLATFORM_ADDRESS: platformAddressOf(cfg),
   });
   return out;
 }

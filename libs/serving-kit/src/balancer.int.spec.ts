@@ -24,10 +24,10 @@ interface Replica {
   failWith?: grpc.status;
 }
 
-async function startReplica(name: string): Promise<Replica> {
+async function startReplica(name: string, port = 0): Promise<Replica> {
   const rep = { name, hits: 0 } as Replica;
   const env = loadConfig('test', serviceEnvSchema, {
-    GRPC_PORT: '0',
+    GRPC_PORT: String(port),
     METRICS_PORT: '-1',
     LOG_LEVEL: 'silent',
     ADMIN_TOKEN: TOKEN,
@@ -123,8 +123,8 @@ describe('ReplicaPool', () => {
     expect(a.hits).toBe(5);
     expect(b.hits).toBe(5);
     expect(p.snapshot()).toEqual([
-      { target: a.svc.address, state: 'ready', consecutiveFailures: 0, inflight: 0 },
-      { target: b.svc.address, state: 'ready', consecutiveFailures: 0, inflight: 0 },
+      { target: a.svc.address, state: 'ready', health: 'SERVING', consecutiveFailures: 0, inflight: 0 },
+      { target: b.svc.address, state: 'ready', health: 'SERVING', consecutiveFailures: 0, inflight: 0 },
     ]);
     expect(await metric('ranksafe_client_requests_total', { pool: 'retrieval', target: b.svc.address, code: 'OK' })).toBe(5);
     expect(await metric('ranksafe_client_replica_ready', { pool: 'retrieval', target: a.svc.address })).toBe(1);
@@ -264,6 +264,44 @@ describe('ReplicaPool', () => {
     const bChanges = lines.filter((l) => l.msg === 'replica state changed' && l.target === b.svc.address).map((l) => l.to);
     expect(bChanges).toEqual(['ready', 'ejected', 'ready']);
     expect(lines.find((l) => l.msg === 'replica ejected')).toMatchObject({ pool: 'retrieval', target: b.svc.address });
+  });
+
+  it('re-admits an ejected replica on its first passing health check after it went down (a restart), not after the ejection backoff', async () => {
+    const lines: Array<{ msg: string; target?: string; to?: string; reason?: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    // An ejection far longer than the test: only a recovery can bring b back in time.
+    const p = makePool({ ejectAfterFailures: 3, ejectForMs: 40_000, logger });
+    await ready(p);
+    const target = b.svc.address;
+    b.failWith = grpc.status.INTERNAL;
+    for (let i = 0; i < 6; i++) await retrieve(p, false).catch(() => undefined);
+    expect(stateOf(p, b)).toBe('ejected');
+
+    // Fixed, health SERVING all along (a gray failure): it serves its ejection.
+    b.failWith = undefined;
+    await sleep(600); // several health checks, all SERVING
+    expect(stateOf(p, b)).toBe('ejected');
+    for (let i = 0; i < 3; i++) await retrieve(p, false);
+    expect(b.hits).toBe(3);
+
+    // Killed and restarted on the same port (what Recovery does through the Platform).
+    const port = b.svc.port;
+    await b.svc.shutdown();
+    await until('a failed health check of b', () => p.snapshot().find((x) => x.target === target)!.health === 'UNREACHABLE');
+    expect(stateOf(p, b)).toBe('ejected');
+    b = await startReplica('b', port);
+    await until('b back in rotation', () => stateOf(p, b) === 'ready');
+    const back = lines.filter((l) => l.target === target && l.msg === 'replica state changed').pop();
+    expect(back).toMatchObject({ to: 'ready', reason: 'recovered: health SERVING again after a failed check' });
+    for (let i = 0; i < 4; i++) await retrieve(p, false);
+    expect(b.hits).toBeGreaterThan(0);
+
+    // Its backoff started over: failing again ejects it for the base time, not double.
+    b.failWith = grpc.status.INTERNAL;
+    for (let i = 0; i < 8 && stateOf(p, b) !== 'ejected'; i++) await retrieve(p, false).catch(() => undefined);
+    expect(stateOf(p, b)).toBe('ejected');
+    const ejected = lines.filter((l) => l.msg === 'replica ejected' && l.target === target) as Array<{ ejectForMs?: number }>;
+    expect(ejected.map((l) => l.ejectForMs)).toEqual([40_000, 40_000]); // without the reset: 40 s, then 60 s
   });
 
   it('still calls replicas that are not known to be healthy when none is SERVING', async () => {

@@ -14,8 +14,11 @@ import { createLogger, type Logger } from './logger';
  *   call fail fast with UNAVAILABLE "no ready <name> replica (...)".
  * - Outlier ejection: `ejectAfterFailures` consecutive UNAVAILABLE / DEADLINE_EXCEEDED / INTERNAL
  *   results eject a replica for `ejectForMs`, doubling on each repeat ejection up to 60 s, never
- *   ejecting more than `maxEjectedPercent` of the pool. An ejected replica comes back only when a
- *   health check started after its ejection ended says SERVING.
+ *   ejecting more than `maxEjectedPercent` of the pool. An ejected replica comes back when a
+ *   health check started after its ejection ended says SERVING, or at once when it *recovered*:
+ *   its health check failed (unreachable, NOT_SERVING) since it last was in rotation and now says
+ *   SERVING again (a restarted or re-admitted replica), which also resets its ejection backoff. A
+ *   replica whose health stays SERVING while its calls keep failing serves the whole ejection.
  * - Retries: idempotent calls only, on UNAVAILABLE or RESOURCE_EXHAUSTED, always on a replica not
  *   tried yet, within the original deadline, paid from a retry budget (Finagle/Linkerd style:
  *   retries in the last 10 s ≤ ratio × calls in the last 10 s + minPerSecond × 10).
@@ -51,6 +54,8 @@ export type ReplicaState = 'ready' | 'not_serving' | 'ejected' | 'unknown';
 export interface ReplicaSnapshot {
   target: string;
   state: ReplicaState;
+  /** The last active health check's answer. */
+  health: ReplicaHealth;
   consecutiveFailures: number;
   inflight: number;
 }
@@ -82,7 +87,7 @@ const FAILURE_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEAD
 /** Codes worth another replica for an idempotent call. */
 const RETRY_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
 
-type Health = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'UNREACHABLE';
+export type ReplicaHealth = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'UNREACHABLE';
 
 
 
@@ -179,7 +184,7 @@ interface Replica<C> {
   target: string;
   client: C;
   health: HealthClient;
-  healthStatus: Health;
+  healthStatus: ReplicaHealth;
   healthDetail?: string;
   checkInFlight: boolean;
   lastCheckStartedAt: number;
@@ -189,6 +194,8 @@ interface Replica<C> {
   ejectedUntil: number;
   ejections: number;
   returnedAt: number;
+  /** A health check failed since the replica was last in rotation (it went down: crash, drain, restart). */
+  wentDown: boolean;
   ejectTimer?: NodeJS.Timeout;
   state: ReplicaState;
 }
@@ -230,11 +237,11 @@ export class ReplicaPool<C extends grpc.Client> {
     this.metrics = poolMetrics(opts.registry ?? defaultRegistry);
     this.logger = (opts.logger ?? createLogger('replica-pool', process.env.LOG_LEVEL || 'info')).child({ pool: opts.name });
 
-    const Health = healthCtor();
+    const HealthCtor = healthCtor();
     this.replicas = opts.targets.map((target) => {
       const client = makeClient(target);
       // Health checks ride the replica's own channel: same connection, same credentials.
-      const health = new Health(target, grpc.credentials.createInsecure(), { channelOverride: client.getChannel() });
+      const health = new HealthCtor(target, grpc.credentials.createInsecure(), { channelOverride: client.getChannel() });
       const r: Replica<C> = {
         target,
         client,
@@ -248,6 +255,7 @@ export class ReplicaPool<C extends grpc.Client> {
         ejectedUntil: 0,
         ejections: 0,
         returnedAt: 0,
+        wentDown: false,
         state: 'unknown',
       };
       this.metrics.ready.set({ pool: opts.name, target }, 0);
@@ -302,6 +310,7 @@ export class ReplicaPool<C extends grpc.Client> {
     return this.replicas.map((r) => ({
       target: r.target,
       state: this.stateOf(r),
+      health: r.healthStatus,
       consecutiveFailures: r.consecutiveFailures,
       inflight: r.inflight,
     }));
@@ -420,7 +429,7 @@ export class ReplicaPool<C extends grpc.Client> {
       r.health.check({ service: this.healthService }, new grpc.Metadata(), { deadline: startedAt + timeoutMs }, (err, res) => {
         r.checkInFlight = false;
         if (this.closed) return;
-        let status: Health;
+        let status: ReplicaHealth;
         let detail: string | undefined;
         if (err) {
           status = err.code === grpc.status.NOT_FOUND ? 'NOT_SERVING' : 'UNREACHABLE';
@@ -438,16 +447,27 @@ export class ReplicaPool<C extends grpc.Client> {
     }
   }
 
-  private onHealth(r: Replica<C>, status: Health, detail: string | undefined, checkStartedAt: number): void {
+  private onHealth(r: Replica<C>, status: ReplicaHealth, detail: string | undefined, checkStartedAt: number): void {
     r.healthStatus = status;
     r.healthDetail = detail;
     let reason = `health ${status}${detail && detail !== status ? ` (${detail})` : ''}`;
-    if (r.ejected && status === 'SERVING' && checkStartedAt >= r.ejectedUntil) {
+    if (status !== 'SERVING') r.wentDown = true;
+    else if (r.ejected && (r.wentDown || checkStartedAt >= r.ejectedUntil)) {
+      if (r.wentDown) {
+        // Down and back (a restart, a drain lifted): a new process, not an outlier; its first
+        // passing check re-admits it and its backoff starts over.
+        r.ejections = 0;
+        if (r.ejectTimer) clearTimeout(r.ejectTimer);
+        r.ejectTimer = undefined;
+        reason = 'recovered: health SERVING again after a failed check';
+      } else {
+        reason = 'ejection over and health SERVING';
+      }
       r.ejected = false;
       r.consecutiveFailures = 0;
       r.returnedAt = Date.now();
-      reason = 'ejection over and health SERVING';
-    }
+      r.wentDown = false;
+    } else if (!r.ejected) r.wentDown = false;
     this.refresh(r, reason);
   }
 
