@@ -54,3 +54,21 @@ export function modelBundleFiles(dir: string, variant: string): string[] {
   const others = new Set(Object.entries(m.variants).filter(([v]) => v !== variant).map(([, f]) => f));
   return ['manifest.json', ...Object.keys(m.artifacts).filter((f) => !others.has(f))];
 }
+
+/**
+ * The variant to load from `dir`: `wanted` when its artifact is there; otherwise, for a bundle
+ * that carries a single variant (as the registry holds them), that one. Also returns the artifact's
+ * sha256 as the manifest declares it (verified again when the encoder loads).
+ */
+export function pickVariant(dir: string, wanted: string, explicit = false): { variant: string; sha256: string; manifest: ModelManifest } {
+  const m = readManifest(dir);
+  const present = Object.entries(m.variants).filter(([, f]) => fs.existsSync(path.join(dir, f)));
+  const hit = present.find(([v]) => v === wanted);
+  const chosen = hit ?? (!explicit && present.length === 1 ? present[0] : undefined);
+  if (!chosen) {
+    throw new Error(`model ${m.name} at ${dir} has no "${wanted}" artifact (present: ${present.map(([v]) => v).join(', ') || 'none'})`);
+  }
+  const sha = m.artifacts[chosen[1]]?.sha256;
+  if (!sha) throw new ArtifactIntegrityError(`${chosen[1]} is not listed in ${path.join(dir, 'manifest.json')}`);
+  return { variant: chosen[0], sha256: sha, manifest: m };
+}
