@@ -19,7 +19,7 @@ import {
   type Registry,
   type RegistrySnapshots,
 } from '@ranksafe/registry-core';
-import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
+import { actorOf, clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented } from '@ranksafe/serving-kit';
 
 /** Bytes per DownloadArtifact message. */
 const CHUNK = 1 << 20;
@@ -42,12 +42,6 @@ function asGrpc(e: unknown): never {
     throw new GrpcError(code, e.message);
   }
   throw e;
-}
-
-/** Who did it, for the audit log: the `x-actor` metadata a client sends, else "admin". */
-function actorOf(ctx: CallContext): string {
-  const a = ctx.metadata.get('x-actor')[0]?.toString().trim();
-  return a && a.length <= 200 ? a : 'admin';
 }
 
 /** Split a RegisterVersion stream into its spec (first message) and the artifact's chunks. */
