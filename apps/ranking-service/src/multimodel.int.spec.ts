@@ -66,16 +66,18 @@ describe('ranking-service: a candidate version beside the production default', (
         if (i % 5 === 0) health.push((await checkHealth(ranking.address, 'ranksafe.v1.Ranking', 30_000)).status);
       }
     })();
-    return {
-      versions,
-      failures,
-      health,
-      stop: async () => {
-        stopped = true;
-        await loop;
-      },
+    const stop = async () => {
+      stopped = true;
+      await loop;
     };
+    running.push(stop);
+    return { versions, failures, health, stop };
   }
+  /** Load loops still running when a test failed midway: stopped after each test. */
+  const running: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((stop) => stop()));
+  });
 
   beforeAll(async () => {
     db = await scratchDatabase('rs_multimodel');

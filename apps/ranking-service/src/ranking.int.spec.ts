@@ -135,25 +135,27 @@ describe('ranking-service', () => {
         );
       }
     })();
-    // Same model dir and variant: the same name and version, already loaded; LoadModel answers with it.
     const dir = path.dirname(require.resolve('../../../models/minilm-l6-v2/manifest.json'));
-    const res = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }), { metadata: md() });
-    expect(res.model?.version).toBe(before.model!.version);
-    expect(res).toMatchObject({ alreadyLoaded: true, isDefault: true });
+    try {
+      // Same model dir and variant: the same name and version, already loaded; LoadModel answers with it.
+      const res = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }), { metadata: md() });
+      expect(res.model?.version).toBe(before.model!.version);
+      expect(res).toMatchObject({ alreadyLoaded: true, isDefault: true });
 
-    const tampered = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-tampered-'));
-    for (const f of fs.readdirSync(dir)) if (f !== 'model.fp32.onnx') fs.copyFileSync(path.join(dir, f), path.join(tampered, f));
-    const bytes = fs.readFileSync(path.join(tampered, 'model.int8.onnx'));
-    bytes[1000] ^= 0xff;
-    fs.writeFileSync(path.join(tampered, 'model.int8.onnx'), bytes);
-    const err = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: tampered }, makeDefault: true }), { metadata: md() }).catch((e) => e);
-    fs.rmSync(tampered, { recursive: true, force: true });
-    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(err.details).toMatch(/refusing to load a tampered or corrupt artifact/);
-
-    await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await load;
+      const tampered = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-tampered-'));
+      for (const f of fs.readdirSync(dir)) if (f !== 'model.fp32.onnx') fs.copyFileSync(path.join(dir, f), path.join(tampered, f));
+      const bytes = fs.readFileSync(path.join(tampered, 'model.int8.onnx'));
+      bytes[1000] ^= 0xff;
+      fs.writeFileSync(path.join(tampered, 'model.int8.onnx'), bytes);
+      const err = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: tampered }, makeDefault: true }), { metadata: md() }).catch((e) => e);
+      fs.rmSync(tampered, { recursive: true, force: true });
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toMatch(/refusing to load a tampered or corrupt artifact/);
+    } finally {
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await load;
+    }
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(0);
     const after = (await unaryCall(client.listModels.bind(client), {})).models;

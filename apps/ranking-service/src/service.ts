@@ -17,6 +17,7 @@ import {
   QueueFullError,
   pickVariant,
   RankingEngine,
+  verifiedArtifact,
   type Candidate,
 } from '@ranksafe/ranking-core';
 import {
@@ -129,6 +130,8 @@ export class RankingModels {
     if (s && s.engine.encoder.sha256 !== picked.sha256) {
       throw failedPrecondition(`${name} ${version} is loaded here with sha256 ${s.engine.encoder.sha256}, not ${picked.sha256}; unload it first`);
     }
+    // The same version from another directory: answer with the loaded one only if these bytes are it too.
+    if (s && s.dir !== dir) verifiedArtifact(dir, picked.manifest, picked.manifest.variants[picked.variant]!);
     if (!s) {
       let p = this.pending.get(k);
       if (!p) {
