@@ -1,19 +1,27 @@
 import * as grpc from '@grpc/grpc-js';
-import { RankingClient, RetrievalClient, SearchService, type SearchServer } from '@ranksafe/proto';
-import { createLogger, ReplicaPool, REPLICA_CHANNEL_OPTIONS, serve, ServiceMetrics, unary, type RunningService } from '@ranksafe/serving-kit';
+import type { Pool } from 'pg';
+import { createPool, migrateUp, redactUrl } from '@ranksafe/db';
+import { GatewayAdminService, RankingClient, RetrievalClient, SearchService, type SearchServer } from '@ranksafe/proto';
+import { createLogger, ReplicaPool, REPLICA_CHANNEL_OPTIONS, serve, ServiceMetrics, startupError, unary, type RunningService } from '@ranksafe/serving-kit';
+import { gatewayAdmin } from './admin';
+import { CanaryAnalyzer } from './canary';
 import type { GatewayConfig } from './config';
 import { GatewayMetrics, SearchPipeline } from './pipeline';
+import { RoutingTable } from './routing';
 
 export interface RunningGateway {
   svc: RunningService;
   pipeline: SearchPipeline;
   retrieval: ReplicaPool<RetrievalClient>;
   ranking: ReplicaPool<RankingClient>;
+  routing: RoutingTable;
+  analysis: CanaryAnalyzer;
 }
 
 /**
  * Start the gateway: balanced, health-checked pools over the retrieval and ranking replicas, and
- * the public Search service. It is ready once it can reach a retrieval replica.
+ * the public Search service, and GatewayAdmin (canary routing, stored in Postgres when DATABASE_URL
+ * is set). It is ready once it can reach a retrieval replica.
  */
 export async function startGateway(cfg: GatewayConfig, opts: { handleSignals?: boolean } = {}): Promise<RunningGateway> {
   const instance = cfg.INSTANCE_ID ?? `gateway-${process.pid}`;
@@ -30,7 +38,22 @@ export async function startGateway(cfg: GatewayConfig, opts: { handleSignals?: b
   const creds = grpc.credentials.createInsecure();
   const retrieval = new ReplicaPool({ ...poolOptions, name: 'retrieval', targets: cfg.RETRIEVAL_TARGETS, healthService: 'ranksafe.v1.Retrieval' }, (t) => new RetrievalClient(t, creds, REPLICA_CHANNEL_OPTIONS));
   const ranking = new ReplicaPool({ ...poolOptions, name: 'ranking', targets: cfg.RANKING_TARGETS, healthService: 'ranksafe.v1.Ranking' }, (t) => new RankingClient(t, creds, REPLICA_CHANNEL_OPTIONS));
-  const pipeline = new SearchPipeline(cfg, retrieval, ranking, new GatewayMetrics(metrics.registry), logger);
+  let db: Pool | undefined;
+  if (cfg.DATABASE_URL) {
+    try {
+      await migrateUp(cfg.DATABASE_URL);
+    } catch (e) {
+      throw startupError(`gateway cannot migrate ${redactUrl(cfg.DATABASE_URL)}: ${(e as Error).message}`);
+    }
+    db = createPool(cfg.DATABASE_URL, { max: 2 });
+    db.on('error', (e) => logger.warn({ err: e.message }, 'postgres pool error'));
+  } else {
+    logger.warn('no DATABASE_URL: the canary routing lives in this process only and is lost on restart');
+  }
+  const routing = new RoutingTable(db, cfg.GATEWAY_ROUTING_SCOPE, logger);
+  await routing.start(cfg.GATEWAY_ROUTING_POLL_MS);
+  const analysis = new CanaryAnalyzer();
+  const pipeline = new SearchPipeline(cfg, retrieval, ranking, new GatewayMetrics(metrics.registry), logger, routing, analysis);
   const implementation: SearchServer = {
     search: unary((req, ctx) => pipeline.search(req, ctx)),
     recommend: unary((req, ctx) => pipeline.recommend(req, ctx)),
@@ -41,14 +64,24 @@ export async function startGateway(cfg: GatewayConfig, opts: { handleSignals?: b
     logger,
     metrics,
     handleSignals: opts.handleSignals,
-    services: [{ definition: SearchService, name: 'ranksafe.v1.Search', implementation }],
+    services: [
+      { definition: SearchService, name: 'ranksafe.v1.Search', implementation },
+      {
+        definition: GatewayAdminService,
+        name: 'ranksafe.v1.GatewayAdmin',
+        implementation: gatewayAdmin(routing, analysis, instance, cfg.GATEWAY_CANARY_DEFAULT_WEIGHT),
+        adminMethods: Object.keys(GatewayAdminService),
+      },
+    ],
     onShutdown: async () => {
+      routing.stop();
       retrieval.close();
       ranking.close();
+      await db?.end();
     },
   });
   retrieval.start();
   ranking.start();
   svc.setReady(true);
-  return { svc, pipeline, retrieval, ranking };
+  return { svc, pipeline, retrieval, ranking, routing, analysis };
 }

@@ -28,6 +28,17 @@ export const gatewayEnvSchema = serviceEnvSchema.extend({
   GATEWAY_EJECT_MS: z.coerce.number().int().min(100).default(5000),
   /** Retries allowed as a share of calls (over 10 s) on top of a floor of 5 per second. */
   GATEWAY_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(1).default(0.2),
+  /**
+   * Postgres holding the canary routing (GatewayAdmin.SetRouting), so a restarted gateway comes back
+   * with the same split; unset = the split lives in this process only.
+   */
+  DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').optional(),
+  /** Gateways sharing one split (one row of gateway_routing). */
+  GATEWAY_ROUTING_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('default'),
+  /** How often the stored split is re-read (changes made through another gateway of the scope). */
+  GATEWAY_ROUTING_POLL_MS: z.coerce.number().int().min(100).default(2000),
+  /** Canary share when SetRouting names a canary version without a weight. */
+  GATEWAY_CANARY_DEFAULT_WEIGHT: z.coerce.number().min(0).max(1).default(0.1),
 });
 export type GatewayConfig = z.infer<typeof gatewayEnvSchema>;
 

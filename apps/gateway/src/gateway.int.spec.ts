@@ -80,7 +80,7 @@ describe('gateway: Search and Recommend over the real services', () => {
   });
 
   it('ranks catalog products from the embedding cache warmed with the index (only the query is encoded)', async () => {
-    const engines = models.map((m) => m.active!.engine);
+    const engines = models.map((m) => m.primary!.engine);
     const distinctTexts = new Set(index.products.map((_, i) => index.rankText(i))).size;
     for (const e of engines) expect(e.cache.size).toBeGreaterThanOrEqual(distinctTexts);
     const misses = () => engines.reduce((s, e) => s + e.cache.misses, 0);

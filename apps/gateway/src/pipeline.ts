@@ -18,7 +18,9 @@ import {
   type WeightedItem,
 } from '@ranksafe/proto';
 import { GrpcError, invalidArgument, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
+import { CanaryAnalyzer, pickVariant, shouldMirror, type AnalysisVariant, type Variant } from './canary';
 import type { GatewayConfig } from './config';
+import { PRODUCTION_ONLY, type RoutingTable } from './routing';
 
 const MAX_RECENT_ITEMS = 200;
 /** Time kept back from a stage budget for the rest of the request. */
@@ -29,7 +31,38 @@ export type DegradedReason = 'ranking_unavailable' | 'ranking_timeout' | 'rankin
 export class GatewayMetrics {
   readonly degraded: Counter<'rpc' | 'reason'>;
   readonly stageSeconds: Histogram<'rpc' | 'stage'>;
+  readonly variantRequests: Counter<'rpc' | 'variant' | 'outcome'>;
+  readonly variantSeconds: Histogram<'rpc' | 'variant'>;
+  readonly mirrorOverlap: Histogram<'rpc' | 'canary_version'>;
+  readonly mirrorDrift: Histogram<'rpc' | 'canary_version'>;
   constructor(registry: Registry) {
+    this.variantRequests = new Counter({
+      name: 'ranksafe_gateway_variant_requests_total',
+      help: 'Ranking calls per routing variant (production, canary: answered; mirror: shadow calls to the canary) and outcome (ok, error)',
+      labelNames: ['rpc', 'variant', 'outcome'],
+      registers: [registry],
+    });
+    this.variantSeconds = new Histogram({
+      name: 'ranksafe_gateway_variant_ranking_seconds',
+      help: 'Ranking stage latency per routing variant',
+      labelNames: ['rpc', 'variant'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    });
+    this.mirrorOverlap = new Histogram({
+      name: 'ranksafe_gateway_mirror_top10_overlap',
+      help: 'Mirrored requests: share of production\'s top 10 that the canary also ranks in its top 10',
+      labelNames: ['rpc', 'canary_version'],
+      buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
+      registers: [registry],
+    });
+    this.mirrorDrift = new Histogram({
+      name: 'ranksafe_gateway_mirror_score_drift',
+      help: 'Mirrored requests: mean |canary model score - production model score| over the candidates',
+      labelNames: ['rpc', 'canary_version'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers: [registry],
+    });
     this.degraded = new Counter({
       name: 'ranksafe_gateway_degraded_total',
       help: 'Responses served in retrieval order because ranking was unavailable, too slow or overloaded',
@@ -88,6 +121,8 @@ export class SearchPipeline {
     private readonly ranking: ReplicaPool<RankingClient>,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
+    private readonly routing?: RoutingTable,
+    readonly analysis: CanaryAnalyzer = new CanaryAnalyzer(),
   ) {}
 
   private k(k: number): number {
@@ -128,8 +163,8 @@ export class SearchPipeline {
         })
         .catch((e) => fromRetrieval(e)),
     );
-    const ranked = await this.rank('search', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'query', value: query } }), ctx, md);
-    return { ...this.answer(retrieved.candidates, ranked, k), indexVersion: retrieved.indexVersion, requestId: req.requestId };
+    const ranked = await this.rank('search', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'query', value: query } }), ctx, md, req.requestId);
+    return { ...this.answer(retrieved.candidates, ranked, k), indexVersion: retrieved.indexVersion, requestId: req.requestId, variant: ranked.variant };
   }
 
   async recommend(req: RecommendRequest, ctx: CallContext): Promise<RecommendResponse> {
@@ -179,42 +214,74 @@ export class SearchPipeline {
     );
     const weightOf = new Map(seeds.map((s) => [s.id, s.weight]));
     const items = profile.products.map((p, i) => ({ text: profile.rankTexts[i] ?? p.title, weight: weightOf.get(p.id) ?? 1 }));
-    const ranked = await this.rank('recommend', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'profile', value: { items } } }), ctx, md);
-    return { ...this.answer(retrieved.candidates, ranked, k), requestId: req.requestId };
+    const ranked = await this.rank('recommend', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'profile', value: { items } } }), ctx, md, req.requestId);
+    return { ...this.answer(retrieved.candidates, ranked, k), requestId: req.requestId, variant: ranked.variant };
   }
 
-  /** Rescore candidates; on any failure return undefined and the reason (the caller degrades). */
+  private observe(rpc: string, variant: AnalysisVariant, ms: number, ok: boolean, version?: string): void {
+    this.analysis.record(variant, ms, ok, version);
+    this.metrics.variantRequests.inc({ rpc, variant, outcome: ok ? 'ok' : 'error' });
+    this.metrics.variantSeconds.observe({ rpc, variant }, ms / 1000);
+  }
+
+  /**
+   * Rescore candidates with the variant the routing picks for this request (production: the
+   * ranking service's default version; canary: RankRequest.model_version = the candidate); on any
+   * failure return undefined and the reason (the caller degrades). A sample of what production
+   * answers is mirrored to the canary in the background and compared, never answered.
+   */
   private async rank(
     rpc: string,
     candidates: Candidate[],
     subject: RankRequest,
     ctx: CallContext,
     md: Metadata,
-  ): Promise<{ ranked?: RankedCandidate[]; model?: ModelRef; reason?: DegradedReason }> {
-    if (candidates.length === 0) return { ranked: [] };
+    requestId: string,
+  ): Promise<{ ranked?: RankedCandidate[]; model?: ModelRef; reason?: DegradedReason; variant: Variant }> {
+    const routing = this.routing?.routing ?? PRODUCTION_ONLY;
+    const variant = pickVariant(routing, requestId);
+    if (candidates.length === 0) return { ranked: [], variant };
+    const req: RankRequest = {
+      ...subject,
+      candidates: candidates.map((c) => ({ id: c.product!.id, text: c.rankText || c.product!.title, retrievalScore: c.fusedScore })),
+      modelName: routing.modelName,
+      modelVersion: variant === 'canary' ? routing.canaryVersion : '',
+    };
+    const t0 = performance.now();
     try {
       const res = await this.timed(rpc, 'ranking', () =>
-        this.ranking.call(
-          (c) => c.rank,
-          {
-            ...subject,
-            candidates: candidates.map((c) => ({ id: c.product!.id, text: c.rankText || c.product!.title, retrievalScore: c.fusedScore })),
-          },
-          { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md },
-        ),
+        this.ranking.call((c) => c.rank, req, { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md }),
       );
-      return { ranked: res.ranked, model: res.model };
+      this.observe(rpc, variant, performance.now() - t0, true, res.model?.version);
+      if (variant === 'production' && shouldMirror(routing)) void this.mirror(rpc, { ...req, modelVersion: routing.canaryVersion }, res.ranked, routing.canaryVersion, md);
+      return { ranked: res.ranked, model: res.model, variant };
     } catch (e) {
+      this.observe(rpc, variant, performance.now() - t0, false);
       if (e instanceof GrpcError && e.code === status.DEADLINE_EXCEEDED && ctx.remainingMs() <= 0) throw e;
       const reason = degradedReason(e);
       this.metrics.degraded.inc({ rpc, reason });
       const err = e as Partial<ServiceError>;
       (reason === 'ranking_error' ? this.logger.error : this.logger.warn).call(
         this.logger,
-        { rpc, reason, code: err.code, details: err.details ?? (e as Error).message },
+        { rpc, reason, variant, code: err.code, details: err.details ?? (e as Error).message },
         'ranking skipped: answering in retrieval order',
       );
-      return { reason };
+      return { reason, variant };
+    }
+  }
+
+  /** Rank the same request with the canary and compare with what production answered; failures only count. */
+  private async mirror(rpc: string, req: RankRequest, production: RankedCandidate[], canaryVersion: string, md: Metadata): Promise<void> {
+    const t0 = performance.now();
+    try {
+      const res = await this.ranking.call((c) => c.rank, req, { deadlineMs: this.cfg.GATEWAY_RANKING_BUDGET_MS, idempotent: true, metadata: md });
+      this.observe(rpc, 'mirror', performance.now() - t0, true, res.model?.version);
+      const { overlap, drift } = this.analysis.compare(production, res.ranked);
+      this.metrics.mirrorOverlap.observe({ rpc, canary_version: canaryVersion }, overlap);
+      this.metrics.mirrorDrift.observe({ rpc, canary_version: canaryVersion }, drift);
+    } catch (e) {
+      this.observe(rpc, 'mirror', performance.now() - t0, false);
+      this.logger.debug({ rpc, canaryVersion, err: (e as Partial<ServiceError>).details ?? (e as Error).message }, 'mirrored ranking call failed');
     }
   }
 

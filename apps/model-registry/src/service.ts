@@ -20,7 +20,7 @@ import {
   type RegistrySnapshots,
 } from '@ranksafe/registry-core';
 import { CURRENT_VERSION_TRAILER } from '@ranksafe/registry-client';
-import { clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented, type CallContext } from '@ranksafe/serving-kit';
+import { actorOf, clientStream, GrpcError, invalidArgument, serverStream, unary, unimplemented } from '@ranksafe/serving-kit';
 
 /** Bytes per DownloadArtifact message. */
 const CHUNK = 1 << 20;
@@ -44,12 +44,6 @@ function asGrpc(e: unknown): never {
     throw new GrpcError(code, e.message, e instanceof CasConflictError ? { [CURRENT_VERSION_TRAILER]: e.currentVersion } : {});
   }
   throw e;
-}
-
-/** Who did it, for the audit log: the `x-actor` metadata a client sends, else "admin". */
-function actorOf(ctx: CallContext): string {
-  const a = ctx.metadata.get('x-actor')[0]?.toString().trim();
-  return a && a.length <= 200 ? a : 'admin';
 }
 
 /** Split a RegisterVersion stream into its spec (first message) and the artifact's chunks. */

@@ -4,7 +4,7 @@ import { createLogger, serve, startupError, type RunningService } from '@ranksaf
 import type { RankingConfig } from './config';
 import { RankingModels } from './service';
 
-/** Start the ranking gRPC server; it reports NOT_SERVING until its model is loaded and warm. */
+/** Start the ranking gRPC server; it reports NOT_SERVING until its first model is loaded and warmed up (its cache may still be warming). */
 export async function startRankingService(cfg: RankingConfig, opts: { handleSignals?: boolean } = {}): Promise<{ svc: RunningService; models: RankingModels }> {
   const logger = createLogger('ranking-service', cfg.LOG_LEVEL, cfg.INSTANCE_ID);
   let setReady: (r: boolean) => void = () => undefined;
@@ -14,24 +14,47 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
     env: cfg,
     logger,
     handleSignals: opts.handleSignals,
-    services: [{ definition: RankingService, name: 'ranksafe.v1.Ranking', implementation: models.implementation(), adminMethods: ['loadModel', 'unloadModel'] }],
+    services: [{ definition: RankingService, name: 'ranksafe.v1.Ranking', implementation: models.implementation(), adminMethods: ['loadModel', 'setDefault', 'unloadModel'] }],
     onShutdown: () => models.closeAll(),
   });
   setReady = (r) => svc.setReady(r);
   new Gauge({
     name: 'ranksafe_ranking_batcher',
-    help: 'Dynamic batcher of the serving model since it was loaded: queued and running items, batches and items run, items expired and rejected',
-    labelNames: ['stat'],
+    help: 'Dynamic batcher of each loaded model version since it was loaded: queued and running items, batches and items run, items expired and rejected',
+    labelNames: ['model', 'version', 'default', 'stat'],
     registers: [svc.metrics.registry],
     collect() {
-      const stats = models.active?.engine.batcher.stats;
-      if (stats) for (const [stat, v] of Object.entries(stats)) this.set({ stat }, v);
+      this.reset();
+      for (const m of models.list()) {
+        const s = models.get(m.model!.name, m.model!.version);
+        if (!s) continue;
+        const labels = { model: m.model!.name, version: m.model!.version, default: String(m.isDefault) };
+        for (const [stat, v] of Object.entries(s.engine.batcher.stats)) this.set({ ...labels, stat }, v);
+      }
+    },
+  });
+  new Gauge({
+    name: 'ranksafe_ranking_embedding_cache',
+    help: 'Embedding cache of each loaded model version: entries, capacity, hits, misses; and its warming progress (warm_done, warm_target)',
+    labelNames: ['model', 'version', 'default', 'stat'],
+    registers: [svc.metrics.registry],
+    collect() {
+      this.reset();
+      for (const m of models.list()) {
+        const labels = { model: m.model!.name, version: m.model!.version, default: String(m.isDefault) };
+        const c = m.cache!;
+        for (const [stat, v] of Object.entries({ size: c.size, capacity: c.capacity, hits: c.hits, misses: c.misses, warm_done: m.warmDone, warm_target: m.warmTarget })) this.set({ ...labels, stat }, v);
+      }
     },
   });
   const from = cfg.RANKING_MODEL_REF ? `the registry (${cfg.RANKING_MODEL_NAME}@${cfg.RANKING_MODEL_REF})` : cfg.RANKING_MODEL_DIR;
   try {
-    const dir = cfg.RANKING_MODEL_REF ? await models.fromRegistry(cfg.RANKING_MODEL_NAME, cfg.RANKING_MODEL_REF) : cfg.RANKING_MODEL_DIR;
-    await models.load(dir, true);
+    if (cfg.RANKING_MODEL_REF) {
+      const f = await models.fromRegistry(cfg.RANKING_MODEL_NAME, cfg.RANKING_MODEL_REF);
+      await models.load(f.dir, { name: cfg.RANKING_MODEL_NAME, version: f.version, source: cfg.RANKING_MODEL_REF, makeDefault: true });
+    } else {
+      await models.load(cfg.RANKING_MODEL_DIR, { source: cfg.RANKING_MODEL_DIR, makeDefault: true });
+    }
   } catch (e) {
     await svc.shutdown('model load failed');
     throw startupError(`ranking-service cannot load its model from ${from}: ${(e as Error).message}`);

@@ -28,6 +28,13 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
    * being loaded (same sha256); unset = no warming. `npm start` points it at the stack's index.
    */
   RANKING_PRIME_INDEX: z.string().optional(),
+  /**
+   * When the catalog index was embedded by another model version (a candidate beside production),
+   * how many of its products the loaded model embeds itself, in the background after LoadModel,
+   * to warm its cache before it takes traffic (ListModels reports the progress; LoadModel's
+   * wait_for_warm waits for it). 0 = none.
+   */
+  RANKING_WARM_TOP_N: z.coerce.number().int().min(0).default(2000),
   /** model-registry host:port; LoadModel with a registry_ref (alias or version) fetches through it. */
   RANKING_REGISTRY_ADDRESS: z.string().optional(),
   /** Where models fetched from the registry are unpacked (by sha256); kept for when the registry is down. */

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { EmbedRequest, RankingClient, RankRequest, type RankResponse } from '@ranksafe/proto';
+import { EmbedRequest, LoadModelRequest, RankingClient, RankRequest, type RankResponse } from '@ranksafe/proto';
 import { adminMetadata, checkHealth, unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { startRankingService } from './app';
 import { loadRankingConfig } from './config';
@@ -38,7 +38,7 @@ describe('ranking-service', () => {
     expect((await checkHealth(svc.address, 'ranksafe.v1.Ranking')).status).toBe('SERVING');
     const { models: loaded } = await unaryCall(client.listModels.bind(client), {});
     expect(loaded).toHaveLength(1);
-    expect(loaded[0]).toMatchObject({ active: true, warm: true, executionProvider: 'cpu', model: { name: 'minilm-l6-v2' } });
+    expect(loaded[0]).toMatchObject({ isDefault: true, warm: true, executionProvider: 'cpu', model: { name: 'minilm-l6-v2' } });
   });
 
   it('ranks products for a query by meaning', async () => {
@@ -79,17 +79,17 @@ describe('ranking-service', () => {
     await rank({ subject: { $case: 'query', value: `metrics probe ${Math.random()}` }, candidates: PRODUCTS });
     const m = await svc.metrics.registry.getSingleMetric('ranksafe_ranking_batcher')!.get();
     const stat = (name: string) => m.values.find((v) => v.labels.stat === name)?.value;
-    const stats = models.active!.engine.batcher.stats;
+    const stats = models.primary!.engine.batcher.stats;
     expect(stat('batches')).toBe(stats.batches);
     expect(stat('items')).toBe(stats.items);
     expect(stat('batches')).toBeGreaterThan(0);
   });
 
   it('merges concurrent requests into shared batches', async () => {
-    const before = { ...models.active!.engine.batcher.stats };
+    const before = { ...models.primary!.engine.batcher.stats };
     const texts = Array.from({ length: 24 }, (_, i) => `unique product text ${i} ${Math.random()}`);
     await Promise.all(texts.map((t) => unaryCall(client.embed.bind(client), EmbedRequest.fromPartial({ texts: [t] }))));
-    const after = models.active!.engine.batcher.stats;
+    const after = models.primary!.engine.batcher.stats;
     expect(after.items - before.items).toBe(24);
     expect(after.batches - before.batches).toBeLessThan(24);
   });
@@ -121,7 +121,7 @@ describe('ranking-service', () => {
     await expect(rank({ subject: { $case: 'query', value: 'lamp' }, candidates: PRODUCTS })).resolves.toBeDefined();
   }, 120_000);
 
-  it('swaps models under load without failing a request, and refuses a tampered one', async () => {
+  it('reloads a loaded version idempotently under load without failing a request, and refuses a tampered one', async () => {
     const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
     const before = (await unaryCall(client.listModels.bind(client), {})).models[0]!;
     let stop = false;
@@ -135,31 +135,34 @@ describe('ranking-service', () => {
         );
       }
     })();
-    // Same model dir: loads a second instance, warms it, switches traffic, drains and closes the first.
     const dir = path.resolve(__dirname, '../../../models/minilm-l6-v2');
-    const res = await unaryCall(client.loadModel.bind(client), { modelName: '', source: { $case: 'localPath', value: dir }, activate: true }, { metadata: md() });
-    expect(res.model?.version).toBe(before.model!.version);
+    try {
+      // Same model dir and variant: the same name and version, already loaded; LoadModel answers with it.
+      const res = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }), { metadata: md() });
+      expect(res.model?.version).toBe(before.model!.version);
+      expect(res).toMatchObject({ alreadyLoaded: true, isDefault: true });
 
-    const tampered = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-tampered-'));
-    for (const f of fs.readdirSync(dir)) if (f !== 'model.fp32.onnx') fs.copyFileSync(path.join(dir, f), path.join(tampered, f));
-    const bytes = fs.readFileSync(path.join(tampered, 'model.int8.onnx'));
-    bytes[1000] ^= 0xff;
-    fs.writeFileSync(path.join(tampered, 'model.int8.onnx'), bytes);
-    const err = await unaryCall(client.loadModel.bind(client), { modelName: '', source: { $case: 'localPath', value: tampered }, activate: true }, { metadata: md() }).catch((e) => e);
-    fs.rmSync(tampered, { recursive: true, force: true });
-    expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
-    expect(err.details).toMatch(/refusing to load a tampered or corrupt artifact/);
-
-    await new Promise((r) => setTimeout(r, 300));
-    stop = true;
-    await load;
+      const tampered = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-tampered-'));
+      for (const f of fs.readdirSync(dir)) if (f !== 'model.fp32.onnx') fs.copyFileSync(path.join(dir, f), path.join(tampered, f));
+      const bytes = fs.readFileSync(path.join(tampered, 'model.int8.onnx'));
+      bytes[1000] ^= 0xff;
+      fs.writeFileSync(path.join(tampered, 'model.int8.onnx'), bytes);
+      const err = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: tampered }, makeDefault: true }), { metadata: md() }).catch((e) => e);
+      fs.rmSync(tampered, { recursive: true, force: true });
+      expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
+      expect(err.details).toMatch(/refusing to load a tampered or corrupt artifact/);
+    } finally {
+      await new Promise((r) => setTimeout(r, 300));
+      stop = true;
+      await load;
+    }
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(0);
     const after = (await unaryCall(client.listModels.bind(client), {})).models;
     expect(after).toHaveLength(1);
-    expect(after[0]!.active).toBe(true);
-    expect(after[0]!.loadedAtUnixMs).toBeGreaterThan(before.loadedAtUnixMs); // a new, warmed instance took over
-    const noToken = await unaryCall(client.loadModel.bind(client), { modelName: '', source: { $case: 'localPath', value: dir }, activate: true }).catch((e) => e);
+    expect(after[0]!.isDefault).toBe(true);
+    expect(after[0]!.loadedAtUnixMs).toBe(before.loadedAtUnixMs); // the same instance, not a reload
+    const noToken = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true })).catch((e) => e);
     expect(noToken.code).toBe(grpc.status.UNAUTHENTICATED);
   }, 120_000);
 });

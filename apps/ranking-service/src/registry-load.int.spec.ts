@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { ModelKind, RankingClient, RankRequest } from '@ranksafe/proto';
+import { LoadModelRequest, ModelKind, RankingClient, RankRequest } from '@ranksafe/proto';
 import { modelBundleFiles } from '@ranksafe/ranking-core';
 import { packBundle } from '@ranksafe/registry-core';
 import { RegistryClient } from '@ranksafe/registry-client';
@@ -33,7 +33,7 @@ describe('ranking-service loads models through the model registry', () => {
   let rank: RankingClient;
   const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
   const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
-  const load = (ref: string) => unaryCall(rank.loadModel.bind(rank), { modelName: 'minilm-l6-v2', source: { $case: 'registryRef', value: ref }, activate: true }, { metadata: md(), deadlineMs: 120_000 });
+  const load = (ref: string) => unaryCall(rank.loadModel.bind(rank), LoadModelRequest.fromPartial({ modelName: 'minilm-l6-v2', source: { $case: 'registryRef', value: ref }, makeDefault: true }), { metadata: md(), deadlineMs: 120_000 });
   const ranks = () => unaryCall(rank.rank.bind(rank), RankRequest.fromPartial({ subject: { $case: 'query', value: 'oak table' }, candidates: [{ id: 'a', text: 'solid oak dining table', retrievalScore: 0 }] }), { deadlineMs: 10_000 });
 
   const register = (version: string, file: string) => reg.register({ name: 'minilm-l6-v2', version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx' }, file);
@@ -72,12 +72,12 @@ describe('ranking-service loads models through the model registry', () => {
   it('loads the production alias, verified, and serves it', async () => {
     const res = await load('production');
     expect(res.model?.name).toBe('minilm-l6-v2');
-    expect(models.active!.dir.startsWith(path.join(tmp, 'cache'))).toBe(true);
+    expect(models.primary!.dir.startsWith(path.join(tmp, 'cache'))).toBe(true);
     expect((await ranks()).ranked).toHaveLength(1);
   }, 120_000);
 
   it('refuses a tampered artifact with a clear error and keeps the old model serving', async () => {
-    const before = models.active!.ref;
+    const before = models.primary!.ref;
     const { sha256 } = await reg.resolve('minilm-l6-v2', 'fp32-1');
     const file = path.join(tmp, 'artifacts', 'sha256', sha256.slice(0, 2), sha256);
     const fd = fs.openSync(file, 'r+');
@@ -86,7 +86,7 @@ describe('ranking-service loads models through the model registry', () => {
     const err = await failure(load('fp32-1'));
     expect(err.code).toBe(grpc.status.DATA_LOSS);
     expect(err.details).toMatch(/hashes to [0-9a-f]{64}.*still serving minilm-l6-v2/);
-    expect(models.active!.ref).toEqual(before);
+    expect(models.primary!.ref).toEqual(before);
     expect((await ranks()).ranked).toHaveLength(1);
   }, 120_000);
 

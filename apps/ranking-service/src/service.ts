@@ -8,13 +8,16 @@ import {
   type RankRequest,
   type RankResponse,
   type RankingServer,
+  WarmState,
 } from '@ranksafe/proto';
 import {
   ArtifactIntegrityError,
   BertEncoder,
   ExpiredError,
   QueueFullError,
+  pickVariant,
   RankingEngine,
+  verifiedArtifact,
   type Candidate,
 } from '@ranksafe/ranking-core';
 import {
@@ -29,21 +32,50 @@ import {
   type CallContext,
   type Logger,
 } from '@ranksafe/serving-kit';
-import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-client';
+import { fetchForLoad, RegistryFetcher, type Fetched } from '@ranksafe/registry-client';
 import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
-interface Served {
+export interface WarmProgress {
+  state: WarmState;
+  source: 'index' | 'embedded' | 'none';
+  done: number;
+  target: number;
+}
+
+export interface Served {
   engine: RankingEngine;
+  /** name and registry version (or <variant>-<sha12> for a local load). */
   ref: ModelRef;
   dir: string;
+  /** The registry reference or local path asked for. */
+  source: string;
+  variant: string;
   loadedAt: number;
-  active: boolean;
+  warmupMs: number;
+  warm: WarmProgress;
+  /** Resolves when cache warming ends (whatever its outcome). */
+  warmed: Promise<void>;
+  requests: number;
+  closed: boolean;
+}
+
+export interface LoadOptions {
+  /** Registry name; default: the manifest's. */
+  name?: string;
+  /** Registry version; default: <variant>-<sha12>. */
+  version?: string;
+  source: string;
+  variant?: string;
+  makeDefault: boolean;
+  unloadPreviousDefault?: boolean;
+  waitForWarm?: boolean;
 }
 
 const MAX_TEXT = 10_000;
 const MAX_EMBED_TEXTS = 256;
 const MAX_PROFILE_ITEMS = 200;
+const key = (name: string, version: string) => `${name}\u0000${version}`;
 
 /** Map engine errors to gRPC statuses. */
 function engineError(e: unknown): never {
@@ -53,11 +85,17 @@ function engineError(e: unknown): never {
 }
 
 /**
- * The ranking service: loaded models, the one serving traffic, and the RPCs. Loading warms a
- * model up before traffic moves to it; the replaced model drains what it has queued, then closes.
+ * The ranking service: the loaded models, addressable by name and registry version, one default
+ * per name, and the RPCs. A version is warmed up (session runs, then its embedding cache) before it
+ * is made a default; making a default never unloads anything unless asked, and an unloaded version
+ * drains what it has queued, then closes.
  */
 export class RankingModels {
-  private served: Served[] = [];
+  private readonly served = new Map<string, Served>();
+  private readonly defaults = new Map<string, Served>();
+  private readonly pending = new Map<string, Promise<Served>>();
+  /** Name that requests with an empty model_name address: the first model given a default. */
+  private primaryName?: string;
 
   constructor(
     private readonly cfg: RankingConfig,
@@ -65,14 +103,53 @@ export class RankingModels {
     private readonly onServingChange: (serving: boolean) => void = () => undefined,
   ) {}
 
-  get active(): Served | undefined {
-    return this.served.find((s) => s.active);
+  /** The default version of the primary model (what a request without model_name gets). */
+  get primary(): Served | undefined {
+    return this.primaryName === undefined ? undefined : this.defaults.get(this.primaryName);
   }
 
-  async load(dir: string, activate: boolean): Promise<Served> {
+  get(name: string, version: string): Served | undefined {
+    return this.served.get(key(name, version));
+  }
+
+  defaultOf(name: string): Served | undefined {
+    return this.defaults.get(name);
+  }
+
+  /**
+   * Load (or find, when this name and version is already loaded: LoadModel is idempotent) a model
+   * directory, warm it up, and make it the default of its name when asked or when the name has none.
+   */
+  async load(dir: string, opts: LoadOptions): Promise<{ served: Served; alreadyLoaded: boolean }> {
+    const picked = pickVariant(dir, opts.variant || this.cfg.RANKING_MODEL_VARIANT, !!opts.variant);
+    const name = opts.name || picked.manifest.name;
+    const version = opts.version || `${picked.variant}-${picked.sha256.slice(0, 12)}`;
+    const k = key(name, version);
+    let alreadyLoaded = true;
+    let s = this.served.get(k);
+    if (s && s.engine.encoder.sha256 !== picked.sha256) {
+      throw failedPrecondition(`${name} ${version} is loaded here with sha256 ${s.engine.encoder.sha256}, not ${picked.sha256}; unload it first`);
+    }
+    // The same version from another directory: answer with the loaded one only if these bytes are it too.
+    if (s && s.dir !== dir) verifiedArtifact(dir, picked.manifest, picked.manifest.variants[picked.variant]!);
+    if (!s) {
+      let p = this.pending.get(k);
+      if (!p) {
+        alreadyLoaded = false;
+        p = this.open(dir, name, version, picked.variant, opts.source).finally(() => this.pending.delete(k));
+        this.pending.set(k, p);
+      }
+      s = await p;
+    }
+    if (opts.makeDefault || !this.defaults.has(name)) this.setDefault(name, version, !!opts.unloadPreviousDefault);
+    if (opts.waitForWarm) await s.warmed;
+    return { served: s, alreadyLoaded };
+  }
+
+  private async open(dir: string, name: string, version: string, variant: string, source: string): Promise<Served> {
     const t0 = Date.now();
     const encoder = await BertEncoder.load(dir, {
-      variant: this.cfg.RANKING_MODEL_VARIANT,
+      variant,
       executionProvider: this.cfg.RANKING_EXECUTION_PROVIDER,
       cudaFallbackToCpu: this.cfg.RANKING_CUDA_FALLBACK === 'cpu',
       intraOpThreads: this.cfg.RANKING_INTRA_OP_THREADS,
@@ -84,43 +161,79 @@ export class RankingModels {
       cacheSize: this.cfg.RANKING_CACHE_SIZE,
       retrievalWeight: this.cfg.RANKING_RETRIEVAL_WEIGHT,
     });
-    this.primeCache(engine);
-    // Warm up: the first runs allocate and pick kernels; do them before any request sees the model.
-    await encoder.encode(['warm up']);
-    await encoder.encode(Array.from({ length: this.cfg.RANKING_MAX_BATCH_SIZE }, (_, i) => `warm up text number ${i} for a full batch`));
-    const ref: ModelRef = { name: encoder.manifest.name, version: `${encoder.variant}-${encoder.sha256.slice(0, 12)}`, kind: ModelKind.MODEL_KIND_BI_ENCODER };
-    const existing = this.served.find((x) => x.ref.name === ref.name && x.ref.version === ref.version);
-    if (existing && !activate && this.active) {
-      await engine.close();
-      return existing;
+    try {
+      // Warm up: the first runs allocate and pick kernels; do them before any request sees the model.
+      await encoder.encode(['warm up']);
+      await encoder.encode(Array.from({ length: this.cfg.RANKING_MAX_BATCH_SIZE }, (_, i) => `warm up text number ${i} for a full batch`));
+    } catch (e) {
+      await engine.close().catch(() => undefined);
+      throw e;
     }
-    const s: Served = { engine, ref, dir, loadedAt: Date.now(), active: false };
-    this.served.push(s);
-    // A reload of a loaded version replaces that instance (it drains and closes once replaced).
-    if (existing && !existing.active) {
-      this.served = this.served.filter((x) => x !== existing);
-      void existing.engine.close();
-    }
-    this.logger.info({ model: ref, ep: encoder.executionProvider, warmupMs: Date.now() - t0 }, 'model loaded and warm');
-    if (activate || !this.active) this.activate(s);
+    const ref: ModelRef = { name, version, kind: ModelKind.MODEL_KIND_BI_ENCODER };
+    const s: Served = {
+      engine,
+      ref,
+      dir,
+      source,
+      variant,
+      loadedAt: Date.now(),
+      warmupMs: Date.now() - t0,
+      warm: { state: WarmState.WARM_STATE_WARMING, source: 'none', done: 0, target: 0 },
+      warmed: Promise.resolve(),
+      requests: 0,
+      closed: false,
+    };
+    s.warmed = this.warmCache(s);
+    this.served.set(key(name, version), s);
+    this.logger.info({ model: ref, ep: encoder.executionProvider, warmupMs: s.warmupMs }, 'model loaded and warmed up');
     return s;
   }
 
-  /** Warm the embedding cache from the catalog index when the same model version embedded it. */
-  private primeCache(engine: RankingEngine): void {
+  /**
+   * Warm a model's embedding cache so its first requests do not all miss: with the catalog index's
+   * own embeddings when this exact model (same sha256) computed them, else by embedding the first
+   * RANKING_WARM_TOP_N products of the catalog with this model, in the background (through its
+   * batcher, so its own requests are served in between), reporting progress in ListModels.
+   */
+  private async warmCache(s: Served): Promise<void> {
     const p = this.cfg.RANKING_PRIME_INDEX;
-    if (!p) return;
+    const done = (state: WarmState) => {
+      s.warm.state = state;
+    };
+    if (!p) return done(WarmState.WARM_STATE_WARM);
+    let texts: string[];
     try {
       const t0 = Date.now();
-      const { manifest, texts, vectors } = readIndexEmbeddings(p);
-      const n = engine.prime(manifest.embedding_model.sha256, texts, vectors);
-      if (n === 0) {
-        this.logger.info({ index: manifest.version, indexModel: manifest.embedding_model }, 'catalog index was embedded by another model version: cache not warmed');
-      } else {
-        this.logger.info({ index: manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
+      const idx = readIndexEmbeddings(p);
+      const n = s.engine.prime(idx.manifest.embedding_model.sha256, idx.texts, idx.vectors);
+      if (n > 0) {
+        s.warm = { state: WarmState.WARM_STATE_WARM, source: 'index', done: n, target: n };
+        this.logger.info({ model: s.ref, index: idx.manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
+        return;
       }
+      texts = idx.texts.slice(0, Math.min(this.cfg.RANKING_WARM_TOP_N, s.engine.cache.capacity));
     } catch (e) {
-      this.logger.warn({ err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
+      this.logger.warn({ model: s.ref, err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
+      return done(WarmState.WARM_STATE_FAILED);
+    }
+    if (texts.length === 0) return done(WarmState.WARM_STATE_WARM);
+    s.warm = { state: WarmState.WARM_STATE_WARMING, source: 'embedded', done: 0, target: texts.length };
+    // Let the caller register the model before the first chunk runs.
+    await new Promise((r) => setImmediate(r));
+    const t0 = Date.now();
+    const chunk = this.cfg.RANKING_MAX_BATCH_SIZE;
+    try {
+      for (let i = 0; i < texts.length && !s.closed; i += chunk) {
+        await s.engine.embed(texts.slice(i, i + chunk));
+        s.warm.done = Math.min(texts.length, i + chunk);
+      }
+      if (s.closed) return;
+      done(WarmState.WARM_STATE_WARM);
+      this.logger.info({ model: s.ref, entries: s.warm.done, ms: Date.now() - t0 }, 'embedding cache warmed by embedding the catalog');
+    } catch (e) {
+      if (s.closed) return;
+      this.logger.warn({ model: s.ref, err: (e as Error).message, done: s.warm.done }, 'embedding cache warming failed; serving with a partly warm cache');
+      done(WarmState.WARM_STATE_FAILED);
     }
   }
 
@@ -128,73 +241,104 @@ export class RankingModels {
 
   /**
    * Fetch a model through the registry into the local cache (sha256 verified while downloading
-   * and again per file). Errors leave the serving model as it is.
+   * and again per file). Errors leave the serving models as they are.
    */
-  async fromRegistry(name: string, ref: string): Promise<string> {
+  async fromRegistry(name: string, ref: string): Promise<Fetched> {
     if (!this.cfg.RANKING_REGISTRY_ADDRESS) throw failedPrecondition('no model registry is configured (RANKING_REGISTRY_ADDRESS); use local_path');
     this.fetcher ??= new RegistryFetcher(this.cfg.RANKING_REGISTRY_ADDRESS, this.cfg.RANKING_REGISTRY_CACHE_DIR, { token: this.cfg.ADMIN_TOKEN });
-    const serving = this.active ? `still serving ${this.active.ref.name} ${this.active.ref.version}` : '';
-    const f = await fetchForLoad(this.fetcher, name, ref, serving, (c) =>
+    const d = this.defaults.get(name) ?? this.primary;
+    const serving = d ? `still serving ${d.ref.name} ${d.ref.version}` : '';
+    return fetchForLoad(this.fetcher, name, ref, serving, (c) =>
       this.logger.warn({ name, ref, version: c.version }, 'model registry unreachable: loading the cached copy of the last resolution'),
     );
-    return f.dir;
   }
 
-  private activate(s: Served): void {
-    const previous = this.active;
-    if (previous === s) return;
-    s.active = true;
-    if (previous) {
-      previous.active = false;
-      // Requests already holding the old engine have queued their work; it drains, then closes.
-      this.served = this.served.filter((x) => x !== previous);
-      void previous.engine.close().then(() => this.logger.info({ model: previous.ref }, 'previous model unloaded'));
-    }
-    this.logger.info({ model: s.ref }, 'serving traffic');
+  /** Make a loaded version the default of its name; returns the previous default's version ("" if none). */
+  setDefault(name: string, version: string, unloadPrevious = false): string {
+    const s = this.served.get(key(name, version));
+    if (!s) throw notFound(`model ${name} version ${version} is not loaded here (loaded: ${this.versionsOf(name) || 'none'})`);
+    const previous = this.defaults.get(name);
+    if (previous === s) return '';
+    this.defaults.set(name, s);
+    this.primaryName ??= name;
+    this.logger.info({ model: s.ref, previous: previous?.ref.version }, 'default version set');
+    if (previous && unloadPrevious) this.close(previous);
     this.onServingChange(true);
+    return previous?.ref.version ?? '';
+  }
+
+  private versionsOf(name: string): string {
+    return [...this.served.values()].filter((x) => x.ref.name === name).map((x) => x.ref.version).join(', ');
+  }
+
+  /** Take a version out of the table (new requests get NOT_FOUND); what it has queued runs, then it closes. */
+  private close(s: Served): Promise<void> {
+    s.closed = true;
+    this.served.delete(key(s.ref.name, s.ref.version));
+    return s.engine.close().then(() => this.logger.info({ model: s.ref }, 'model unloaded'));
   }
 
   async unload(name: string, version: string): Promise<void> {
-    const s = this.served.find((x) => x.ref.name === name && (version === '' || x.ref.version === version));
-    if (!s) throw notFound(`model ${name}${version ? ` version ${version}` : ''} is not loaded`);
-    if (s.active) throw failedPrecondition(`model ${name} ${s.ref.version} serves traffic; load and activate another version first`);
-    this.served = this.served.filter((x) => x !== s);
-    await s.engine.close();
+    const s = this.served.get(key(name, version));
+    if (!s) throw notFound(`model ${name} version ${version} is not loaded here (loaded: ${this.versionsOf(name) || 'none'})`);
+    if (this.defaults.get(name) === s) throw failedPrecondition(`${name} ${version} is the default version of ${name}; make another version the default (SetDefault) first`);
+    await this.close(s);
   }
 
   list(): LoadedModel[] {
-    return this.served.map((s) => ({
+    return [...this.served.values()].map((s) => this.describe(s));
+  }
+
+  describe(s: Served): LoadedModel {
+    const c = s.engine.cache;
+    return {
       model: s.ref,
       sha256: s.engine.encoder.sha256,
-      active: s.active,
-      warm: true,
+      isDefault: this.defaults.get(s.ref.name) === s,
+      warm: s.warm.state === WarmState.WARM_STATE_WARM,
       executionProvider: s.engine.encoder.executionProvider,
       loadedAtUnixMs: s.loadedAt,
-    }));
+      warmState: s.warm.state,
+      warmSource: s.warm.source,
+      warmDone: s.warm.done,
+      warmTarget: s.warm.target,
+      cache: { size: c.size, capacity: c.capacity, hits: c.hits, misses: c.misses },
+      source: s.source,
+      variant: s.variant,
+      requests: s.requests,
+    };
   }
 
   async closeAll(): Promise<void> {
     this.fetcher?.close();
-    await Promise.all(this.served.map((s) => s.engine.close()));
-    this.served = [];
+    const all = [...this.served.values()];
+    this.defaults.clear();
+    await Promise.all(all.map((s) => this.close(s)));
   }
 
-  /** The engine for a request: the active model, or NOT_FOUND / UNAVAILABLE. */
-  engineFor(modelName: string): Served {
-    const a = this.active;
-    if (!a) throw unavailable('no model is serving yet');
-    if (modelName && modelName !== a.ref.name) throw notFound(`model "${modelName}" is not served here (serving ${a.ref.name})`);
-    return a;
+  /** The model for a request: by name (empty = primary) and version (empty = its default), or NOT_FOUND / UNAVAILABLE. */
+  engineFor(modelName: string, modelVersion: string): Served {
+    const name = modelName || this.primaryName;
+    if (name === undefined) throw unavailable('no model is serving yet');
+    if (modelVersion) {
+      const s = this.served.get(key(name, modelVersion));
+      if (!s) throw notFound(`model "${name}" version "${modelVersion}" is not loaded here (loaded: ${this.versionsOf(name) || 'none'})`);
+      return s;
+    }
+    const d = this.defaults.get(name);
+    if (!d) throw notFound(`model "${name}" is not served here (serving ${[...this.defaults.keys()].join(', ') || 'nothing'})`);
+    return d;
   }
 
   implementation(): RankingServer {
     const deadlineOf = (ctx: CallContext) => Date.now() + ctx.remainingMs();
     return {
       rank: unary(async (req: RankRequest, ctx): Promise<RankResponse> => {
-        const served = this.engineFor(req.modelName);
+        const served = this.engineFor(req.modelName, req.modelVersion);
         const candidates = validateCandidates(req, this.cfg.RANKING_MAX_CANDIDATES);
         const subject = req.subject;
         if (!subject) throw invalidArgument('subject', 'set query or profile');
+        served.requests++;
         try {
           if (subject.$case === 'query') {
             const q = subject.value.trim();
@@ -218,12 +362,13 @@ export class RankingModels {
         }
       }),
       embed: unary(async (req: EmbedRequest, ctx): Promise<EmbedResponse> => {
-        const served = this.engineFor(req.modelName);
+        const served = this.engineFor(req.modelName, req.modelVersion);
         if (req.texts.length === 0) throw invalidArgument('texts', 'must not be empty');
         if (req.texts.length > MAX_EMBED_TEXTS) throw invalidArgument('texts', `at most ${MAX_EMBED_TEXTS} per call`);
         req.texts.forEach((t, i) => {
           if (t.length > MAX_TEXT) throw invalidArgument(`texts[${i}]`, `longer than ${MAX_TEXT} characters`);
         });
+        served.requests++;
         try {
           const embs = await served.engine.embed(req.texts, deadlineOf(ctx));
           return { embeddings: embs.map((e) => ({ values: Array.from(e) })), model: served.ref };
@@ -234,24 +379,41 @@ export class RankingModels {
       loadModel: unary(async (req) => {
         const source = req.source;
         if (!source) throw invalidArgument('source', 'set registry_ref or local_path');
+        if (req.variant && !/^[\w.-]{1,64}$/.test(req.variant)) throw invalidArgument('variant', 'must be a variant name such as int8 or fp32');
+        if (req.unloadPreviousDefault && !req.makeDefault) throw invalidArgument('unload_previous_default', 'only with make_default');
         let dir: string;
+        let opts: LoadOptions;
+        const base = { variant: req.variant, makeDefault: req.makeDefault, unloadPreviousDefault: req.unloadPreviousDefault, waitForWarm: req.waitForWarm };
         if (source.$case === 'registryRef') {
-          if (!source.value.trim()) throw invalidArgument('registry_ref', 'must not be empty');
-          dir = await this.fromRegistry(req.modelName || this.cfg.RANKING_MODEL_NAME, source.value.trim());
+          const ref = source.value.trim();
+          if (!ref) throw invalidArgument('registry_ref', 'must not be empty');
+          const name = req.modelName || this.cfg.RANKING_MODEL_NAME;
+          const f = await this.fromRegistry(name, ref);
+          dir = f.dir;
+          opts = { ...base, name, version: f.version, source: ref };
         } else {
+          if (!source.value.trim()) throw invalidArgument('local_path', 'must not be empty');
           dir = path.resolve(source.value);
+          opts = { ...base, name: req.modelName || undefined, source: dir };
         }
         try {
-          const s = await this.load(dir, req.activate || !this.active);
-          return { model: s.ref, sha256: s.engine.encoder.sha256, warmupMs: Date.now() - s.loadedAt };
+          const { served: s, alreadyLoaded } = await this.load(dir, opts);
+          return { model: s.ref, sha256: s.engine.encoder.sha256, warmupMs: s.warmupMs, isDefault: this.defaults.get(s.ref.name) === s, alreadyLoaded, loaded: this.describe(s) };
         } catch (e) {
           if (e instanceof GrpcError) throw e;
           if (e instanceof ArtifactIntegrityError) throw failedPrecondition(e.message);
           throw failedPrecondition(`cannot load ${dir}: ${(e as Error).message}`);
         }
       }),
+      setDefault: unary(async (req) => {
+        if (!req.modelName) throw invalidArgument('model_name', 'must not be empty');
+        if (!req.version) throw invalidArgument('version', 'must not be empty');
+        const previousVersion = this.setDefault(req.modelName, req.version, req.unloadPrevious);
+        return { model: this.defaults.get(req.modelName)!.ref, previousVersion };
+      }),
       unloadModel: unary(async (req) => {
         if (!req.modelName) throw invalidArgument('model_name', 'must not be empty');
+        if (!req.version) throw invalidArgument('version', 'must not be empty');
         await this.unload(req.modelName, req.version);
         return {};
       }),

@@ -17,11 +17,11 @@ describe('migrations on a scratch database', () => {
   it('applies every migration once, and is idempotent (also when run concurrently)', async () => {
     const [a, b] = await Promise.all([migrateUp(db.url), migrateUp(db.url)]);
     const applied = [...a.applied, ...b.applied];
-    expect(applied).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0005_operations']);
+    expect(applied).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0004_gateway_routing', '0005_operations']);
     expect((await migrateUp(db.url)).applied).toEqual([]);
     pool = createPool(db.url);
     const r = await pool.query("SELECT name FROM pgmigrations ORDER BY id");
-    expect(r.rows.map((x) => x.name)).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0005_operations']);
+    expect(r.rows.map((x) => x.name)).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0004_gateway_routing', '0005_operations']);
   });
 
   it('records and lists platform events, newest first, filtered by instance', async () => {

@@ -95,6 +95,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
   add('gateway', 'gateway', cfg.GATEWAY_PORT, {
     RETRIEVAL_TARGETS: targets(retrievalPorts),
     RANKING_TARGETS: targets(rankingPorts),
+    DATABASE_URL: ep.databaseUrl,
   });
   add('drill-worker', 'drill-worker', undefined, {
     TEMPORAL_ADDRESS: ep.temporalAddress,

@@ -8,11 +8,12 @@ export * from './gen/ranksafe/v1/ranking';
 export * from './gen/ranksafe/v1/registry';
 export * from './gen/ranksafe/v1/admin';
 export * from './gen/ranksafe/v1/platform';
+export * from './gen/ranksafe/v1/gateway_admin';
 
 /** Directory holding the .proto sources (used for server reflection). */
 export const PROTO_ROOT = path.resolve(__dirname, '../../../proto');
 
 /** The .proto files of ranksafe.v1, relative to PROTO_ROOT. */
-export const PROTO_FILES = ['common', 'search', 'retrieval', 'ranking', 'registry', 'admin', 'platform'].map(
+export const PROTO_FILES = ['common', 'search', 'retrieval', 'ranking', 'registry', 'admin', 'platform', 'gateway_admin'].map(
   (f) => `ranksafe/v1/${f}.proto`,
 );

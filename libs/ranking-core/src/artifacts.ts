@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { ArtifactIntegrityError } from '@ranksafe/artifact-integrity';
 
 /** manifest.json written by tools/model next to the artifacts it describes. */
 export interface ModelManifest {
@@ -17,7 +18,8 @@ export interface ModelManifest {
 }
 
 // Integrity lives in one lib; re-exported so the engines' callers keep one import.
-export { ArtifactIntegrityError, sha256File, verifiedArtifact } from '@ranksafe/artifact-integrity';
+export { ArtifactIntegrityError };
+export { sha256File, verifiedArtifact } from '@ranksafe/artifact-integrity';
 
 export function readManifest(dir: string): ModelManifest {
   const file = path.join(dir, 'manifest.json');
@@ -33,4 +35,22 @@ export function modelBundleFiles(dir: string, variant: string): string[] {
   if (!m.variants[variant]) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
   const others = new Set(Object.entries(m.variants).filter(([v]) => v !== variant).map(([, f]) => f));
   return ['manifest.json', ...Object.keys(m.artifacts).filter((f) => !others.has(f))];
+}
+
+/**
+ * The variant to load from `dir`: `wanted` when its artifact is there; otherwise, for a bundle
+ * that carries a single variant (as the registry holds them), that one. Also returns the artifact's
+ * sha256 as the manifest declares it (verified again when the encoder loads).
+ */
+export function pickVariant(dir: string, wanted: string, explicit = false): { variant: string; sha256: string; manifest: ModelManifest } {
+  const m = readManifest(dir);
+  const present = Object.entries(m.variants).filter(([, f]) => fs.existsSync(path.join(dir, f)));
+  const hit = present.find(([v]) => v === wanted);
+  const chosen = hit ?? (!explicit && present.length === 1 ? present[0] : undefined);
+  if (!chosen) {
+    throw new Error(`model ${m.name} at ${dir} has no "${wanted}" artifact (present: ${present.map(([v]) => v).join(', ') || 'none'})`);
+  }
+  const sha = m.artifacts[chosen[1]]?.sha256;
+  if (!sha) throw new ArtifactIntegrityError(`${chosen[1]} is not listed in ${path.join(dir, 'manifest.json')}`);
+  return { variant: chosen[0], sha256: sha, manifest: m };
 }

@@ -9,6 +9,12 @@ export interface CallContext {
   cancelled(): boolean;
 }
 
+/** Who asks, for audit logs: the `x-actor` metadata a client sends, else "admin". */
+export function actorOf(ctx: CallContext): string {
+  const a = ctx.metadata.get('x-actor')[0]?.toString().trim();
+  return a && a.length <= 200 ? a : 'admin';
+}
+
 function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
   return {
     metadata: call.metadata,

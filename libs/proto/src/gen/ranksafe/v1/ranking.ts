@@ -20,6 +20,54 @@ import {
 } from "@grpc/grpc-js";
 import { ModelRef } from "./common";
 
+export enum WarmState {
+  WARM_STATE_UNSPECIFIED = 0,
+  /** WARM_STATE_WARMING - Session created and warm-up runs done; the embedding cache is being filled in the background. */
+  WARM_STATE_WARMING = 1,
+  /** WARM_STATE_WARM - Cache warming finished (or there was nothing to warm it from). */
+  WARM_STATE_WARM = 2,
+  /** WARM_STATE_FAILED - Cache warming failed; the model serves with a partly warm cache. */
+  WARM_STATE_FAILED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function warmStateFromJSON(object: any): WarmState {
+  switch (object) {
+    case 0:
+    case "WARM_STATE_UNSPECIFIED":
+      return WarmState.WARM_STATE_UNSPECIFIED;
+    case 1:
+    case "WARM_STATE_WARMING":
+      return WarmState.WARM_STATE_WARMING;
+    case 2:
+    case "WARM_STATE_WARM":
+      return WarmState.WARM_STATE_WARM;
+    case 3:
+    case "WARM_STATE_FAILED":
+      return WarmState.WARM_STATE_FAILED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return WarmState.UNRECOGNIZED;
+  }
+}
+
+export function warmStateToJSON(object: WarmState): string {
+  switch (object) {
+    case WarmState.WARM_STATE_UNSPECIFIED:
+      return "WARM_STATE_UNSPECIFIED";
+    case WarmState.WARM_STATE_WARMING:
+      return "WARM_STATE_WARMING";
+    case WarmState.WARM_STATE_WARM:
+      return "WARM_STATE_WARM";
+    case WarmState.WARM_STATE_FAILED:
+      return "WARM_STATE_FAILED";
+    case WarmState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 export interface RankCandidate {
   id: string;
   /** Text the model encodes for this candidate (title, category, description ...). */
@@ -41,8 +89,13 @@ export interface Profile {
 export interface RankRequest {
   subject: { $case: "query"; value: string } | { $case: "profile"; value: Profile } | undefined;
   candidates: RankCandidate[];
-  /** Model to use; empty means the model currently serving traffic. */
+  /** Model to use; empty means the service's primary model (the one loaded at start). */
   modelName: string;
+  /**
+   * Registry version of that model (as ListModels / ModelRef.version report it); empty means
+   * the default version of the name. A version that is not loaded here is NOT_FOUND.
+   */
+  modelVersion: string;
 }
 
 export interface RankedCandidate {
@@ -59,6 +112,8 @@ export interface RankResponse {
 export interface EmbedRequest {
   texts: string[];
   modelName: string;
+  /** As in RankRequest: empty = the default version of the name. */
+  modelVersion: string;
 }
 
 export interface Embedding {
@@ -78,14 +133,53 @@ export interface LoadModelRequest {
     { $case: "registryRef"; value: string }
     | { $case: "localPath"; value: string }
     | undefined;
-  /** Switch traffic to the model once warm (default true when no model is serving). */
-  activate: boolean;
+  /**
+   * Make it the default of its name once loaded and warmed up. False (the default) loads a
+   * candidate beside the serving default without touching it; the first version loaded for a
+   * name always becomes its default.
+   */
+  makeDefault: boolean;
+  /**
+   * Which artifact of the manifest ("int8", "fp32"); empty = the service's RANKING_MODEL_VARIANT,
+   * or the only variant a registry bundle carries.
+   */
+  variant: string;
+  /** With make_default: unload the version that was the default (after it drains). */
+  unloadPreviousDefault: boolean;
+  /**
+   * Return only once the embedding cache is warm (WARM_STATE_WARM); otherwise the cache warms in
+   * the background after the model is loaded, and ListModels reports the progress.
+   */
+  waitForWarm: boolean;
 }
 
 export interface LoadModelResponse {
+  /**
+   * version: the registry version the reference resolved to (e.g. int8-<sha12>), or for a
+   * local_path load <variant>-<sha12>.
+   */
   model: ModelRef | undefined;
   sha256: string;
   warmupMs: number;
+  isDefault: boolean;
+  /** True when this version was already loaded (LoadModel is idempotent per name and version). */
+  alreadyLoaded: boolean;
+  loaded: LoadedModel | undefined;
+}
+
+export interface SetDefaultRequest {
+  modelName: string;
+  version: string;
+  /** Unload the version that was the default (after it drains what it has queued). */
+  unloadPrevious: boolean;
+}
+
+export interface SetDefaultResponse {
+  model:
+    | ModelRef
+    | undefined;
+  /** The version that was the default before ("" if none or the same). */
+  previousVersion: string;
 }
 
 export interface UnloadModelRequest {
@@ -99,13 +193,38 @@ export interface UnloadModelResponse {
 export interface ListModelsRequest {
 }
 
+export interface CacheStats {
+  size: number;
+  capacity: number;
+  hits: number;
+  misses: number;
+}
+
 export interface LoadedModel {
   model: ModelRef | undefined;
   sha256: string;
-  active: boolean;
+  /** The default version of its name (serves requests with an empty model_version). */
+  isDefault: boolean;
+  /** warm_state == WARM_STATE_WARM. */
   warm: boolean;
   executionProvider: string;
   loadedAtUnixMs: number;
+  warmState: WarmState;
+  /**
+   * How the cache was warmed: "index" (embeddings of the catalog index, same model sha256),
+   * "embedded" (catalog products embedded by this model), "none".
+   */
+  warmSource: string;
+  warmDone: number;
+  warmTarget: number;
+  cache:
+    | CacheStats
+    | undefined;
+  /** What was asked for: the registry reference (alias or version) or the local path. */
+  source: string;
+  variant: string;
+  /** Rank/Embed requests answered by this version since it was loaded. */
+  requests: number;
 }
 
 export interface ListModelsResponse {
@@ -372,7 +491,7 @@ export const Profile: MessageFns<Profile> = {
 };
 
 function createBaseRankRequest(): RankRequest {
-  return { subject: undefined, candidates: [], modelName: "" };
+  return { subject: undefined, candidates: [], modelName: "", modelVersion: "" };
 }
 
 export const RankRequest: MessageFns<RankRequest> = {
@@ -390,6 +509,9 @@ export const RankRequest: MessageFns<RankRequest> = {
     }
     if (message.modelName !== "") {
       writer.uint32(34).string(message.modelName);
+    }
+    if (message.modelVersion !== "") {
+      writer.uint32(42).string(message.modelVersion);
     }
     return writer;
   },
@@ -439,6 +561,14 @@ export const RankRequest: MessageFns<RankRequest> = {
             message.modelName = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -466,6 +596,11 @@ export const RankRequest: MessageFns<RankRequest> = {
         : isSet(object.model_name)
         ? globalThis.String(object.model_name)
         : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
     };
   },
 
@@ -481,6 +616,9 @@ export const RankRequest: MessageFns<RankRequest> = {
     }
     if (message.modelName !== "") {
       obj.modelName = message.modelName;
+    }
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
     }
     return obj;
   },
@@ -506,6 +644,7 @@ export const RankRequest: MessageFns<RankRequest> = {
     }
     message.candidates = object.candidates?.map((e) => RankCandidate.fromPartial(e)) || [];
     message.modelName = object.modelName ?? "";
+    message.modelVersion = object.modelVersion ?? "";
     return message;
   },
 };
@@ -705,7 +844,7 @@ export const RankResponse: MessageFns<RankResponse> = {
 };
 
 function createBaseEmbedRequest(): EmbedRequest {
-  return { texts: [], modelName: "" };
+  return { texts: [], modelName: "", modelVersion: "" };
 }
 
 export const EmbedRequest: MessageFns<EmbedRequest> = {
@@ -715,6 +854,9 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     }
     if (message.modelName !== "") {
       writer.uint32(18).string(message.modelName);
+    }
+    if (message.modelVersion !== "") {
+      writer.uint32(26).string(message.modelVersion);
     }
     return writer;
   },
@@ -748,6 +890,14 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
             message.modelName = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -768,6 +918,11 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
         : isSet(object.model_name)
         ? globalThis.String(object.model_name)
         : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
     };
   },
 
@@ -779,6 +934,9 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     if (message.modelName !== "") {
       obj.modelName = message.modelName;
     }
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
     return obj;
   },
 
@@ -789,6 +947,7 @@ export const EmbedRequest: MessageFns<EmbedRequest> = {
     const message = createBaseEmbedRequest();
     message.texts = object.texts?.map((e) => e) || [];
     message.modelName = object.modelName ?? "";
+    message.modelVersion = object.modelVersion ?? "";
     return message;
   },
 };
@@ -966,7 +1125,14 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
 };
 
 function createBaseLoadModelRequest(): LoadModelRequest {
-  return { modelName: "", source: undefined, activate: false };
+  return {
+    modelName: "",
+    source: undefined,
+    makeDefault: false,
+    variant: "",
+    unloadPreviousDefault: false,
+    waitForWarm: false,
+  };
 }
 
 export const LoadModelRequest: MessageFns<LoadModelRequest> = {
@@ -982,8 +1148,17 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
         writer.uint32(26).string(message.source.value);
         break;
     }
-    if (message.activate !== false) {
-      writer.uint32(32).bool(message.activate);
+    if (message.makeDefault !== false) {
+      writer.uint32(32).bool(message.makeDefault);
+    }
+    if (message.variant !== "") {
+      writer.uint32(42).string(message.variant);
+    }
+    if (message.unloadPreviousDefault !== false) {
+      writer.uint32(48).bool(message.unloadPreviousDefault);
+    }
+    if (message.waitForWarm !== false) {
+      writer.uint32(56).bool(message.waitForWarm);
     }
     return writer;
   },
@@ -1030,7 +1205,31 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
               break;
             }
 
-            message.activate = reader.bool();
+            message.makeDefault = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.unloadPreviousDefault = reader.bool();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.waitForWarm = reader.bool();
             continue;
           }
         }
@@ -1061,7 +1260,22 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
         : isSet(object.local_path)
         ? { $case: "localPath", value: globalThis.String(object.local_path) }
         : undefined,
-      activate: isSet(object.activate) ? globalThis.Boolean(object.activate) : false,
+      makeDefault: isSet(object.makeDefault)
+        ? globalThis.Boolean(object.makeDefault)
+        : isSet(object.make_default)
+        ? globalThis.Boolean(object.make_default)
+        : false,
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
+      unloadPreviousDefault: isSet(object.unloadPreviousDefault)
+        ? globalThis.Boolean(object.unloadPreviousDefault)
+        : isSet(object.unload_previous_default)
+        ? globalThis.Boolean(object.unload_previous_default)
+        : false,
+      waitForWarm: isSet(object.waitForWarm)
+        ? globalThis.Boolean(object.waitForWarm)
+        : isSet(object.wait_for_warm)
+        ? globalThis.Boolean(object.wait_for_warm)
+        : false,
     };
   },
 
@@ -1075,8 +1289,17 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
     } else if (message.source?.$case === "localPath") {
       obj.localPath = message.source.value;
     }
-    if (message.activate !== false) {
-      obj.activate = message.activate;
+    if (message.makeDefault !== false) {
+      obj.makeDefault = message.makeDefault;
+    }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
+    if (message.unloadPreviousDefault !== false) {
+      obj.unloadPreviousDefault = message.unloadPreviousDefault;
+    }
+    if (message.waitForWarm !== false) {
+      obj.waitForWarm = message.waitForWarm;
     }
     return obj;
   },
@@ -1101,13 +1324,16 @@ export const LoadModelRequest: MessageFns<LoadModelRequest> = {
         break;
       }
     }
-    message.activate = object.activate ?? false;
+    message.makeDefault = object.makeDefault ?? false;
+    message.variant = object.variant ?? "";
+    message.unloadPreviousDefault = object.unloadPreviousDefault ?? false;
+    message.waitForWarm = object.waitForWarm ?? false;
     return message;
   },
 };
 
 function createBaseLoadModelResponse(): LoadModelResponse {
-  return { model: undefined, sha256: "", warmupMs: 0 };
+  return { model: undefined, sha256: "", warmupMs: 0, isDefault: false, alreadyLoaded: false, loaded: undefined };
 }
 
 export const LoadModelResponse: MessageFns<LoadModelResponse> = {
@@ -1120,6 +1346,15 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
     }
     if (message.warmupMs !== 0) {
       writer.uint32(24).int64(message.warmupMs);
+    }
+    if (message.isDefault !== false) {
+      writer.uint32(32).bool(message.isDefault);
+    }
+    if (message.alreadyLoaded !== false) {
+      writer.uint32(40).bool(message.alreadyLoaded);
+    }
+    if (message.loaded !== undefined) {
+      LoadedModel.encode(message.loaded, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1161,6 +1396,30 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
             message.warmupMs = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.isDefault = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.alreadyLoaded = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.loaded = LoadedModel.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1182,6 +1441,17 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
         : isSet(object.warmup_ms)
         ? globalThis.Number(object.warmup_ms)
         : 0,
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : false,
+      alreadyLoaded: isSet(object.alreadyLoaded)
+        ? globalThis.Boolean(object.alreadyLoaded)
+        : isSet(object.already_loaded)
+        ? globalThis.Boolean(object.already_loaded)
+        : false,
+      loaded: isSet(object.loaded) ? LoadedModel.fromJSON(object.loaded) : undefined,
     };
   },
 
@@ -1196,6 +1466,15 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
     if (message.warmupMs !== 0) {
       obj.warmupMs = Math.round(message.warmupMs);
     }
+    if (message.isDefault !== false) {
+      obj.isDefault = message.isDefault;
+    }
+    if (message.alreadyLoaded !== false) {
+      obj.alreadyLoaded = message.alreadyLoaded;
+    }
+    if (message.loaded !== undefined) {
+      obj.loaded = LoadedModel.toJSON(message.loaded);
+    }
     return obj;
   },
 
@@ -1209,6 +1488,211 @@ export const LoadModelResponse: MessageFns<LoadModelResponse> = {
       : undefined;
     message.sha256 = object.sha256 ?? "";
     message.warmupMs = object.warmupMs ?? 0;
+    message.isDefault = object.isDefault ?? false;
+    message.alreadyLoaded = object.alreadyLoaded ?? false;
+    message.loaded = (object.loaded !== undefined && object.loaded !== null)
+      ? LoadedModel.fromPartial(object.loaded)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSetDefaultRequest(): SetDefaultRequest {
+  return { modelName: "", version: "", unloadPrevious: false };
+}
+
+export const SetDefaultRequest: MessageFns<SetDefaultRequest> = {
+  encode(message: SetDefaultRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.modelName !== "") {
+      writer.uint32(10).string(message.modelName);
+    }
+    if (message.version !== "") {
+      writer.uint32(18).string(message.version);
+    }
+    if (message.unloadPrevious !== false) {
+      writer.uint32(24).bool(message.unloadPrevious);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDefaultRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDefaultRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.modelName = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.version = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.unloadPrevious = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDefaultRequest {
+    return {
+      modelName: isSet(object.modelName)
+        ? globalThis.String(object.modelName)
+        : isSet(object.model_name)
+        ? globalThis.String(object.model_name)
+        : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "",
+      unloadPrevious: isSet(object.unloadPrevious)
+        ? globalThis.Boolean(object.unloadPrevious)
+        : isSet(object.unload_previous)
+        ? globalThis.Boolean(object.unload_previous)
+        : false,
+    };
+  },
+
+  toJSON(message: SetDefaultRequest): unknown {
+    const obj: any = {};
+    if (message.modelName !== "") {
+      obj.modelName = message.modelName;
+    }
+    if (message.version !== "") {
+      obj.version = message.version;
+    }
+    if (message.unloadPrevious !== false) {
+      obj.unloadPrevious = message.unloadPrevious;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetDefaultRequest>, I>>(base?: I): SetDefaultRequest {
+    return SetDefaultRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetDefaultRequest>, I>>(object: I): SetDefaultRequest {
+    const message = createBaseSetDefaultRequest();
+    message.modelName = object.modelName ?? "";
+    message.version = object.version ?? "";
+    message.unloadPrevious = object.unloadPrevious ?? false;
+    return message;
+  },
+};
+
+function createBaseSetDefaultResponse(): SetDefaultResponse {
+  return { model: undefined, previousVersion: "" };
+}
+
+export const SetDefaultResponse: MessageFns<SetDefaultResponse> = {
+  encode(message: SetDefaultResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.model !== undefined) {
+      ModelRef.encode(message.model, writer.uint32(10).fork()).join();
+    }
+    if (message.previousVersion !== "") {
+      writer.uint32(18).string(message.previousVersion);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SetDefaultResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSetDefaultResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.model = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.previousVersion = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SetDefaultResponse {
+    return {
+      model: isSet(object.model) ? ModelRef.fromJSON(object.model) : undefined,
+      previousVersion: isSet(object.previousVersion)
+        ? globalThis.String(object.previousVersion)
+        : isSet(object.previous_version)
+        ? globalThis.String(object.previous_version)
+        : "",
+    };
+  },
+
+  toJSON(message: SetDefaultResponse): unknown {
+    const obj: any = {};
+    if (message.model !== undefined) {
+      obj.model = ModelRef.toJSON(message.model);
+    }
+    if (message.previousVersion !== "") {
+      obj.previousVersion = message.previousVersion;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<SetDefaultResponse>, I>>(base?: I): SetDefaultResponse {
+    return SetDefaultResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SetDefaultResponse>, I>>(object: I): SetDefaultResponse {
+    const message = createBaseSetDefaultResponse();
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelRef.fromPartial(object.model)
+      : undefined;
+    message.previousVersion = object.previousVersion ?? "";
     return message;
   },
 };
@@ -1406,8 +1890,140 @@ export const ListModelsRequest: MessageFns<ListModelsRequest> = {
   },
 };
 
+function createBaseCacheStats(): CacheStats {
+  return { size: 0, capacity: 0, hits: 0, misses: 0 };
+}
+
+export const CacheStats: MessageFns<CacheStats> = {
+  encode(message: CacheStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.size !== 0) {
+      writer.uint32(8).uint64(message.size);
+    }
+    if (message.capacity !== 0) {
+      writer.uint32(16).uint64(message.capacity);
+    }
+    if (message.hits !== 0) {
+      writer.uint32(24).uint64(message.hits);
+    }
+    if (message.misses !== 0) {
+      writer.uint32(32).uint64(message.misses);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CacheStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCacheStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.capacity = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hits = longToNumber(reader.uint64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.misses = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CacheStats {
+    return {
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
+      capacity: isSet(object.capacity) ? globalThis.Number(object.capacity) : 0,
+      hits: isSet(object.hits) ? globalThis.Number(object.hits) : 0,
+      misses: isSet(object.misses) ? globalThis.Number(object.misses) : 0,
+    };
+  },
+
+  toJSON(message: CacheStats): unknown {
+    const obj: any = {};
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
+    if (message.capacity !== 0) {
+      obj.capacity = Math.round(message.capacity);
+    }
+    if (message.hits !== 0) {
+      obj.hits = Math.round(message.hits);
+    }
+    if (message.misses !== 0) {
+      obj.misses = Math.round(message.misses);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CacheStats>, I>>(base?: I): CacheStats {
+    return CacheStats.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CacheStats>, I>>(object: I): CacheStats {
+    const message = createBaseCacheStats();
+    message.size = object.size ?? 0;
+    message.capacity = object.capacity ?? 0;
+    message.hits = object.hits ?? 0;
+    message.misses = object.misses ?? 0;
+    return message;
+  },
+};
+
 function createBaseLoadedModel(): LoadedModel {
-  return { model: undefined, sha256: "", active: false, warm: false, executionProvider: "", loadedAtUnixMs: 0 };
+  return {
+    model: undefined,
+    sha256: "",
+    isDefault: false,
+    warm: false,
+    executionProvider: "",
+    loadedAtUnixMs: 0,
+    warmState: 0,
+    warmSource: "",
+    warmDone: 0,
+    warmTarget: 0,
+    cache: undefined,
+    source: "",
+    variant: "",
+    requests: 0,
+  };
 }
 
 export const LoadedModel: MessageFns<LoadedModel> = {
@@ -1418,8 +2034,8 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     if (message.sha256 !== "") {
       writer.uint32(18).string(message.sha256);
     }
-    if (message.active !== false) {
-      writer.uint32(24).bool(message.active);
+    if (message.isDefault !== false) {
+      writer.uint32(24).bool(message.isDefault);
     }
     if (message.warm !== false) {
       writer.uint32(32).bool(message.warm);
@@ -1429,6 +2045,30 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     }
     if (message.loadedAtUnixMs !== 0) {
       writer.uint32(48).int64(message.loadedAtUnixMs);
+    }
+    if (message.warmState !== 0) {
+      writer.uint32(56).int32(message.warmState);
+    }
+    if (message.warmSource !== "") {
+      writer.uint32(66).string(message.warmSource);
+    }
+    if (message.warmDone !== 0) {
+      writer.uint32(72).uint32(message.warmDone);
+    }
+    if (message.warmTarget !== 0) {
+      writer.uint32(80).uint32(message.warmTarget);
+    }
+    if (message.cache !== undefined) {
+      CacheStats.encode(message.cache, writer.uint32(90).fork()).join();
+    }
+    if (message.source !== "") {
+      writer.uint32(98).string(message.source);
+    }
+    if (message.variant !== "") {
+      writer.uint32(106).string(message.variant);
+    }
+    if (message.requests !== 0) {
+      writer.uint32(112).uint64(message.requests);
     }
     return writer;
   },
@@ -1467,7 +2107,7 @@ export const LoadedModel: MessageFns<LoadedModel> = {
               break;
             }
 
-            message.active = reader.bool();
+            message.isDefault = reader.bool();
             continue;
           }
           case 4: {
@@ -1494,6 +2134,70 @@ export const LoadedModel: MessageFns<LoadedModel> = {
             message.loadedAtUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.warmState = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.warmSource = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.warmDone = reader.uint32();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.warmTarget = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.cache = CacheStats.decode(reader, reader.uint32());
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.source = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.requests = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1510,7 +2214,11 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     return {
       model: isSet(object.model) ? ModelRef.fromJSON(object.model) : undefined,
       sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
-      active: isSet(object.active) ? globalThis.Boolean(object.active) : false,
+      isDefault: isSet(object.isDefault)
+        ? globalThis.Boolean(object.isDefault)
+        : isSet(object.is_default)
+        ? globalThis.Boolean(object.is_default)
+        : false,
       warm: isSet(object.warm) ? globalThis.Boolean(object.warm) : false,
       executionProvider: isSet(object.executionProvider)
         ? globalThis.String(object.executionProvider)
@@ -1522,6 +2230,30 @@ export const LoadedModel: MessageFns<LoadedModel> = {
         : isSet(object.loaded_at_unix_ms)
         ? globalThis.Number(object.loaded_at_unix_ms)
         : 0,
+      warmState: isSet(object.warmState)
+        ? warmStateFromJSON(object.warmState)
+        : isSet(object.warm_state)
+        ? warmStateFromJSON(object.warm_state)
+        : 0,
+      warmSource: isSet(object.warmSource)
+        ? globalThis.String(object.warmSource)
+        : isSet(object.warm_source)
+        ? globalThis.String(object.warm_source)
+        : "",
+      warmDone: isSet(object.warmDone)
+        ? globalThis.Number(object.warmDone)
+        : isSet(object.warm_done)
+        ? globalThis.Number(object.warm_done)
+        : 0,
+      warmTarget: isSet(object.warmTarget)
+        ? globalThis.Number(object.warmTarget)
+        : isSet(object.warm_target)
+        ? globalThis.Number(object.warm_target)
+        : 0,
+      cache: isSet(object.cache) ? CacheStats.fromJSON(object.cache) : undefined,
+      source: isSet(object.source) ? globalThis.String(object.source) : "",
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
+      requests: isSet(object.requests) ? globalThis.Number(object.requests) : 0,
     };
   },
 
@@ -1533,8 +2265,8 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     if (message.sha256 !== "") {
       obj.sha256 = message.sha256;
     }
-    if (message.active !== false) {
-      obj.active = message.active;
+    if (message.isDefault !== false) {
+      obj.isDefault = message.isDefault;
     }
     if (message.warm !== false) {
       obj.warm = message.warm;
@@ -1544,6 +2276,30 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     }
     if (message.loadedAtUnixMs !== 0) {
       obj.loadedAtUnixMs = Math.round(message.loadedAtUnixMs);
+    }
+    if (message.warmState !== 0) {
+      obj.warmState = warmStateToJSON(message.warmState);
+    }
+    if (message.warmSource !== "") {
+      obj.warmSource = message.warmSource;
+    }
+    if (message.warmDone !== 0) {
+      obj.warmDone = Math.round(message.warmDone);
+    }
+    if (message.warmTarget !== 0) {
+      obj.warmTarget = Math.round(message.warmTarget);
+    }
+    if (message.cache !== undefined) {
+      obj.cache = CacheStats.toJSON(message.cache);
+    }
+    if (message.source !== "") {
+      obj.source = message.source;
+    }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
+    if (message.requests !== 0) {
+      obj.requests = Math.round(message.requests);
     }
     return obj;
   },
@@ -1557,10 +2313,20 @@ export const LoadedModel: MessageFns<LoadedModel> = {
       ? ModelRef.fromPartial(object.model)
       : undefined;
     message.sha256 = object.sha256 ?? "";
-    message.active = object.active ?? false;
+    message.isDefault = object.isDefault ?? false;
     message.warm = object.warm ?? false;
     message.executionProvider = object.executionProvider ?? "";
     message.loadedAtUnixMs = object.loadedAtUnixMs ?? 0;
+    message.warmState = object.warmState ?? 0;
+    message.warmSource = object.warmSource ?? "";
+    message.warmDone = object.warmDone ?? 0;
+    message.warmTarget = object.warmTarget ?? 0;
+    message.cache = (object.cache !== undefined && object.cache !== null)
+      ? CacheStats.fromPartial(object.cache)
+      : undefined;
+    message.source = object.source ?? "";
+    message.variant = object.variant ?? "";
+    message.requests = object.requests ?? 0;
     return message;
   },
 };
@@ -1657,7 +2423,11 @@ export const RankingService = {
     responseSerialize: (value: EmbedResponse): Buffer => Buffer.from(EmbedResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): EmbedResponse => EmbedResponse.decode(value),
   },
-  /** Model lifecycle (admin token required): load and warm a version, then switch traffic to it. */
+  /**
+   * Model lifecycle (admin token required). Several versions of a model may be loaded side by
+   * side, each addressable by (model_name, model_version); one per name is the default, which
+   * serves requests that leave model_version empty. Loading never moves the default unless asked.
+   */
   loadModel: {
     path: "/ranksafe.v1.Ranking/LoadModel" as const,
     requestStream: false as const,
@@ -1667,6 +2437,23 @@ export const RankingService = {
     responseSerialize: (value: LoadModelResponse): Buffer => Buffer.from(LoadModelResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LoadModelResponse => LoadModelResponse.decode(value),
   },
+  /**
+   * Make a loaded version the default of its name (promote / roll back): the new default is
+   * already loaded and warm, so no request waits; the old one stays loaded unless asked.
+   */
+  setDefault: {
+    path: "/ranksafe.v1.Ranking/SetDefault" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SetDefaultRequest): Buffer => Buffer.from(SetDefaultRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SetDefaultRequest => SetDefaultRequest.decode(value),
+    responseSerialize: (value: SetDefaultResponse): Buffer => Buffer.from(SetDefaultResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): SetDefaultResponse => SetDefaultResponse.decode(value),
+  },
+  /**
+   * Unload one version; the default of a name is refused (FAILED_PRECONDITION) until another
+   * version is made the default. Requests already queued on it finish first.
+   */
   unloadModel: {
     path: "/ranksafe.v1.Ranking/UnloadModel" as const,
     requestStream: false as const,
@@ -1692,8 +2479,21 @@ export interface RankingServer extends UntypedServiceImplementation {
   rank: handleUnaryCall<RankRequest, RankResponse>;
   /** Encode texts into embeddings with the serving model. */
   embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
-  /** Model lifecycle (admin token required): load and warm a version, then switch traffic to it. */
+  /**
+   * Model lifecycle (admin token required). Several versions of a model may be loaded side by
+   * side, each addressable by (model_name, model_version); one per name is the default, which
+   * serves requests that leave model_version empty. Loading never moves the default unless asked.
+   */
   loadModel: handleUnaryCall<LoadModelRequest, LoadModelResponse>;
+  /**
+   * Make a loaded version the default of its name (promote / roll back): the new default is
+   * already loaded and warm, so no request waits; the old one stays loaded unless asked.
+   */
+  setDefault: handleUnaryCall<SetDefaultRequest, SetDefaultResponse>;
+  /**
+   * Unload one version; the default of a name is refused (FAILED_PRECONDITION) until another
+   * version is made the default. Requests already queued on it finish first.
+   */
   unloadModel: handleUnaryCall<UnloadModelRequest, UnloadModelResponse>;
   listModels: handleUnaryCall<ListModelsRequest, ListModelsResponse>;
 }
@@ -1728,7 +2528,11 @@ export interface RankingClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EmbedResponse) => void,
   ): ClientUnaryCall;
-  /** Model lifecycle (admin token required): load and warm a version, then switch traffic to it. */
+  /**
+   * Model lifecycle (admin token required). Several versions of a model may be loaded side by
+   * side, each addressable by (model_name, model_version); one per name is the default, which
+   * serves requests that leave model_version empty. Loading never moves the default unless asked.
+   */
   loadModel(
     request: LoadModelRequest,
     callback: (error: ServiceError | null, response: LoadModelResponse) => void,
@@ -1744,6 +2548,29 @@ export interface RankingClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LoadModelResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Make a loaded version the default of its name (promote / roll back): the new default is
+   * already loaded and warm, so no request waits; the old one stays loaded unless asked.
+   */
+  setDefault(
+    request: SetDefaultRequest,
+    callback: (error: ServiceError | null, response: SetDefaultResponse) => void,
+  ): ClientUnaryCall;
+  setDefault(
+    request: SetDefaultRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: SetDefaultResponse) => void,
+  ): ClientUnaryCall;
+  setDefault(
+    request: SetDefaultRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: SetDefaultResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Unload one version; the default of a name is refused (FAILED_PRECONDITION) until another
+   * version is made the default. Requests already queued on it finish first.
+   */
   unloadModel(
     request: UnloadModelRequest,
     callback: (error: ServiceError | null, response: UnloadModelResponse) => void,

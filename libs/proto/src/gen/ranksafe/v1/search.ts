@@ -51,6 +51,8 @@ export interface SearchResponse {
   rankingModel: ModelRef | undefined;
   indexVersion: string;
   requestId: string;
+  /** Which routing variant answered: "production" or "canary" (GatewayAdmin's split). */
+  variant: string;
 }
 
 export interface RecommendRequest {
@@ -70,6 +72,8 @@ export interface RecommendResponse {
   degradedReason: string;
   rankingModel: ModelRef | undefined;
   requestId: string;
+  /** As in SearchResponse. */
+  variant: string;
 }
 
 function createBaseSearchRequest(): SearchRequest {
@@ -323,7 +327,15 @@ export const ScoredProduct: MessageFns<ScoredProduct> = {
 };
 
 function createBaseSearchResponse(): SearchResponse {
-  return { results: [], degraded: false, degradedReason: "", rankingModel: undefined, indexVersion: "", requestId: "" };
+  return {
+    results: [],
+    degraded: false,
+    degradedReason: "",
+    rankingModel: undefined,
+    indexVersion: "",
+    requestId: "",
+    variant: "",
+  };
 }
 
 export const SearchResponse: MessageFns<SearchResponse> = {
@@ -345,6 +357,9 @@ export const SearchResponse: MessageFns<SearchResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(50).string(message.requestId);
+    }
+    if (message.variant !== "") {
+      writer.uint32(58).string(message.variant);
     }
     return writer;
   },
@@ -410,6 +425,14 @@ export const SearchResponse: MessageFns<SearchResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -448,6 +471,7 @@ export const SearchResponse: MessageFns<SearchResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
     };
   },
 
@@ -471,6 +495,9 @@ export const SearchResponse: MessageFns<SearchResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
     return obj;
   },
 
@@ -487,6 +514,7 @@ export const SearchResponse: MessageFns<SearchResponse> = {
       : undefined;
     message.indexVersion = object.indexVersion ?? "";
     message.requestId = object.requestId ?? "";
+    message.variant = object.variant ?? "";
     return message;
   },
 };
@@ -722,7 +750,7 @@ export const RecentItems: MessageFns<RecentItems> = {
 };
 
 function createBaseRecommendResponse(): RecommendResponse {
-  return { results: [], degraded: false, degradedReason: "", rankingModel: undefined, requestId: "" };
+  return { results: [], degraded: false, degradedReason: "", rankingModel: undefined, requestId: "", variant: "" };
 }
 
 export const RecommendResponse: MessageFns<RecommendResponse> = {
@@ -741,6 +769,9 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     }
     if (message.requestId !== "") {
       writer.uint32(42).string(message.requestId);
+    }
+    if (message.variant !== "") {
+      writer.uint32(50).string(message.variant);
     }
     return writer;
   },
@@ -798,6 +829,14 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
             message.requestId = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.variant = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -831,6 +870,7 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
         : isSet(object.request_id)
         ? globalThis.String(object.request_id)
         : "",
+      variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
     };
   },
 
@@ -851,6 +891,9 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     if (message.requestId !== "") {
       obj.requestId = message.requestId;
     }
+    if (message.variant !== "") {
+      obj.variant = message.variant;
+    }
     return obj;
   },
 
@@ -866,6 +909,7 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
       ? ModelRef.fromPartial(object.rankingModel)
       : undefined;
     message.requestId = object.requestId ?? "";
+    message.variant = object.variant ?? "";
     return message;
   },
 };
