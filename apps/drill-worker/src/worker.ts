@@ -1,5 +1,6 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from '@ranksafe/activities';
+import { createActivities, grpcServingControl, type ActivityDeps } from '@ranksafe/activities';
+import { PlatformClient } from '@ranksafe/platform';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
 import { RegistryClient } from '@ranksafe/registry-client';
@@ -7,18 +8,22 @@ import type { WorkerConfig } from './config';
 
 export type DrillWorkerConfig = Pick<
   WorkerConfig,
-  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_URL' | 'REGISTRY_ADDRESS' | 'ADMIN_TOKEN'
+  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_URL' | 'REGISTRY_ADDRESS' | 'ADMIN_TOKEN' | 'PLATFORM_ADDRESS'
 >;
 
 /** The activity clients of a worker from its config; close() releases them. */
 export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Promise<void> } {
   const pool = createPool(cfg.DATABASE_URL, { max: 4 });
   const registry = new RegistryClient(cfg.REGISTRY_ADDRESS, { token: cfg.ADMIN_TOKEN, actor: 'drill-worker' });
+  const platform = new PlatformClient(cfg.PLATFORM_ADDRESS, cfg.ADMIN_TOKEN ?? '');
   return {
     pool,
     registry,
+    platform,
+    serving: grpcServingControl({ token: cfg.ADMIN_TOKEN, registry }),
     close: async () => {
       registry.close();
+      platform.close();
       await pool.end();
     },
   };

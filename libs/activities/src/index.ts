@@ -2,19 +2,32 @@
 // (temporalio/samples-typescript saga/: createActivities(deps)). Workflows import these as types:
 //   proxyActivities<Activities>(...)
 import type { Pool } from 'pg';
+import type { ReplicaPlatform } from '@ranksafe/platform';
 import { createOperationActivities } from './operations';
 import { ping } from './ping';
+import { createPlatformActivities } from './platform';
+import { createProbeActivities } from './probes';
+import { createRecoveryActivities } from './recovery';
+import type { ServingControl } from './serving';
 import { createSnapshotActivities, type SnapshotRegistry } from './snapshots';
 
 export * from './ping';
 export * from './operations';
 export * from './snapshots';
+export * from './serving';
+export * from './platform';
+export * from './probes';
+export * from './recovery';
 
 export interface ActivityDeps {
   /** The ranksafe database (operations log, incidents). */
   pool: Pool;
   /** The model registry (snapshots). */
   registry: SnapshotRegistry;
+  /** Start, stop, kill, restart replicas. */
+  platform: ReplicaPlatform;
+  /** Health, drain, canary requests, production version of serving replicas. */
+  serving: ServingControl;
 }
 
 /** Every activity the drill-worker runs, with its clients injected. */
@@ -23,6 +36,9 @@ export function createActivities(deps: ActivityDeps) {
     ping,
     ...createOperationActivities(deps),
     ...createSnapshotActivities(deps),
+    ...createPlatformActivities(deps),
+    ...createProbeActivities(deps),
+    ...createRecoveryActivities(deps),
   };
 }
 

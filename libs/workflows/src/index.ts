@@ -4,3 +4,5 @@
 export * from './shared';
 export * from './ping';
 export * from './snapshot';
+export * from './recover';
+export * from './monitor';

@@ -1,0 +1,86 @@
+// The serving tier seen from the cold path: health, drain (health override), a canary request,
+// and "is this replica on the production version" — over each service's own gRPC API.
+import * as grpc from '@grpc/grpc-js';
+import { AdminClient, HealthOverride, LoadModelRequest, RankingClient, RankRequest, RetrievalClient, RetrievalMode, RetrieveRequest } from '@ranksafe/proto';
+import type { RegistryClient } from '@ranksafe/registry-client';
+import { adminMetadata, checkHealth, unaryCall, type HealthStatus } from '@ranksafe/serving-kit';
+
+export type Tier = 'ranking-service' | 'retrieval-service';
+export type Override = 'none' | 'serving' | 'not_serving';
+
+export interface ServingControl {
+  health(address: string, timeoutMs: number): Promise<{ status: HealthStatus; detail?: string }>;
+  setHealthOverride(address: string, override: Override, timeoutMs?: number): Promise<void>;
+  /** One real request to this replica alone; rejects with its gRPC error. */
+  canaryQuery(tier: string, address: string, timeoutMs: number): Promise<{ latencyMs: number; detail: string }>;
+  /** Make sure the replica serves what the registry calls production (load it when it does not). */
+  ensureProduction(tier: string, address: string): Promise<{ version: string; loaded: boolean }>;
+}
+
+const OVERRIDES: Record<Override, HealthOverride> = {
+  none: HealthOverride.HEALTH_OVERRIDE_NONE,
+  serving: HealthOverride.HEALTH_OVERRIDE_SERVING,
+  not_serving: HealthOverride.HEALTH_OVERRIDE_NOT_SERVING,
+};
+
+/** ServingControl over gRPC (admin token for the admin RPCs; the registry resolves production). */
+export function grpcServingControl(o: { token?: string; registry: Pick<RegistryClient, 'resolve'> }): ServingControl {
+  const md = () => (o.token ? adminMetadata(new grpc.Metadata(), o.token) : new grpc.Metadata());
+  const creds = grpc.credentials.createInsecure();
+  const once = async <C extends grpc.Client, T>(Ctor: new (a: string, c: grpc.ChannelCredentials) => C, address: string, fn: (c: C) => Promise<T>): Promise<T> => {
+    const c = new Ctor(address, creds);
+    try {
+      return await fn(c);
+    } finally {
+      c.close();
+    }
+  };
+  return {
+    health: (address, timeoutMs) => checkHealth(address, '', timeoutMs),
+    setHealthOverride: (address, override, timeoutMs = 3000) =>
+      once(AdminClient, address, (c) => unaryCall(c.setHealthOverride.bind(c), { override: OVERRIDES[override] }, { metadata: md(), deadlineMs: timeoutMs })).then(() => undefined),
+    canaryQuery: async (tier, address, timeoutMs) => {
+      const t0 = Date.now();
+      if (tier === 'ranking-service') {
+        const r = await once(RankingClient, address, (c) =>
+          unaryCall(
+            c.rank.bind(c),
+            RankRequest.fromPartial({ subject: { $case: 'query', value: 'solid oak table' }, candidates: [{ id: 'canary-1', text: 'oak dining table', retrievalScore: 0 }] }),
+            { deadlineMs: timeoutMs },
+          ),
+        );
+        return { latencyMs: Date.now() - t0, detail: `ranked by ${r.model?.name}/${r.model?.version}` };
+      }
+      if (tier === 'retrieval-service') {
+        const r = await once(RetrievalClient, address, (c) =>
+          unaryCall(c.retrieve.bind(c), RetrieveRequest.fromPartial({ query: 'table', topN: 5, mode: RetrievalMode.RETRIEVAL_MODE_BM25 }), { deadlineMs: timeoutMs }),
+        );
+        return { latencyMs: Date.now() - t0, detail: `${r.candidates.length} candidates` };
+      }
+      throw new Error(`no canary query for tier ${tier}`);
+    },
+    ensureProduction: async (tier, address) => {
+      if (tier === 'ranking-service') {
+        return once(RankingClient, address, async (c) => {
+          const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: md(), deadlineMs: 5000 });
+          const serving = models.find((m) => m.isDefault) ?? models[0];
+          if (!serving?.model) throw new Error(`${address} serves no model`);
+          const production = await o.registry.resolve(serving.model.name, 'production');
+          if (production.version === serving.model.version) return { version: production.version, loaded: false };
+          const r = await unaryCall(
+            c.loadModel.bind(c),
+            LoadModelRequest.fromPartial({ modelName: serving.model.name, source: { $case: 'registryRef', value: 'production' }, makeDefault: true, unloadPreviousDefault: true, waitForWarm: true }),
+            { metadata: md(), deadlineMs: 120_000 },
+          );
+          return { version: r.model?.version ?? production.version, loaded: true };
+        });
+      }
+      if (tier === 'retrieval-service') {
+        // A retrieval replica loads the production index at start (RETRIEVAL_INDEX_REF); report it.
+        const d = await once(RetrievalClient, address, (c) => unaryCall(c.describeIndex.bind(c), {}, { deadlineMs: 5000 }));
+        return { version: d.indexVersion, loaded: false };
+      }
+      throw new Error(`unknown tier ${tier}`);
+    },
+  };
+}
