@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
 import * as grpc from '@grpc/grpc-js';
+import { closedLoop } from '@ranksafe/loadgen';
 import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { eventually, scratchDatabase } from '@ranksafe/testing';
@@ -169,31 +170,27 @@ describe('the local stack (npm start) end to end', () => {
 
       const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
       const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];
-      let stop = false;
+      // 4-way closed-loop load through the kill -9 and the SIGTERM: not one request may fail.
       const outcomes: string[] = [];
-      const errors: unknown[] = [];
-      const load = Promise.all(
-        [0, 1, 2, 3].map(async (w) => {
-          for (let i = w; !stop; i += 4) {
-            await search(queries[i % queries.length]!).then(
-              (r) => outcomes.push(r.degraded ? 'degraded' : 'ranked'),
-              (e) => errors.push(e),
-            );
-          }
-        }),
-      );
+      const load = closedLoop({
+        concurrency: 4,
+        request: (i) => search(queries[i % queries.length]!),
+        classify: (r) => ({ degraded: r.degraded }),
+        onRecord: (r) => outcomes.push(r.status !== 'OK' ? r.status : r.degraded ? 'degraded' : 'ranked'),
+      });
       await eventually(() => outcomes.length >= 20, 30_000);
       process.kill(pidOf('ranking-service-1'), 'SIGKILL');
       const atKill = outcomes.length;
       await eventually(() => outcomes.length >= atKill + 40, 60_000);
-      expect(errors).toEqual([]);
+      expect(load.stats.failed).toEqual({});
       expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
 
       process.kill(pidOf('ranking-service-2'), 'SIGTERM');
       await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
-      stop = true;
-      await load;
-      expect(errors).toEqual([]);
+      load.stop();
+      const summary = await load.done;
+      expect(summary.errorSamples).toEqual([]);
+      expect(summary.failedTotal).toBe(0);
       const degraded = await search('garden planter');
       expect(degraded).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
       expect(degraded.results).toHaveLength(5);
