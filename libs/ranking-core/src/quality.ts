@@ -11,6 +11,8 @@ export interface JudgedQuery {
   candidates: string[];
   /** 2 = exact, 1 = partial, 0 = irrelevant (WANDS' scale; the demo catalog's generator uses it too). */
   grades: Record<string, number>;
+  /** What the query is about, for reports (the demo generator: category, attribute, value). */
+  about?: Record<string, string>;
 }
 
 export const JUDGED_QUERIES_FORMAT = 'ranksafe.judged-queries/v1';
@@ -20,6 +22,7 @@ const judgedQuerySchema = z.object({
   query: z.string().min(1),
   candidates: z.array(z.string().min(1)).min(1),
   grades: z.record(z.string(), z.number().int().min(0).max(3)),
+  about: z.record(z.string(), z.string()).optional(),
 });
 
 const judgedSetSchema = z.object({

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArtifactIntegrityError, sha256File, verifiedArtifact } from '@ranksafe/ranking-core';
+import { ArtifactIntegrityError, parseJudgedQuerySet, sha256File, verifiedArtifact, type JudgedQuerySet } from '@ranksafe/ranking-core';
 import { Bm25Index, type Hit } from './bm25';
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
@@ -31,6 +31,8 @@ export const CATALOG_INDEX_FILES = {
   users: 'users.jsonl',
   embeddings: 'embeddings.f32',
   graph: 'hnsw.usearch',
+  /** Optional: graded queries for offline quality checks (a synthetic catalog's generator writes them). */
+  judged: 'judged-queries.json',
 } as const;
 
 /** BM25F field weights over product text. */
@@ -226,6 +228,8 @@ export interface WriteIndexInput {
   source: string;
   hnsw?: HnswParams;
   threads?: number;
+  /** Written as judged-queries.json, an artifact like the others (it travels with the index into the registry). */
+  judgedQueries?: JudgedQuerySet;
 }
 
 /**
@@ -245,6 +249,7 @@ export function writeCatalogIndex(root: string, input: WriteIndexInput): { dir: 
     const emb = input.embeddings;
     fs.writeFileSync(path.join(tmp, CATALOG_INDEX_FILES.embeddings), Buffer.from(emb.buffer, emb.byteOffset, emb.byteLength));
     VectorIndex.build(emb, input.dims, hnsw, input.threads ?? 0).save(path.join(tmp, CATALOG_INDEX_FILES.graph));
+    if (input.judgedQueries) fs.writeFileSync(path.join(tmp, CATALOG_INDEX_FILES.judged), `${JSON.stringify(input.judgedQueries)}\n`);
     const artifacts: CatalogIndexManifest['artifacts'] = {};
     for (const f of fs.readdirSync(tmp).sort()) {
       artifacts[f] = { sha256: sha256File(path.join(tmp, f)), bytes: fs.statSync(path.join(tmp, f)).size };
@@ -313,4 +318,13 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   if (vectors.length !== products.length * manifest.dims) throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
   return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
+}
+
+/** The judged queries an index carries (verified against its manifest), or undefined when it has none. */
+export function readJudgedQueries(p: string): JudgedQuerySet | undefined {
+  const dir = resolveIndexDir(p);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  if (!manifest.artifacts[CATALOG_INDEX_FILES.judged]) return undefined;
+  const file = verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.judged);
+  return parseJudgedQuerySet(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }
