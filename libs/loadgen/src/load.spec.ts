@@ -43,6 +43,8 @@ describe('open loop', () => {
     expect(s.scheduled).toBe(80);
     expect(s.sent).toBe(80);
     expect(s.ok).toBe(80);
+    // Per second of the arrival window (80 / 200 s), not diluted by the 60 ms drain after the last arrival.
+    expect(s.goodput).toBeCloseTo(200, 6);
     // Never early: request i leaves no sooner than i / rate after the first.
     const t0 = records.find((r) => r.i === 0)!.at;
     for (const r of records) expect(r.at - t0).toBeGreaterThanOrEqual(r.i * 5 - 2);

@@ -92,9 +92,9 @@ export interface LoadSummary {
   dropped: number;
   failed: Record<string, number>;
   failedTotal: number;
-  /** Completed requests per second. */
+  /** Completed requests per second: of the elapsed time (closed loop), of the arrival window, scheduled / rate (open loop: the drain after the last arrival does not dilute it). */
   qps: number;
-  /** OK answers per second. */
+  /** OK answers per second, over the same time as qps. */
   goodput: number;
   /** Latency of the OK answers. */
   latencyMs: LatencySummary;
@@ -199,9 +199,11 @@ class Recorder<R> {
       );
   }
 
-  summary(extra: Pick<LoadSummary, 'mode' | 'aborted' | 'scheduled'> & Partial<LoadSummary>): LoadSummary {
+  /** rateWindowS: what qps and goodput are per second of (open loop: the arrival window; default the elapsed time). */
+  summary(extra: Pick<LoadSummary, 'mode' | 'aborted' | 'scheduled'> & Partial<LoadSummary>, rateWindowS?: number): LoadSummary {
     const s = this.stats;
     const elapsedS = Math.max(1e-9, (this.lastEnd - this.t0) / 1000);
+    const per = Math.max(1e-9, rateWindowS ?? elapsedS);
     const failedTotal = Object.values(s.failed).reduce((a, b) => a + b, 0);
     const timeline =
       this.intervalMs === undefined
@@ -216,8 +218,8 @@ class Recorder<R> {
       dropped: s.dropped,
       failed: { ...s.failed },
       failedTotal,
-      qps: s.completed / elapsedS,
-      goodput: s.ok / elapsedS,
+      qps: s.completed / per,
+      goodput: s.ok / per,
       latencyMs: this.histogram.summary(),
       histogram: this.histogram.toJSON(),
       errorSamples: this.errorSamples,
@@ -227,8 +229,8 @@ class Recorder<R> {
   }
 }
 
-/** Wires durationMs, the caller's AbortSignal and stop() into one "stop issuing" flag with a wake-up. */
-function stopper(opts: LoadOptions<unknown>) {
+/** Wires a duration timer, the caller's AbortSignal and stop() into one "stop issuing" flag with a wake-up. */
+function stopper(opts: LoadOptions<unknown>, durationMs: number | undefined) {
   let stopped = false;
   let aborted = false;
   const wakers = new Set<() => void>();
@@ -242,7 +244,7 @@ function stopper(opts: LoadOptions<unknown>) {
   const onAbort = () => stop(true);
   if (opts.signal?.aborted) stop(true);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = opts.durationMs !== undefined ? setTimeout(() => stop(), opts.durationMs) : undefined;
+  const timer = durationMs !== undefined ? setTimeout(() => stop(), durationMs) : undefined;
   return {
     get stopped() {
       return stopped;
@@ -282,7 +284,7 @@ export function closedLoop<R>(opts: ClosedLoopOptions<R>): LoadRun {
   checkCommon(opts as LoadOptions<unknown>);
   if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new RangeError(`concurrency must be an integer >= 1, got ${opts.concurrency}`);
   const rec = new Recorder(opts);
-  const stop = stopper(opts as LoadOptions<unknown>);
+  const stop = stopper(opts as LoadOptions<unknown>, opts.durationMs);
   let next = 0;
   const worker = async () => {
     while (!stop.stopped && (opts.count === undefined || next < opts.count)) await rec.send(next++);
@@ -306,7 +308,9 @@ export function openLoop<R>(opts: OpenLoopOptions<R>): LoadRun {
   const maxInFlight = opts.maxInFlight ?? 1000;
   if (!(Number.isInteger(maxInFlight) && maxInFlight >= 1)) throw new RangeError(`maxInFlight must be an integer >= 1, got ${maxInFlight}`);
   const rec = new Recorder(opts);
-  const stop = stopper(opts as LoadOptions<unknown>);
+  // The schedule itself ends at durationMs (the last arrival is the last one due before it), so a
+  // late timer cannot cut the run short: no duration timer here.
+  const stop = stopper(opts as LoadOptions<unknown>, undefined);
   const interval = 1000 / opts.ratePerSec;
   const pending = new Set<Promise<void>>();
   let maxLagMs = 0;
@@ -340,7 +344,7 @@ export function openLoop<R>(opts: OpenLoopOptions<R>): LoadRun {
   };
   const done = schedule().then(() => {
     stop.dispose();
-    return rec.summary({ mode: 'open', ratePerSec: opts.ratePerSec, maxInFlight, aborted: stop.aborted, scheduled, maxLagMs });
+    return rec.summary({ mode: 'open', ratePerSec: opts.ratePerSec, maxInFlight, aborted: stop.aborted, scheduled, maxLagMs }, scheduled / opts.ratePerSec);
   });
   return { stats: rec.stats, stop: stop.stop, done };
 }
