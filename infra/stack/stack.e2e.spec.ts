@@ -41,7 +41,13 @@ describe('the local stack (npm start) end to end', () => {
     up.stderr!.on('data', (d) => (upOut += d));
     let gone = false;
     up.once('exit', () => (gone = true));
-    await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
+    try {
+      await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
+    } catch (e) {
+      // Not up in time: stop it, or it outlives the test (and the next start finds it running).
+      await stopUp();
+      throw new Error(`${(e as Error).message}: up.ts did not come up:\n${upOut}\n${logTails()}`);
+    }
     if (gone) throw new Error(`up.ts exited during start:\n${upOut}\n${logTails()}`);
   };
   /** Ctrl-C the running supervisor, if any, and wait for it to exit. */

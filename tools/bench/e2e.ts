@@ -89,7 +89,7 @@ async function main() {
         const s = await closedLoop({ concurrency: c, durationMs: seconds * 1000, request: request(depth), classify }).done;
         const p95 = Histogram.fromJSON(s.histogram).percentile(95);
         cells.push({ depth, p95, ...s });
-        rows.push([depth, c, s.qps, s.latencyMs.p50, p95, s.latencyMs.p99, pct(s.degraded, s.ok), s.failedTotal ? `${s.failedTotal} (${errorsBy(s)})` : '0']);
+        rows.push([depth, c, s.goodput, s.latencyMs.p50, p95, s.latencyMs.p99, pct(s.degraded, s.ok), s.failedTotal ? `${s.failedTotal} (${errorsBy(s)})` : '0']);
       }
     }
     printTable(`End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`, ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'], rows);

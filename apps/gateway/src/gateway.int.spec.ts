@@ -2,7 +2,7 @@
 // with a real catalog index and the real all-MiniLM-L6-v2 model. Degraded mode, bad input, and
 // losing ranking replicas under load.
 import * as grpc from '@grpc/grpc-js';
-import { closedLoop } from '@ranksafe/loadgen';
+import { closedLoop, openLoop } from '@ranksafe/loadgen';
 import { FaultKind, RecommendRequest, SearchClient, SearchRequest, type SearchResponse } from '@ranksafe/proto';
 import { CatalogIndex } from '@ranksafe/retrieval-core';
 import { unaryCall, type RunningService } from '@ranksafe/serving-kit';
@@ -153,6 +153,23 @@ describe('gateway: Search and Recommend over the real services', () => {
     } finally {
       ranking.forEach((r, i) => r.faults.clear(faults[i]!.id));
     }
+  });
+
+  it('answers an open-loop arrival stream in full (loadgen over real gRPC)', async () => {
+    // 2/s: far below what the closed loops here reach, even on a busy 2-core machine (the rate is
+    // held whatever the answers take, so above capacity this would see DEADLINE_EXCEEDED).
+    const s = await openLoop({
+      ratePerSec: 2,
+      count: 10,
+      maxInFlight: 64,
+      request: (i) => search({ query: index.products[i]!.title, k: 5 }),
+      classify: (r) => ({ degraded: r.degraded }),
+      timeline: true,
+    }).done;
+    expect(s.errorSamples).toEqual([]);
+    expect(s).toMatchObject({ mode: 'open', scheduled: 10, sent: 10, completed: 10, ok: 10, dropped: 0, failedTotal: 0 });
+    expect(s.latencyMs.count).toBe(10);
+    expect(s.timeline!.reduce((n, p) => n + p.sent, 0)).toBe(10);
   });
 
   it('loses no request when a ranking replica goes away under load, and degrades (never fails) when all are gone', async () => {
