@@ -184,19 +184,23 @@ describe('the local stack (npm start) end to end', () => {
         classify: (r) => ({ degraded: r.degraded }),
         onRecord: (r) => outcomes.push(r.status !== 'OK' ? r.status : r.degraded ? 'degraded' : 'ranked'),
       });
-      await eventually(() => outcomes.length >= 20, 30_000);
-      process.kill(pidOf('ranking-service-1'), 'SIGKILL');
-      const atKill = outcomes.length;
-      await eventually(() => outcomes.length >= atKill + 40, 60_000);
-      expect(load.stats.failed).toEqual({});
-      expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
+      try {
+        await eventually(() => outcomes.length >= 20, 30_000);
+        process.kill(pidOf('ranking-service-1'), 'SIGKILL');
+        const atKill = outcomes.length;
+        await eventually(() => outcomes.length >= atKill + 40, 60_000);
+        expect(load.stats.failed).toEqual({});
+        expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
 
-      process.kill(pidOf('ranking-service-2'), 'SIGTERM');
-      await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
-      load.stop();
-      const summary = await load.done;
-      expect(summary.errorSamples).toEqual([]);
-      expect(summary.failedTotal).toBe(0);
+        process.kill(pidOf('ranking-service-2'), 'SIGTERM');
+        await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
+        load.stop();
+        const summary = await load.done;
+        expect(summary.errorSamples).toEqual([]);
+        expect(summary.failedTotal).toBe(0);
+      } finally {
+        load.stop(); // a failed expectation must not leave the load running
+      }
       const degraded = await search('garden planter');
       expect(degraded).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
       expect(degraded.results).toHaveLength(5);

@@ -181,23 +181,27 @@ describe('gateway: Search and Recommend over the real services', () => {
       classify: (r) => ({ degraded: r.degraded }),
       onRecord: (r) => outcomes.push(r.status !== 'OK' ? 'error' : r.degraded ? 'degraded' : 'ranked'),
     });
-    await eventually(() => outcomes.length >= 20, 30_000);
-    await ranking[0]!.shutdown('test: replica goes away');
-    const atFirstStop = outcomes.length;
-    await eventually(() => outcomes.length >= atFirstStop + 30, 30_000);
-    const withOneReplica = outcomes.slice(atFirstStop);
-    expect(load.stats.failed).toEqual({});
-    expect(withOneReplica.filter((o) => o === 'ranked').length).toBeGreaterThan(0);
+    try {
+      await eventually(() => outcomes.length >= 20, 30_000);
+      await ranking[0]!.shutdown('test: replica goes away');
+      const atFirstStop = outcomes.length;
+      await eventually(() => outcomes.length >= atFirstStop + 30, 30_000);
+      const withOneReplica = outcomes.slice(atFirstStop);
+      expect(load.stats.failed).toEqual({});
+      expect(withOneReplica.filter((o) => o === 'ranked').length).toBeGreaterThan(0);
 
-    await ranking[1]!.shutdown('test: last replica goes away');
-    const atSecondStop = outcomes.length;
-    await eventually(() => outcomes.length >= atSecondStop + 20, 30_000);
-    load.stop();
-    const summary = await load.done;
-    expect(summary.errorSamples).toEqual([]);
-    expect(summary.failedTotal).toBe(0);
-    expect(summary.ok).toBe(outcomes.length);
-    expect(outcomes.slice(-10)).toEqual(Array(10).fill('degraded'));
+      await ranking[1]!.shutdown('test: last replica goes away');
+      const atSecondStop = outcomes.length;
+      await eventually(() => outcomes.length >= atSecondStop + 20, 30_000);
+      load.stop();
+      const summary = await load.done;
+      expect(summary.errorSamples).toEqual([]);
+      expect(summary.failedTotal).toBe(0);
+      expect(summary.ok).toBe(outcomes.length);
+      expect(outcomes.slice(-10)).toEqual(Array(10).fill('degraded'));
+    } finally {
+      load.stop(); // a failed expectation must not leave the load running
+    }
     const res = await search({ query: 'lamp', k: 3 });
     expect(res).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
   }, 120_000);

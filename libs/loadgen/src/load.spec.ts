@@ -110,6 +110,13 @@ describe('closed loop', () => {
     const s = await run.done;
     expect(s).toMatchObject({ sent: 4, completed: 4, aborted: false });
   });
+  it('lets timers run while every request fails at once, so a stop() on a timer still lands', async () => {
+    const run = closedLoop({ concurrency: 2, request: () => Promise.reject(Object.assign(new Error('channel closed'), { code: 14 })) });
+    setTimeout(() => run.stop(), 20);
+    const s = await run.done;
+    expect(s.failed.UNAVAILABLE).toBe(s.sent);
+    expect(s.sent).toBeGreaterThan(0);
+  });
 });
 
 describe('outcomes', () => {

@@ -287,7 +287,13 @@ export function closedLoop<R>(opts: ClosedLoopOptions<R>): LoadRun {
   const stop = stopper(opts as LoadOptions<unknown>, opts.durationMs);
   let next = 0;
   const worker = async () => {
-    while (!stop.stopped && (opts.count === undefined || next < opts.count)) await rec.send(next++);
+    let n = 0;
+    while (!stop.stopped && (opts.count === undefined || next < opts.count)) {
+      await rec.send(next++);
+      // A request that fails at once (a closed channel rejects inside the call) must not spin this
+      // loop on microtasks alone: let timers and I/O (stop(), an abort, the test runner) run.
+      if (++n % 16 === 0) await new Promise((r) => setImmediate(r));
+    }
   };
   const done = Promise.all(Array.from({ length: opts.concurrency }, worker)).then(() => {
     stop.dispose();
