@@ -45,3 +45,14 @@ if ! .venv/bin/python tools/model/build_minilm.py --check --out models/minilm-l6
   fi
   grep '^built' .data/model-build.log
 fi
+
+# The deliberately broken variant the quality gate must refuse (noised weights; ~20 s; rebuilt when its inputs change).
+if ! .venv/bin/python tools/model/make_bad_variant.py --check --src models/minilm-l6-v2 --out models/minilm-l6-v2-bad; then
+  echo "setup: building models/minilm-l6-v2-bad, a deliberately broken model for quality-gate tests (tools/model/make_bad_variant.py) …"
+  mkdir -p .data
+  if ! .venv/bin/python tools/model/make_bad_variant.py --src models/minilm-l6-v2 --out models/minilm-l6-v2-bad >.data/model-bad-build.log 2>&1; then
+    tail -5 .data/model-bad-build.log >&2
+    die "building the broken model variant failed (full log: .data/model-bad-build.log)"
+  fi
+  grep '^built' .data/model-bad-build.log
+fi

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { isAlive, PlatformClient, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
 import * as grpc from '@grpc/grpc-js';
+import { closedLoop } from '@ranksafe/loadgen';
 import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { eventually, scratchDatabase } from '@ranksafe/testing';
@@ -40,7 +41,13 @@ describe('the local stack (npm start) end to end', () => {
     up.stderr!.on('data', (d) => (upOut += d));
     let gone = false;
     up.once('exit', () => (gone = true));
-    await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
+    try {
+      await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
+    } catch (e) {
+      // Not up in time: stop it, or it outlives the test (and the next start finds it running).
+      await stopUp();
+      throw new Error(`${(e as Error).message}: up.ts did not come up:\n${upOut}\n${logTails()}`);
+    }
     if (gone) throw new Error(`up.ts exited during start:\n${upOut}\n${logTails()}`);
   };
   /** Ctrl-C the running supervisor, if any, and wait for it to exit. */
@@ -172,31 +179,31 @@ describe('the local stack (npm start) end to end', () => {
 
       const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
       const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];
-      let stop = false;
+      // 4-way closed-loop load through the kill -9 and the SIGTERM: not one request may fail.
       const outcomes: string[] = [];
-      const errors: unknown[] = [];
-      const load = Promise.all(
-        [0, 1, 2, 3].map(async (w) => {
-          for (let i = w; !stop; i += 4) {
-            await search(queries[i % queries.length]!).then(
-              (r) => outcomes.push(r.degraded ? 'degraded' : 'ranked'),
-              (e) => errors.push(e),
-            );
-          }
-        }),
-      );
-      await eventually(() => outcomes.length >= 20, 30_000);
-      process.kill(pidOf('ranking-service-1'), 'SIGKILL');
-      const atKill = outcomes.length;
-      await eventually(() => outcomes.length >= atKill + 40, 60_000);
-      expect(errors).toEqual([]);
-      expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
+      const load = closedLoop({
+        concurrency: 4,
+        request: (i) => search(queries[i % queries.length]!),
+        classify: (r) => ({ degraded: r.degraded }),
+        onRecord: (r) => outcomes.push(r.status !== 'OK' ? r.status : r.degraded ? 'degraded' : 'ranked'),
+      });
+      try {
+        await eventually(() => outcomes.length >= 20, 30_000);
+        process.kill(pidOf('ranking-service-1'), 'SIGKILL');
+        const atKill = outcomes.length;
+        await eventually(() => outcomes.length >= atKill + 40, 60_000);
+        expect(load.stats.failed).toEqual({});
+        expect(outcomes.slice(atKill).filter((o) => o === 'ranked').length).toBeGreaterThan(30);
 
-      process.kill(pidOf('ranking-service-2'), 'SIGTERM');
-      await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
-      stop = true;
-      await load;
-      expect(errors).toEqual([]);
+        process.kill(pidOf('ranking-service-2'), 'SIGTERM');
+        await eventually(() => outcomes.slice(-10).every((o) => o === 'degraded') && outcomes.length >= atKill + 60, 60_000);
+        load.stop();
+        const summary = await load.done;
+        expect(summary.errorSamples).toEqual([]);
+        expect(summary.failedTotal).toBe(0);
+      } finally {
+        load.stop(); // a failed expectation must not leave the load running
+      }
       const degraded = await search('garden planter');
       expect(degraded).toMatchObject({ degraded: true, degradedReason: 'ranking_unavailable' });
       expect(degraded.results).toHaveLength(5);

@@ -1,15 +1,19 @@
 // Benchmark 5: end-to-end Search through the running stack (gateway → retrieval ×N → ranking ×N).
 //   npm start                                  # in another terminal (100k demo shop by default)
 //   node --import tsx tools/bench/e2e.ts [--seconds 10] [--depths 30,100] [--concurrency 1,8,32]
-// Closed-loop load (each worker sends its next request when the previous one answered) at each
-// concurrency and rerank depth: QPS, p50/p95/p99, and the share of degraded answers. Queries are
-// the WANDS queries (when ../shared/data is present) plus title slices of the served catalog.
+//   node --import tsx tools/bench/e2e.ts --open-loop 20,50,100,200 [--seconds 10] [--depths 30] [--max-in-flight 256]
+// Closed loop (default): each of N workers sends its next request when the previous one answered,
+// at each concurrency and rerank depth: QPS, p50/p95/p99, and the share of degraded answers.
+// Open loop (--open-loop <rates>): requests arrive at each fixed rate (per second) whether or not
+// earlier ones answered, so overload shows as shedding and latency, not as a lower offered load:
+// goodput, p50/p99 of the answered, shed (RESOURCE_EXHAUSTED) and degraded shares, errors by status.
+// Queries are the WANDS queries (when ../shared/data is present) plus title slices of the served catalog.
 import * as grpc from '@grpc/grpc-js';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { closedLoop, formatSummary, Histogram, openLoop, type LoadSummary } from '@ranksafe/loadgen';
 import { loadStackEnv, readStackState } from '@ranksafe/platform';
 import { DescribeIndexRequest, RetrievalClient, SearchClient, SearchRequest } from '@ranksafe/proto';
-import { percentile } from '@ranksafe/ranking-core';
 import { CATALOG_INDEX_FILES, readCatalog } from '@ranksafe/retrieval-core';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { printTable, queryWorkload, writeReport } from './lib';
@@ -19,9 +23,15 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '10' },
     depths: { type: 'string', default: '30,100' },
     concurrency: { type: 'string', default: '1,8,32' },
+    'open-loop': { type: 'string' },
+    'max-in-flight': { type: 'string', default: '256' },
     gateway: { type: 'string' },
   },
 });
+
+const list = (s: string) => s.split(',').map(Number).filter((n) => n > 0);
+const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`;
+const errorsBy = (s: LoadSummary) => (s.failedTotal ? Object.entries(s.failed).map(([c, n]) => `${c} ${n}`).join(', ') : '0');
 
 async function main() {
   const cfg = loadStackEnv();
@@ -43,55 +53,50 @@ async function main() {
   const seconds = Number(values.seconds);
   console.log(`stack: gateway ${gateway}, index ${desc.indexVersion} (${desc.products} products); ${queries.length} queries, ${seconds} s per cell`);
 
+  const search = (q: string, depth: number) =>
+    unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query: q, k: 10, rerankDepth: depth }), { deadlineMs: 5000 });
+  // One counter over every cell, so a later cell does not replay the queries an earlier one cached.
   let next = 0;
-  const one = async (depth: number) => {
-    const q = queries[next++ % queries.length]!;
-    const s = performance.now();
-    const r = await unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query: q, k: 10, rerankDepth: depth }), { deadlineMs: 5000 });
-    return { ms: performance.now() - s, degraded: r.degraded };
-  };
+  const request = (depth: number) => () => search(queries[next++ % queries.length]!, depth);
+  const classify = (r: { degraded: boolean }) => ({ degraded: r.degraded });
 
-  // Warm-up: one pass over the workload at low concurrency (connections, JIT, query caches).
-  const warmUntil = performance.now() + 5000;
-  while (performance.now() < warmUntil) await Promise.all(Array.from({ length: 4 }, () => one(30).catch(() => undefined)));
+  // Warm-up: 5 s at low concurrency (connections, JIT, query caches).
+  await closedLoop({ concurrency: 4, durationMs: 5000, request: request(30) }).done;
 
-  const rows: Array<Array<string | number>> = [];
   const cells: Record<string, unknown>[] = [];
-  for (const depth of values.depths.split(',').map(Number)) {
-    for (const c of values.concurrency.split(',').map(Number)) {
-      const lat: number[] = [];
-      let degraded = 0;
-      let errors = 0;
-      const codes = new Map<string, number>();
-      const until = performance.now() + seconds * 1000;
-      const t0 = performance.now();
-      await Promise.all(
-        Array.from({ length: c }, async () => {
-          while (performance.now() < until) {
-            await one(depth).then(
-              (r) => {
-                lat.push(r.ms);
-                if (r.degraded) degraded++;
-              },
-              (e: grpc.ServiceError) => {
-                errors++;
-                const code = grpc.status[e.code] ?? String(e.code);
-                codes.set(code, (codes.get(code) ?? 0) + 1);
-              },
-            );
-          }
-        }),
-      );
-      const elapsed = (performance.now() - t0) / 1000;
-      const cell = { depth, concurrency: c, qps: lat.length / elapsed, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), degradedShare: degraded / Math.max(1, lat.length), errors, errorCodes: Object.fromEntries(codes) };
-      cells.push(cell);
-      rows.push([depth, c, cell.qps, cell.p50, cell.p95, cell.p99, `${(100 * cell.degradedShare).toFixed(1)}%`, errors ? `${errors} (${[...codes].map(([c, n]) => `${c} ${n}`).join(', ')})` : '0']);
+  const rows: Array<Array<string | number>> = [];
+  const rates = values['open-loop'] ? list(values['open-loop']) : undefined;
+  if (rates) {
+    const maxInFlight = Number(values['max-in-flight']);
+    for (const depth of list(values.depths)) {
+      for (const rate of rates) {
+        const s = await openLoop({ ratePerSec: rate, maxInFlight, durationMs: seconds * 1000, request: request(depth), classify, timeline: true }).done;
+        console.log(`  depth ${depth}: ${formatSummary(s)}`);
+        const shed = s.failed.RESOURCE_EXHAUSTED ?? 0;
+        cells.push({ depth, ...s });
+        rows.push([depth, rate, s.goodput, s.latencyMs.p50, s.latencyMs.p99, pct(shed, s.scheduled), pct(s.degraded, s.ok), s.dropped, errorsBy(s)]);
+      }
     }
+    printTable(
+      `End-to-end Search (k=10), open loop, ${seconds} s per rate, max ${maxInFlight} in flight, ${desc.products} products`,
+      ['rerank depth', 'rate /s', 'goodput /s', 'p50 ms', 'p99 ms', 'shed', 'degraded', 'dropped (cap)', 'errors by status'],
+      rows,
+    );
+    console.log('goodput = OK answers per second (degraded included); p50/p99 of the OK answers; shed = RESOURCE_EXHAUSTED of all arrivals; degraded = share of OK answers');
+  } else {
+    for (const depth of list(values.depths)) {
+      for (const c of list(values.concurrency)) {
+        const s = await closedLoop({ concurrency: c, durationMs: seconds * 1000, request: request(depth), classify }).done;
+        const p95 = Histogram.fromJSON(s.histogram).percentile(95);
+        cells.push({ depth, p95, ...s });
+        rows.push([depth, c, s.goodput, s.latencyMs.p50, p95, s.latencyMs.p99, pct(s.degraded, s.ok), s.failedTotal ? `${s.failedTotal} (${errorsBy(s)})` : '0']);
+      }
+    }
+    printTable(`End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`, ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'], rows);
+    const d30 = cells.filter((x) => x.depth === 30) as Array<{ p95: number; concurrency: number }>;
+    console.log(`target: p95 <= 300 ms at depth 30 — measured ${d30.map((x) => `c=${x.concurrency}: ${x.p95.toFixed(0)} ms`).join(', ')}`);
   }
-  printTable(`End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`, ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'], rows);
-  const d30 = cells.filter((x) => x.depth === 30) as Array<{ p95: number; concurrency: number }>;
-  console.log(`target: p95 <= 300 ms at depth 30 — measured ${d30.map((x) => `c=${x.concurrency}: ${x.p95.toFixed(0)} ms`).join(', ')}`);
-  const file = writeReport('e2e', { gateway, index: desc.indexVersion, products: desc.products, seconds, cells });
+  const file = writeReport(rates ? 'e2e-open-loop' : 'e2e', { gateway, index: desc.indexVersion, products: desc.products, seconds, cells });
   console.log(`report: ${file}`);
   client.close();
 }

@@ -1,14 +1,16 @@
 // Build a versioned catalog index (products, user histories, embeddings, HNSW graph, manifest).
 //   node --import tsx tools/data/build-index.ts --out <index root> (--catalog <catalog.jsonl|csv> [--users users.jsonl]
-//        | --synthetic <products> [--synthetic-users 2000] [--seed 42])
+//        | --synthetic <products> [--synthetic-users 2000] [--seed 42] [--judged-queries 200])
 //        [--model-dir models/minilm-l6-v2] [--variant int8] [--description-words N] [--if-missing] [--no-publish]
-// The index lands in <out>/<version>/ and <out>/CURRENT points at it (unless --no-publish).
+// The index lands in <out>/<version>/ and <out>/CURRENT points at it (unless --no-publish). A
+// synthetic shop's index also carries judged-queries.json (graded queries for the quality gate).
 // --if-missing: do nothing when <out> already holds a servable index (what `npm start` uses).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { buildCatalogIndex, generateCatalog, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
+import { buildCatalogIndex, generateCatalog, judgedQuerySet, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
+import { parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
 
 async function main() {
   const { values } = parseArgs({
@@ -18,6 +20,7 @@ async function main() {
       synthetic: { type: 'string' },
       'synthetic-users': { type: 'string', default: '2000' },
       seed: { type: 'string', default: '42' },
+      'judged-queries': { type: 'string', default: '200' },
       out: { type: 'string' },
       'model-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2') },
       variant: { type: 'string', default: 'int8' },
@@ -41,15 +44,21 @@ async function main() {
   let products;
   let users;
   let source: string;
+  let judgedQueries: JudgedQuerySet | undefined;
   if (values.catalog) {
     products = readCatalog(values.catalog);
     const usersFile = values.users ?? path.join(path.dirname(values.catalog), 'users.jsonl');
     users = fs.existsSync(usersFile) ? readUsers(usersFile) : [];
     source = path.resolve(values.catalog);
+    // generate-catalog.ts writes judged queries beside its catalog: carry them into the index.
+    const judgedFile = path.join(path.dirname(values.catalog), 'judged-queries.json');
+    if (fs.existsSync(judgedFile)) judgedQueries = parseJudgedQuerySet(JSON.parse(fs.readFileSync(judgedFile, 'utf8')), judgedFile);
   } else {
     const seed = Number(values.seed);
     ({ products, users } = generateCatalog({ products: Number(values.synthetic), users: Number(values['synthetic-users']), seed }));
     source = `synthetic demo shop (seed ${seed})`;
+    const n = Number(values['judged-queries']);
+    if (n > 0) judgedQueries = judgedQuerySet(products, { seed, queries: n, source: `${source}, ${products.length} products` });
   }
   console.log(`building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding each product text once (a few minutes for 100k on 2 cores; texts the current index already holds are reused) …`);
   let last = 0;
@@ -62,6 +71,7 @@ async function main() {
     descriptionWords: values['description-words'] === undefined ? undefined : Number(values['description-words']),
     source,
     publish: !values['no-publish'],
+    judgedQueries,
     onProgress: (done, total) => {
       if (Date.now() - last > 10_000 || done === total) {
         last = Date.now();
@@ -69,7 +79,7 @@ async function main() {
       }
     },
   });
-  console.log(`catalog index ${manifest.version}: ${manifest.products} products, ${manifest.users} users, ${manifest.dims}-dim ${manifest.embedding_model.name}/${manifest.embedding_model.variant} → ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(`catalog index ${manifest.version}: ${manifest.products} products, ${manifest.users} users, ${manifest.dims}-dim ${manifest.embedding_model.name}/${manifest.embedding_model.variant}${manifest.artifacts['judged-queries.json'] ? ', judged queries' : ''} → ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
 main().catch((e) => {

@@ -4,3 +4,4 @@ export * from './encoder';
 export * from './metrics';
 export * from './batcher';
 export * from './engine';
+export * from './quality';

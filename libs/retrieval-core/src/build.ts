@@ -1,4 +1,4 @@
-import { BertEncoder } from '@ranksafe/ranking-core';
+import { BertEncoder, type JudgedQuerySet } from '@ranksafe/ranking-core';
 import { PRODUCT_TEXT_DESCRIPTION_WORDS, productText, type CatalogProduct, type UserHistory } from './catalog';
 import { publishCurrent, readIndexEmbeddings, writeCatalogIndex, type CatalogIndexManifest } from './catalog-index';
 import type { HnswParams } from './vectors';
@@ -23,6 +23,8 @@ export interface BuildIndexOptions {
   /** Point root/CURRENT at the new version. */
   publish?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Graded queries to ship inside the index (judged-queries.json). */
+  judgedQueries?: JudgedQuerySet;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function buildCatalogIndex(o: BuildIndexOptions): Promise<{ dir: st
       textDescriptionWords: words,
       source: o.source,
       hnsw: o.hnsw,
+      judgedQueries: o.judgedQueries,
     });
     if (o.publish) publishCurrent(o.out, manifest.version);
     return { dir, manifest };

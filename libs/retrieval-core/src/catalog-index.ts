@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ArtifactIntegrityError, atomicWriteFileSync, describeFiles, verifiedArtifact } from '@ranksafe/artifact-integrity';
 import { Bm25Index } from './bm25';
+import { parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
 import type { Hit } from './topk';
@@ -32,6 +33,8 @@ export const CATALOG_INDEX_FILES = {
   users: 'users.jsonl',
   embeddings: 'embeddings.f32',
   graph: 'hnsw.usearch',
+  /** Optional: graded queries for offline quality checks (a synthetic catalog's generator writes them). */
+  judged: 'judged-queries.json',
 } as const;
 
 /** BM25F field weights over product text. */
@@ -227,6 +230,8 @@ export interface WriteIndexInput {
   source: string;
   hnsw?: HnswParams;
   threads?: number;
+  /** Written as judged-queries.json, an artifact like the others (it travels with the index into the registry). */
+  judgedQueries?: JudgedQuerySet;
 }
 
 /**
@@ -246,6 +251,7 @@ export function writeCatalogIndex(root: string, input: WriteIndexInput): { dir: 
     const emb = input.embeddings;
     fs.writeFileSync(path.join(tmp, CATALOG_INDEX_FILES.embeddings), Buffer.from(emb.buffer, emb.byteOffset, emb.byteLength));
     VectorIndex.build(emb, input.dims, hnsw, input.threads ?? 0).save(path.join(tmp, CATALOG_INDEX_FILES.graph));
+    if (input.judgedQueries) fs.writeFileSync(path.join(tmp, CATALOG_INDEX_FILES.judged), `${JSON.stringify(input.judgedQueries)}\n`);
     const artifacts: CatalogIndexManifest['artifacts'] = describeFiles(tmp, fs.readdirSync(tmp).sort());
     // The graph file is not byte-deterministic across builds; the version names the content.
     const h = createHash('sha256');
@@ -309,4 +315,13 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   if (vectors.length !== products.length * manifest.dims) throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
   return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
+}
+
+/** The judged queries an index carries (verified against its manifest), or undefined when it has none. */
+export function readJudgedQueries(p: string): JudgedQuerySet | undefined {
+  const dir = resolveIndexDir(p);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  if (!manifest.artifacts[CATALOG_INDEX_FILES.judged]) return undefined;
+  const file = verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.judged);
+  return parseJudgedQuerySet(JSON.parse(fs.readFileSync(file, 'utf8')), file);
 }

@@ -2,6 +2,7 @@
 // and templated titles/descriptions (with synonyms so lexical search is meaningful), plus users
 // whose interaction histories follow their category, brand and price preferences.
 // Used by tools/data/generate-catalog.ts and callable in-process by tests and benches.
+import { JUDGED_QUERIES_FORMAT, type JudgedQuery, type JudgedQuerySet } from '@ranksafe/ranking-core';
 import type { CatalogProduct, UserHistory, UserInteraction } from './catalog';
 
 // ---------------------------------------------------------------------------------------------
@@ -1536,4 +1537,79 @@ function describe(rng: Rng, s: Sub, brand: string, line: string, noun: string, a
   ))
     sentences.push(more[i]!());
   return sentences.join(' ');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Judged queries: the generator knows each product's leaf category and attributes, so it can
+// grade products for a query like "velvet couch" without a person: 2 = the query's leaf category
+// with the named attribute value, 1 = the leaf category with another value, 0 = another category.
+
+export interface JudgedQueryOptions {
+  seed: number;
+  /** How many queries (fewer when the catalog has fewer distinct category/attribute pairs). */
+  queries?: number;
+  /** Candidates per grade and query: exact matches, same-category others, other-category distractors (half from the same top category). */
+  perQuery?: { exact: number; partial: number; irrelevant: number };
+}
+
+export const JUDGED_GRADING = {
+  '2': 'the leaf category of the query and the attribute value it names',
+  '1': 'the leaf category of the query, another value of that attribute',
+  '0': 'another leaf category (half of them from the same top category)',
+};
+
+/**
+ * Graded queries over `products` of a synthetic catalog (products of categories the generator
+ * does not know are never picked): the same products and seed always give the same queries.
+ * Each query's candidates are shuffled, so their order says nothing about their grades.
+ */
+export function generateJudgedQueries(products: CatalogProduct[], opts: JudgedQueryOptions): JudgedQuery[] {
+  const rng = new Rng(opts.seed ^ 0x9e3779b9);
+  const want = opts.queries ?? 100;
+  const per = opts.perQuery ?? { exact: 5, partial: 5, irrelevant: 10 };
+  const subs = new Map(compileShop().map((s) => [s.category, s]));
+  const byCategory = new Map<string, number[]>();
+  products.forEach((p, i) => {
+    if (!subs.has(p.category)) return;
+    let rows = byCategory.get(p.category);
+    if (!rows) byCategory.set(p.category, (rows = []));
+    rows.push(i);
+  });
+  const categories = [...byCategory.keys()].sort().filter((c) => byCategory.get(c)!.length >= 4);
+  const out: JudgedQuery[] = [];
+  const seen = new Set<string>();
+  for (let attempt = 0; out.length < want && attempt < want * 20 && categories.length > 1; attempt++) {
+    const category = rng.pick(categories);
+    const s = subs.get(category)!;
+    const rows = byCategory.get(category)!;
+    // A title attribute: every product of the category has one, and the text shows it.
+    const keys = [...s.pre, ...s.post];
+    if (!keys.length) continue;
+    const key = rng.pick(keys);
+    const value = products[rng.pick(rows)]!.attributes[key];
+    if (!value) continue;
+    const query = `${lc(value)} ${rng.pick(s.syn)}`;
+    if (seen.has(query)) continue;
+    const exact = rows.filter((i) => products[i]!.attributes[key] === value);
+    const partial = rows.filter((i) => products[i]!.attributes[key] !== value);
+    if (exact.length === 0 || partial.length === 0) continue;
+    seen.add(query);
+    const sameTop = categories.filter((c) => c !== category && subs.get(c)!.top === s.top).flatMap((c) => byCategory.get(c)!);
+    const otherTop = categories.filter((c) => subs.get(c)!.top !== s.top).flatMap((c) => byCategory.get(c)!);
+    const nNear = Math.min(sameTop.length, Math.ceil(per.irrelevant / 2));
+    const near = rng.sample(sameTop, nNear);
+    const far = rng.sample(otherTop, per.irrelevant - near.length);
+    const grades: Record<string, number> = {};
+    for (const i of rng.sample(exact, per.exact)) grades[products[i]!.id] = 2;
+    for (const i of rng.sample(partial, per.partial)) grades[products[i]!.id] = 1;
+    for (const i of [...near, ...far]) grades[products[i]!.id] = 0;
+    const candidates = Object.keys(grades);
+    out.push({ id: `q${String(out.length + 1).padStart(4, '0')}`, query, candidates: rng.sample(candidates, candidates.length), grades, about: { category, attribute: key, value } });
+  }
+  return out;
+}
+
+/** The judged-queries.json document for a synthetic catalog. */
+export function judgedQuerySet(products: CatalogProduct[], opts: JudgedQueryOptions & { source: string }): JudgedQuerySet {
+  return { format: JUDGED_QUERIES_FORMAT, source: opts.source, grading: JUDGED_GRADING, queries: generateJudgedQueries(products, opts) };
 }

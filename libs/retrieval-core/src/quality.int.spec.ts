@@ -1,0 +1,49 @@
+// The quality gate's numbers on real models: the served all-MiniLM-L6-v2 and the deliberately
+// broken variant tools/model/make_bad_variant.py builds (npm run setup), ranking the judged
+// queries of the demo shop by cosine of the real ONNX embeddings. (The test lives here and not in
+// ranking-core because the judged queries come from this library's generator, and ranking-core
+// must not depend on retrieval-core.)
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { WORKSPACE_ROOT } from '@ranksafe/platform';
+import { BertEncoder, dot, evaluateNdcg, readManifest, type RankFn } from '@ranksafe/ranking-core';
+import { productText } from './catalog';
+import { generateCatalog, generateJudgedQueries } from './synthetic';
+
+const GOOD = path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2');
+const BAD = path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2-bad');
+
+describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
+  const { products } = generateCatalog({ products: 3000, users: 0, seed: 42 });
+  const text = new Map(products.map((p) => [p.id, productText(p)]));
+  const queries = generateJudgedQueries(products, { seed: 42, queries: 60 });
+  const encoders: BertEncoder[] = [];
+  afterAll(async () => Promise.all(encoders.map((e) => e.dispose())));
+
+  /** Rank by cosine of query and product text embeddings (what the bi-encoder ranker does). */
+  const rankerOf = async (dir: string): Promise<RankFn> => {
+    if (!fs.existsSync(path.join(dir, 'manifest.json'))) throw new Error(`${dir} is missing: build it with npm run setup (tools/model/make_bad_variant.py)`);
+    const enc = await BertEncoder.load(dir, { variant: 'int8', intraOpThreads: 1 });
+    encoders.push(enc);
+    const cache = new Map<string, Float32Array>();
+    return async (query, ids) => {
+      const todo = ids.filter((id) => !cache.has(id));
+      const [q, ...vs] = await enc.encode([query, ...todo.map((id) => text.get(id)!)]);
+      todo.forEach((id, i) => cache.set(id, vs[i]!));
+      return ids.map((id) => ({ id, s: dot(q!, cache.get(id)!) })).sort((a, b) => b.s - a.s).map((x) => x.id);
+    };
+  };
+
+  it('is high for the served model and clearly lower for the deliberately broken one', async () => {
+    expect(readManifest(BAD)).toMatchObject({ name: 'minilm-l6-v2', deliberately_broken: true });
+    const good = await evaluateNdcg(queries, await rankerOf(GOOD));
+    const bad = await evaluateNdcg(queries, await rankerOf(BAD));
+    // A ranker that ignores the query: the candidates in their (shuffled) given order.
+    const blind = await evaluateNdcg(queries, async (_q, ids) => ids);
+    console.log(`ndcg@10 over ${good.queries} judged queries: good ${good.mean.toFixed(3)}, broken ${bad.mean.toFixed(3)}, query-blind ${blind.mean.toFixed(3)}`);
+    expect(good.queries).toBe(60);
+    expect(good.mean).toBeGreaterThan(0.8);
+    expect(good.mean).toBeGreaterThan(blind.mean + 0.2);
+    expect(bad.mean).toBeLessThan(good.mean - 0.15);
+  }, 240_000);
+});
