@@ -4,6 +4,7 @@
 // abandoned on close; Temporal refuses a second one of the same id while it runs). A planned drain
 // announced by signal is not an incident. Continues as new before history grows large.
 import {
+  ActivityCancellationType,
   CancellationScope,
   condition,
   continueAsNew,
@@ -24,15 +25,19 @@ import { recoveryFinishedSignal } from '../recover/messages';
 import { recoveryWorkflow } from '../recover/workflow';
 import { announceDrainSignal, endDrainSignal, monitorStatusQuery, type MonitorInput, type MonitorStatus } from './messages';
 
+// When the set of replicas to probe changes, the running probe is abandoned rather than cancelled
+// (it ends by itself within PROBE_WINDOW_MS, its result ignored): a cancel request racing the
+// probe's own completion made the test server fail workflow tasks (ACTIVITY_UNKNOWN).
 const { probeUntilFailure } = proxyActivities<Activities>({
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '5 seconds',
+  cancellationType: ActivityCancellationType.ABANDON,
   retry: { initialInterval: '200 milliseconds', maximumInterval: '5 seconds' },
 });
 const { recordIncident } = proxyActivities<Activities>({ startToCloseTimeout: '5 seconds', retry: { maximumAttempts: 5 } });
 
 /** How long one probe activity runs before returning to the workflow (then it probes again). */
-const PROBE_WINDOW_MS = 60_000;
+const PROBE_WINDOW_MS = 10_000;
 
 function validate(input: unknown): MonitorInput {
   const i = (input ?? {}) as MonitorInput;
