@@ -92,6 +92,9 @@ describe('the local stack (npm start) end to end', () => {
       // A small demo shop keeps the first start short (the default is 100k products).
       DEMO_CATALOG_PRODUCTS: '1500',
       DEMO_CATALOG_USERS: '50',
+      // This test proves the serving path degrades on its own when replicas die; with the
+      // monitors on, Recovery would bring them back mid-assertion.
+      MONITORS: 'off',
     };
   });
   afterAll(async () => {

@@ -8,6 +8,7 @@ import {
   APPS,
   dataDir,
   ensureDir,
+  ensureMonitor,
   ensureSnapshotSchedule,
   LocalProcessPlatform,
   LocalReplicaPlatform,
@@ -226,6 +227,7 @@ async function main() {
     await Promise.all(tier.map(startAndWait));
   }
   writeStackState(cfg, stateOf());
+  const monitors: string[] = [];
   const schedule = await scheduleBackups();
   up = true;
 
@@ -239,6 +241,7 @@ async function main() {
   row('Platform', `${platformAddress}  ranksafe.v1.Platform${cfg.PLATFORM_METRICS_PORT > 0 ? `  metrics :${cfg.PLATFORM_METRICS_PORT}` : ''}  restart policy ${cfg.PLATFORM_RESTART_POLICY}`);
   for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
   if (schedule) row('backups', schedule);
+  row('detection', monitors.length ? `${monitors.join(', ')} (a failed replica is recovered automatically)` : 'off (MONITORS=off)');
   row('logs', `${rel(logDir)}/`);
   row('admin token', cfg.ADMIN_TOKEN ? 'ADMIN_TOKEN' : rel(path.join(data, 'admin-token')));
   say('');
@@ -249,7 +252,7 @@ async function main() {
     void stop(1);
   });
 
-  /** Create or update the registry backup schedule (a Temporal Schedule running BackupSnapshot). */
+  /** Create or update the registry backup schedule (a Temporal Schedule running BackupSnapshot); start the tier monitors. */
   async function scheduleBackups(): Promise<string | undefined> {
     const conn = await Connection.connect({ address: temporalAddress });
     try {
@@ -261,6 +264,13 @@ async function main() {
         rpoTargetMs: cfg.SNAPSHOT_RPO_TARGET_MS,
         paused: off,
       });
+      if (cfg.MONITORS === 'on') {
+        for (const tier of ['ranking-service', 'retrieval-service'] as const) {
+          const replicas = byApp(tier).map((c) => ({ instance: c.instance, address: c.grpcAddress! }));
+          const m = await ensureMonitor(client, { taskQueue: cfg.TEMPORAL_TASK_QUEUE, tier, replicas, intervalMs: cfg.MONITOR_INTERVAL_MS, failureThreshold: cfg.MONITOR_FAILURE_THRESHOLD });
+          monitors.push(`${m.workflowId}${m.started ? '' : ' (already running)'}`);
+        }
+      }
       return off ? `schedule ${s.scheduleId} paused (SNAPSHOT_INTERVAL_MS=0)` : `schedule ${s.scheduleId}: registry snapshot + verify every ${Math.round(s.intervalMs / 60_000)} min`;
     } catch (e) {
       say(`! cannot create the backup schedule: ${(e as Error).message}`);

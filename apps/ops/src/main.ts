@@ -5,6 +5,7 @@ import { loadStackEnv } from '@ranksafe/platform';
 import { runMain } from '@ranksafe/serving-kit';
 import { addIndexCommands } from './commands/index';
 import { addModelCommands } from './commands/model';
+import { addOperationCommands } from './commands/operations';
 import { addServingCommands } from './commands/serving';
 import { addSnapshotCommands } from './commands/snapshot';
 import { addStatusCommands } from './commands/status';
@@ -21,5 +22,6 @@ runMain('ops', async () => {
   addIndexCommands(program, loadEnv);
   addModelCommands(program, loadEnv);
   addSnapshotCommands(program, loadEnv);
+  addOperationCommands(program, loadEnv);
   await program.parseAsync(process.argv);
 });

@@ -2,7 +2,7 @@
 // interval, overlap skip). `npm start` and `ops snapshot schedule` create it or bring it in line
 // with the configuration; the Temporal UI shows it under Schedules.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import { backupSnapshotWorkflow, ids, SA, type BackupSnapshotInput } from '@ranksafe/workflows';
+import { backupSnapshotWorkflow, ids, monitorWorkflow, SA, type BackupSnapshotInput } from '@ranksafe/workflows';
 
 export interface SnapshotScheduleOptions {
   taskQueue: string;
@@ -77,4 +77,30 @@ export async function describeSnapshotSchedule(client: Client, scheduleId: strin
     nextActionTimes: d.info.nextActionTimes,
     recentActions: d.info.recentActions.map((a) => ({ workflowId: a.action.workflow.workflowId, takenAt: a.takenAt })),
   };
+}
+
+/** Start the FailureDetection monitor of a tier unless one runs already (then it is left as is). */
+export async function ensureMonitor(
+  client: Client,
+  o: { taskQueue: string; tier: string; replicas: Array<{ instance: string; address: string }>; intervalMs?: number; failureThreshold?: number },
+): Promise<{ workflowId: string; started: boolean }> {
+  const workflowId = ids.monitor(o.tier);
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name === 'RUNNING') return { workflowId, started: false };
+  } catch {
+    /* never ran */
+  }
+  await client.workflow.start(monitorWorkflow, {
+    taskQueue: o.taskQueue,
+    workflowId,
+    args: [{ tier: o.tier, replicas: o.replicas, intervalMs: o.intervalMs, failureThreshold: o.failureThreshold }],
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    typedSearchAttributes: [
+      { key: SA.Operation, value: 'monitor' },
+      { key: SA.Target, value: o.tier },
+    ],
+    staticSummary: `failure detection of ${o.tier}: ${o.replicas.map((r) => r.instance).join(', ')}`,
+  });
+  return { workflowId, started: true };
 }

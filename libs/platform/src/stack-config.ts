@@ -51,6 +51,11 @@ export const stackEnvSchema = z.object({
   SNAPSHOT_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
   /** The RPO objective each scheduled backup checks (age of the newest verified snapshot). */
   SNAPSHOT_RPO_TARGET_MS: z.coerce.number().int().min(1000).default(7_200_000),
+  /** Run the FailureDetection monitors (one per serving tier) that start a Recovery for each failed replica. */
+  MONITORS: z.enum(['on', 'off']).default('on'),
+  /** Monitor probe interval and failed-probes-in-a-row threshold. */
+  MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
+  MONITOR_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type StackEnv = z.infer<typeof stackEnvSchema>;

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import type { StackEnv } from '@ranksafe/platform';
 import type { Snapshot } from '@ranksafe/proto';
 import type { RegistryClient } from '@ranksafe/registry-client';
+import { addSnapshotScheduleCommands } from './operations';
 import { fields, fmtAge, fmtBytes, fmtTime, run, table, withRegistry, type LoadEnv } from '../cli';
 
 const TABLE_SHORT: Record<string, string> = { model_versions: 'versions', model_aliases: 'aliases', model_alias_history: 'history', registry_audit: 'audit' };
@@ -139,4 +140,5 @@ export function addSnapshotCommands(program: Command, loadEnv: LoadEnv): void {
     .command('list')
     .description('snapshots, newest first, and the RPO (age of the newest verified snapshot)')
     .action(run(() => snapshotListCommand(loadEnv())));
+  addSnapshotScheduleCommands(snapshot, loadEnv);
 }
