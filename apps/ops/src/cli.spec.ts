@@ -37,6 +37,6 @@ describe('ops main', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'apps/ops/src/main.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
     const commands = [...r.stdout.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(['status', 'ping-workflow', 'events', 'search', 'recommend', 'index', 'model', 'snapshot', 'help']);
+    expect(commands).toEqual(['status', 'ping-workflow', 'events', 'search', 'recommend', 'index', 'model', 'snapshot', 'incidents', 'recover', 'monitor', 'help']);
   }, 60_000);
 });
