@@ -54,7 +54,12 @@ async function main() {
         version: im.version,
         kind: ModelKind.MODEL_KIND_CATALOG_INDEX,
         framework: 'ranksafe-catalog-index-1',
-        signature: { products: String(im.products), users: String(im.users), dims: String(im.dims), embedding_model: `${im.embedding_model.name}/${im.embedding_model.variant}` },
+        signature: {
+          products: String(im.products),
+          users: String(im.users),
+          dims: String(im.dims),
+          embedding_model: `${im.embedding_model.name}/${im.embedding_model.variant}`,
+        },
         metrics: {},
         lineage: { source: im.source, datasetSha256: im.artifacts['catalog.jsonl']?.sha256 ?? '', parentVersion: '' },
       },
@@ -63,7 +68,9 @@ async function main() {
       alias: 'production',
     });
     const what = (u: boolean, a: boolean) => `${u ? 'uploaded' : 'already registered'}${a ? ', production alias set' : ''}`;
-    console.log(`  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(
+      `  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   } finally {
     registry.close();
   }

@@ -61,9 +61,18 @@ describe('the local stack (npm start) end to end', () => {
   const logTails = () =>
     fs
       .readdirSync(path.join(dataDir, 'logs'))
-      .map((f) => `--- ${f}\n${fs.readFileSync(path.join(dataDir, 'logs', f), 'utf8').trim().split('\n').slice(-4).join('\n')}`)
+      .map(
+        (f) =>
+          `--- ${f}\n${fs
+            .readFileSync(path.join(dataDir, 'logs', f), 'utf8')
+            .trim()
+            .split('\n')
+            .slice(-4)
+            .join('\n')}`,
+      )
       .join('\n');
-  const ops = (...args: string[]) => spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
+  const ops = (...args: string[]) =>
+    spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
   const pidsOfStack = () =>
     fs
       .readdirSync(path.join(dataDir, 'run'))
@@ -113,7 +122,18 @@ describe('the local stack (npm start) end to end', () => {
     const report = JSON.parse(status.stdout);
     expect(report.allServing).toBe(true);
     expect(report.components.map((c: { component: string }) => c.component).sort()).toEqual(
-      ['drill-worker', 'gateway', 'model-registry', 'postgres', 'ranking-service-1', 'ranking-service-2', 'retrieval-service-1', 'retrieval-service-2', 'temporal', 'temporal-ui'].sort(),
+      [
+        'drill-worker',
+        'gateway',
+        'model-registry',
+        'postgres',
+        'ranking-service-1',
+        'ranking-service-2',
+        'retrieval-service-1',
+        'retrieval-service-2',
+        'temporal',
+        'temporal-ui',
+      ].sort(),
     );
 
     const ping = ops('ping-workflow', '-m', 'e2e');
@@ -161,7 +181,9 @@ describe('the local stack (npm start) end to end', () => {
       expect(first.degraded).toBe(false);
       expect(first.results).toHaveLength(5);
       expect(first.rankingModel?.name).toBe('minilm-l6-v2');
-      const rec = await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject: { $case: 'userId', value: 'u0001' }, k: 5 }), { deadlineMs: 10_000 });
+      const rec = await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject: { $case: 'userId', value: 'u0001' }, k: 5 }), {
+        deadlineMs: 10_000,
+      });
       expect(rec.results).toHaveLength(5);
       expect(rec.degraded).toBe(false);
 
@@ -225,7 +247,10 @@ describe('the local stack (npm start) end to end', () => {
         const r2 = await platform.start('ranking-service-2');
         expect([r1.restarts, r2.restarts, r1.state, r2.state]).toEqual([1, 1, 'running', 'running']);
         await eventually(async () => (await search('velvet sofa')).degraded === false, 120_000, 250);
-        await eventually(async () => (await platform.events({ instance: 'ranking-service-1', limit: 5 })).some((e) => e.event === 'ready' && e.detail.pid === r1.pid), 60_000);
+        await eventually(
+          async () => (await platform.events({ instance: 'ranking-service-1', limit: 5 })).some((e) => e.event === 'ready' && e.detail.pid === r1.pid),
+          60_000,
+        );
         await expect(platform.kill('no-such-replica')).rejects.toMatchObject({ reason: 'not_found' });
       } finally {
         platform.close();
@@ -247,7 +272,9 @@ describe('the local stack (npm start) end to end', () => {
     try {
       const taken = spawnSync(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
       expect(taken.status).toBe(1);
-      expect(taken.stderr.trim()).toBe(`error: port ${base} (gateway gRPC) is in use on 127.0.0.1; stop the process using it or set GATEWAY_PORT to another port`);
+      expect(taken.stderr.trim()).toBe(
+        `error: port ${base} (gateway gRPC) is in use on 127.0.0.1; stop the process using it or set GATEWAY_PORT to another port`,
+      );
     } finally {
       blocker.close();
     }

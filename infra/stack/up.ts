@@ -125,7 +125,13 @@ async function main() {
     ports.push([cfg.TEMPORAL_PORT, 'Temporal frontend', 'TEMPORAL_PORT'], [cfg.TEMPORAL_UI_PORT, 'Temporal Web UI', 'TEMPORAL_UI_PORT']);
   }
   for (const c of planned) {
-    const portVar = { 'model-registry': 'REGISTRY_PORT', 'retrieval-service': 'RETRIEVAL_PORT', 'ranking-service': 'RANKING_PORT', gateway: 'GATEWAY_PORT', 'drill-worker': '' }[c.app];
+    const portVar = {
+      'model-registry': 'REGISTRY_PORT',
+      'retrieval-service': 'RETRIEVAL_PORT',
+      'ranking-service': 'RANKING_PORT',
+      gateway: 'GATEWAY_PORT',
+      'drill-worker': '',
+    }[c.app];
     if (c.env.GRPC_PORT) ports.push([Number(c.env.GRPC_PORT), `${c.instance} gRPC`, portVar]);
     ports.push([c.metricsPort, `${c.instance} metrics`, 'METRICS_PORT_BASE']);
   }
@@ -161,7 +167,9 @@ async function main() {
   if (temporalExternal) {
     say(`using Temporal at ${temporalAddress} …`);
     if (!(await waitForTemporal(temporalAddress, 10_000))) {
-      throw new StartupFailure(`Temporal at TEMPORAL_ADDRESS=${temporalAddress} does not answer; start it or unset TEMPORAL_ADDRESS to use the embedded dev server`);
+      throw new StartupFailure(
+        `Temporal at TEMPORAL_ADDRESS=${temporalAddress} does not answer; start it or unset TEMPORAL_ADDRESS to use the embedded dev server`,
+      );
     }
   } else {
     say('starting Temporal dev server …');
@@ -191,10 +199,7 @@ async function main() {
     const alive = () => platform.get(c.instance)?.state === 'running';
     let ok: boolean;
     if (c.grpcAddress) {
-      ok = await Promise.race([
-        waitForServing(c.grpcAddress, 90_000),
-        platform.exited(c.instance).then(() => false),
-      ]);
+      ok = await Promise.race([waitForServing(c.grpcAddress, 90_000), platform.exited(c.instance).then(() => false)]);
     } else {
       ok = await waitForWorker(stateOf(), 120_000, alive);
     }
@@ -238,14 +243,17 @@ async function main() {
   if (temporalUiUrl) row('Temporal UI', temporalUiUrl);
   row('Temporal', `${temporalAddress} (namespace ${cfg.TEMPORAL_NAMESPACE}, task queue ${cfg.TEMPORAL_TASK_QUEUE})`);
   row('Postgres', `${pg.url.replace(/:[^:@/]*@/, ':***@')} (${pg.mode})`);
-  row('Platform', `${platformAddress}  ranksafe.v1.Platform${cfg.PLATFORM_METRICS_PORT > 0 ? `  metrics :${cfg.PLATFORM_METRICS_PORT}` : ''}  restart policy ${cfg.PLATFORM_RESTART_POLICY}`);
+  row(
+    'Platform',
+    `${platformAddress}  ranksafe.v1.Platform${cfg.PLATFORM_METRICS_PORT > 0 ? `  metrics :${cfg.PLATFORM_METRICS_PORT}` : ''}  restart policy ${cfg.PLATFORM_RESTART_POLICY}`,
+  );
   for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
   if (schedule) row('backups', schedule);
   row('detection', monitors.length ? `${monitors.join(', ')} (a failed replica is recovered automatically)` : 'off (MONITORS=off)');
   row('logs', `${rel(logDir)}/`);
   row('admin token', cfg.ADMIN_TOKEN ? 'ADMIN_TOKEN' : rel(path.join(data, 'admin-token')));
   say('');
-  say("check it: npm run ops -- status    ·    npm run ops -- ping-workflow    ·    Ctrl-C stops everything");
+  say('check it: npm run ops -- status    ·    npm run ops -- ping-workflow    ·    Ctrl-C stops everything');
 
   process.on('uncaughtException', (e) => {
     say(`error: supervisor failure: ${e.message}`);
@@ -267,11 +275,19 @@ async function main() {
       if (cfg.MONITORS === 'on') {
         for (const tier of ['ranking-service', 'retrieval-service'] as const) {
           const replicas = byApp(tier).map((c) => ({ instance: c.instance, address: c.grpcAddress! }));
-          const m = await ensureMonitor(client, { taskQueue: cfg.TEMPORAL_TASK_QUEUE, tier, replicas, intervalMs: cfg.MONITOR_INTERVAL_MS, failureThreshold: cfg.MONITOR_FAILURE_THRESHOLD });
+          const m = await ensureMonitor(client, {
+            taskQueue: cfg.TEMPORAL_TASK_QUEUE,
+            tier,
+            replicas,
+            intervalMs: cfg.MONITOR_INTERVAL_MS,
+            failureThreshold: cfg.MONITOR_FAILURE_THRESHOLD,
+          });
           monitors.push(`${m.workflowId}${m.started ? '' : ' (already running)'}`);
         }
       }
-      return off ? `schedule ${s.scheduleId} paused (SNAPSHOT_INTERVAL_MS=0)` : `schedule ${s.scheduleId}: registry snapshot + verify every ${Math.round(s.intervalMs / 60_000)} min`;
+      return off
+        ? `schedule ${s.scheduleId} paused (SNAPSHOT_INTERVAL_MS=0)`
+        : `schedule ${s.scheduleId}: registry snapshot + verify every ${Math.round(s.intervalMs / 60_000)} min`;
     } catch (e) {
       say(`! cannot create the backup schedule: ${(e as Error).message}`);
       return undefined;
@@ -283,11 +299,15 @@ async function main() {
   /** Register the served model and the catalog index in the registry with production aliases (when missing). */
   async function seedRegistry(registry: string): Promise<void> {
     say('seeding the model registry …');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'infra', 'stack', 'seed-registry.ts'), '--registry', registry, '--index', catalogIndex], {
-      cwd: WORKSPACE_ROOT,
-      env: { ...process.env, ADMIN_TOKEN: token },
-      stdio: ['ignore', 'inherit', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'infra', 'stack', 'seed-registry.ts'), '--registry', registry, '--index', catalogIndex],
+      {
+        cwd: WORKSPACE_ROOT,
+        env: { ...process.env, ADMIN_TOKEN: token },
+        stdio: ['ignore', 'inherit', 'pipe'],
+      },
+    );
     let err = '';
     child.stderr!.on('data', (d) => (err += d));
     const code = await new Promise<number | null>((r) => child.once('exit', r));
@@ -300,11 +320,15 @@ async function main() {
     const source = cfg.CATALOG_FILE
       ? ['--catalog', path.resolve(cfg.CATALOG_FILE)]
       : ['--synthetic', String(cfg.DEMO_CATALOG_PRODUCTS), '--synthetic-users', String(cfg.DEMO_CATALOG_USERS)];
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools', 'data', 'build-index.ts'), '--out', root, ...source, '--if-missing'], {
-      cwd: WORKSPACE_ROOT,
-      stdio: ['ignore', 'inherit', 'pipe'],
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools', 'data', 'build-index.ts'), '--out', root, ...source, '--if-missing'],
+      {
+        cwd: WORKSPACE_ROOT,
+        stdio: ['ignore', 'inherit', 'pipe'],
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) throw new StartupFailure(`cannot prepare the catalog index at ${rel(root)}: ${(r.stderr || `exit ${r.status}`).trim()}`);
     return root;
   }
@@ -322,7 +346,6 @@ async function main() {
       await conn.close();
     }
   }
-
 }
 
 /** Take .data/run/supervisor.lock; returns the pid of a live supervisor that holds it instead. */

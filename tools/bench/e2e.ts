@@ -29,9 +29,18 @@ const { values } = parseArgs({
   },
 });
 
-const list = (s: string) => s.split(',').map(Number).filter((n) => n > 0);
+const list = (s: string) =>
+  s
+    .split(',')
+    .map(Number)
+    .filter((n) => n > 0);
 const pct = (n: number, of: number) => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`;
-const errorsBy = (s: LoadSummary) => (s.failedTotal ? Object.entries(s.failed).map(([c, n]) => `${c} ${n}`).join(', ') : '0');
+const errorsBy = (s: LoadSummary) =>
+  s.failedTotal
+    ? Object.entries(s.failed)
+        .map(([c, n]) => `${c} ${n}`)
+        .join(', ')
+    : '0';
 
 async function main() {
   const cfg = loadStackEnv();
@@ -82,17 +91,32 @@ async function main() {
       ['rerank depth', 'rate /s', 'goodput /s', 'p50 ms', 'p99 ms', 'shed', 'degraded', 'dropped (cap)', 'errors by status'],
       rows,
     );
-    console.log('goodput = OK answers per second (degraded included); p50/p99 of the OK answers; shed = RESOURCE_EXHAUSTED of all arrivals; degraded = share of OK answers');
+    console.log(
+      'goodput = OK answers per second (degraded included); p50/p99 of the OK answers; shed = RESOURCE_EXHAUSTED of all arrivals; degraded = share of OK answers',
+    );
   } else {
     for (const depth of list(values.depths)) {
       for (const c of list(values.concurrency)) {
         const s = await closedLoop({ concurrency: c, durationMs: seconds * 1000, request: request(depth), classify }).done;
         const p95 = Histogram.fromJSON(s.histogram).percentile(95);
         cells.push({ depth, p95, ...s });
-        rows.push([depth, c, s.goodput, s.latencyMs.p50, p95, s.latencyMs.p99, pct(s.degraded, s.ok), s.failedTotal ? `${s.failedTotal} (${errorsBy(s)})` : '0']);
+        rows.push([
+          depth,
+          c,
+          s.goodput,
+          s.latencyMs.p50,
+          p95,
+          s.latencyMs.p99,
+          pct(s.degraded, s.ok),
+          s.failedTotal ? `${s.failedTotal} (${errorsBy(s)})` : '0',
+        ]);
       }
     }
-    printTable(`End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`, ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'], rows);
+    printTable(
+      `End-to-end Search (k=10), closed loop, ${seconds} s per cell, ${desc.products} products`,
+      ['rerank depth', 'concurrency', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms', 'degraded', 'errors'],
+      rows,
+    );
     const d30 = cells.filter((x) => x.depth === 30) as Array<{ p95: number; concurrency: number }>;
     console.log(`target: p95 <= 300 ms at depth 30 — measured ${d30.map((x) => `c=${x.concurrency}: ${x.p95.toFixed(0)} ms`).join(', ')}`);
   }

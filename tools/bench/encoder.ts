@@ -59,15 +59,25 @@ async function main() {
       for (const q of Object.values(wands.qrels)) {
         const [qe] = await enc.encode([q.query]);
         const ranked = wands.products.map((p, i) => ({ id: p.id, s: dot(qe!, prodEmb[i]!) })).sort((a, b) => b.s - a.s);
-        scores.push(ndcgAt(10, ranked.map((r) => r.id), q.grades));
+        scores.push(
+          ndcgAt(
+            10,
+            ranked.map((r) => r.id),
+            q.grades,
+          ),
+        );
       }
       relevance[v] = scores.reduce((a, b) => a + b, 0) / scores.length;
     }
-    printTable(`Dense ranking NDCG@10 on the WANDS slice (${Object.keys(wands.qrels).length} judged queries, ${wands.products.length} products)`, ['variant', 'NDCG@10'], [
-      ['fp32', relevance.fp32!.toFixed(4)],
-      ['int8', relevance.int8!.toFixed(4)],
-      ['int8 - fp32 (points)', ((relevance.int8! - relevance.fp32!) * 100).toFixed(2)],
-    ]);
+    printTable(
+      `Dense ranking NDCG@10 on the WANDS slice (${Object.keys(wands.qrels).length} judged queries, ${wands.products.length} products)`,
+      ['variant', 'NDCG@10'],
+      [
+        ['fp32', relevance.fp32!.toFixed(4)],
+        ['int8', relevance.int8!.toFixed(4)],
+        ['int8 - fp32 (points)', ((relevance.int8! - relevance.fp32!) * 100).toFixed(2)],
+      ],
+    );
   } else {
     console.log('\n../shared/data is absent: NDCG@10 on WANDS skipped');
   }

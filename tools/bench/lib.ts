@@ -43,10 +43,17 @@ export function queryWorkload(titles: string[], n: number): string[] {
   }
   out.splice(Math.floor(n / 2));
   while (out.length < n) {
-    const words = titles[Math.floor(rnd() * titles.length)]!.replace(/[^\p{L}\p{N} ]/gu, ' ').split(/\s+/).filter(Boolean);
+    const words = titles[Math.floor(rnd() * titles.length)]!.replace(/[^\p{L}\p{N} ]/gu, ' ')
+      .split(/\s+/)
+      .filter(Boolean);
     const len = 2 + Math.floor(rnd() * 2);
     const start = Math.floor(rnd() * Math.max(1, words.length - len));
-    out.push(words.slice(start, start + len).join(' ').toLowerCase());
+    out.push(
+      words
+        .slice(start, start + len)
+        .join(' ')
+        .toLowerCase(),
+    );
   }
   return out;
 }

@@ -39,7 +39,9 @@ const candidatesPerCall = Number(arg('--candidates', '8'));
 
 function texts(): string[] {
   const w = loadWandsSlice();
-  return w ? w.products.map((p) => `${p.title} | ${p.category}`) : Array.from({ length: 600 }, (_, i) => `synthetic product ${i} solid oak table with ${i % 7} drawers | furniture`);
+  return w
+    ? w.products.map((p) => `${p.title} | ${p.category}`)
+    : Array.from({ length: 600 }, (_, i) => `synthetic product ${i} solid oak table with ${i % 7} drawers | furniture`);
 }
 
 async function raw(corpus: string[], batch: number): Promise<Cell> {
@@ -82,7 +84,9 @@ async function service(client: RankingClient, corpus: string[], concurrency: num
           scored += 1;
         } else {
           const candidates = Array.from({ length: candidatesPerCall }, () => ({ id: String(i), text: corpus[i++ % corpus.length]!, retrievalScore: 0 }));
-          await unaryCall(client.rank.bind(client), RankRequest.fromPartial({ subject: { $case: 'query', value: corpus[i++ % corpus.length]! }, candidates }), { deadlineMs: 30_000 });
+          await unaryCall(client.rank.bind(client), RankRequest.fromPartial({ subject: { $case: 'query', value: corpus[i++ % corpus.length]! }, candidates }), {
+            deadlineMs: 30_000,
+          });
           scored += candidatesPerCall;
         }
         lat.push(performance.now() - s);
@@ -107,7 +111,15 @@ async function main() {
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'apps/ranking-service/src/main.ts')], {
     cwd: WORKSPACE_ROOT,
-    env: { ...process.env, GRPC_PORT: String(port), METRICS_PORT: String(metricsPort), LOG_LEVEL: 'warn', RANKING_CACHE_SIZE: '0', RANKING_MODEL_VARIANT: variant, RANKING_MAX_BATCH_SIZE: '32' },
+    env: {
+      ...process.env,
+      GRPC_PORT: String(port),
+      METRICS_PORT: String(metricsPort),
+      LOG_LEVEL: 'warn',
+      RANKING_CACHE_SIZE: '0',
+      RANKING_MODEL_VARIANT: variant,
+      RANKING_MAX_BATCH_SIZE: '32',
+    },
     stdio: 'inherit',
   });
   try {
@@ -120,24 +132,56 @@ async function main() {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const rawCells: Record<number, Cell> = {};
-    const batches = new Set([1, 8, 32, 64, ...Object.values(svc).flatMap((cells) => Object.values(cells).map((c) => Math.max(1, Math.round(c.effectiveBatch))))]);
+    const batches = new Set([
+      1,
+      8,
+      32,
+      64,
+      ...Object.values(svc).flatMap((cells) => Object.values(cells).map((c) => Math.max(1, Math.round(c.effectiveBatch)))),
+    ]);
     for (const b of [...batches].sort((a, b) => a - b)) rawCells[b] = await raw(corpus, b);
 
-    printTable(`Raw onnxruntime-node (${variant}), ${corpus.length} product texts, ${seconds} s per cell`, ['batch', 'texts/s', 'p50 ms', 'p95 ms', 'p99 ms'], Object.entries(rawCells).map(([b, c]) => [b, c.textsPerSec, c.p50, c.p95, c.p99]));
+    printTable(
+      `Raw onnxruntime-node (${variant}), ${corpus.length} product texts, ${seconds} s per cell`,
+      ['batch', 'texts/s', 'p50 ms', 'p95 ms', 'p99 ms'],
+      Object.entries(rawCells).map(([b, c]) => [b, c.textsPerSec, c.p50, c.p95, c.p99]),
+    );
     for (const shape of ['embed', 'rank'] as const) {
       printTable(
         shape === 'embed'
           ? 'gRPC ranking-service, Embed with 1 text per call (cache off): texts/s'
           : `gRPC ranking-service, Rank with a query and ${candidatesPerCall} candidates per call (cache off): pairs/s`,
-        ['concurrency', shape === 'embed' ? 'texts/s' : 'pairs/s', 'inferred/s', 'eff. batch', 'p50 ms', 'p95 ms', 'p99 ms', 'inferred/s vs raw at eff. batch', 'p99 vs raw batch p99'],
+        [
+          'concurrency',
+          shape === 'embed' ? 'texts/s' : 'pairs/s',
+          'inferred/s',
+          'eff. batch',
+          'p50 ms',
+          'p95 ms',
+          'p99 ms',
+          'inferred/s vs raw at eff. batch',
+          'p99 vs raw batch p99',
+        ],
         Object.entries(svc[shape]!).map(([c, s]) => {
           const r = rawCells[Math.max(1, Math.round(s.effectiveBatch))]!;
-          return [c, s.textsPerSec, s.inferredPerSec, s.effectiveBatch, s.p50, s.p95, s.p99, `${(s.inferredPerSec / r.textsPerSec).toFixed(2)}x`, `${(s.p99 / r.p99).toFixed(2)}x`];
+          return [
+            c,
+            s.textsPerSec,
+            s.inferredPerSec,
+            s.effectiveBatch,
+            s.p50,
+            s.p95,
+            s.p99,
+            `${(s.inferredPerSec / r.textsPerSec).toFixed(2)}x`,
+            `${(s.p99 / r.p99).toFixed(2)}x`,
+          ];
         }),
       );
     }
     const e = svc.embed!;
-    console.log(`\ndynamic batching gain (Embed, 1 text per call): concurrency 32 vs 1 = ${(e[32]!.textsPerSec / e[1]!.textsPerSec).toFixed(2)}x throughput (p95 ${e[32]!.p95.toFixed(1)} vs ${e[1]!.p95.toFixed(1)} ms); concurrency 8 vs 1 = ${(e[8]!.textsPerSec / e[1]!.textsPerSec).toFixed(2)}x (p95 ${e[8]!.p95.toFixed(1)} ms)`);
+    console.log(
+      `\ndynamic batching gain (Embed, 1 text per call): concurrency 32 vs 1 = ${(e[32]!.textsPerSec / e[1]!.textsPerSec).toFixed(2)}x throughput (p95 ${e[32]!.p95.toFixed(1)} vs ${e[1]!.p95.toFixed(1)} ms); concurrency 8 vs 1 = ${(e[8]!.textsPerSec / e[1]!.textsPerSec).toFixed(2)}x (p95 ${e[8]!.p95.toFixed(1)} ms)`,
+    );
     console.log(`report: ${writeReport('ranking', { seconds, variant, candidatesPerCall, raw: rawCells, service: svc })}`);
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -30,7 +30,13 @@ async function main() {
   const qrels: Record<string, { query: string; grades: Record<string, number> }> = (await import(path.join(shared, 'wands', 'qrels-slice.json'))).default;
   const { products } = importWands(path.join(shared, 'wands', 'products-slice.jsonl'));
   const modelDir = path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2');
-  const { dir } = await buildCatalogIndex({ products, users: [], out: path.join(WORKSPACE_ROOT, '.data', 'bench', 'wands-index'), modelDir, variant: values.variant, source: 'WANDS slice',
+  const { dir } = await buildCatalogIndex({
+    products,
+    users: [],
+    out: path.join(WORKSPACE_ROOT, '.data', 'bench', 'wands-index'),
+    modelDir,
+    variant: values.variant,
+    source: 'WANDS slice',
     descriptionWords: values['description-words'] === undefined ? undefined : Number(values['description-words']),
   });
   const index = CatalogIndex.load(dir);
@@ -75,8 +81,18 @@ async function main() {
     [...perQuery.map((r) => [r.query as string, ...methods.map((m) => r[m] as number)]), ['mean', ...methods.map((m) => sums[m]! / n)]],
   );
   const mean = (m: string) => sums[m]! / n;
-  console.log(`full path - BM25 = ${(mean('hybrid + BERT ranking') - mean('BM25')).toFixed(4)} (target >= +0.05); published full-WANDS reference: BM25 0.5408, all-MiniLM-L6 0.5060`);
-  const file = writeReport('relevance', { products: index.size, queries: n, depth, variant: values.variant, fusion: values.fusion, mean: Object.fromEntries(methods.map((m) => [m, mean(m)])), perQuery });
+  console.log(
+    `full path - BM25 = ${(mean('hybrid + BERT ranking') - mean('BM25')).toFixed(4)} (target >= +0.05); published full-WANDS reference: BM25 0.5408, all-MiniLM-L6 0.5060`,
+  );
+  const file = writeReport('relevance', {
+    products: index.size,
+    queries: n,
+    depth,
+    variant: values.variant,
+    fusion: values.fusion,
+    mean: Object.fromEntries(methods.map((m) => [m, mean(m)])),
+    perQuery,
+  });
   console.log(`report: ${path.relative(process.cwd(), file)}`);
   await engine.close();
 }

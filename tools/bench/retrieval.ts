@@ -24,7 +24,11 @@ function ensureIndex(root: string): string {
   try {
     return resolveIndexDir(root);
   } catch {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools/data/build-index.ts'), '--out', root, '--synthetic', '100000', '--if-missing'], { stdio: 'inherit' });
+    const r = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools/data/build-index.ts'), '--out', root, '--synthetic', '100000', '--if-missing'],
+      { stdio: 'inherit' },
+    );
     if (r.status !== 0) throw new Error('building the demo index failed');
     return resolveIndexDir(root);
   }
@@ -47,7 +51,10 @@ async function main() {
   const t0 = performance.now();
   const index = CatalogIndex.load(dir);
   const loadMs = performance.now() - t0;
-  const queries = queryWorkload(index.products.map((p) => p.title), Number(values.queries));
+  const queries = queryWorkload(
+    index.products.map((p) => p.title),
+    Number(values.queries),
+  );
   console.log(`index ${index.version}: ${index.size} products, loaded and verified in ${(loadMs / 1000).toFixed(1)} s; ${queries.length} queries`);
 
   // --- Lexical: our BM25 versus MiniSearch (BM25+ with the same fields and boosts) ---
@@ -57,7 +64,16 @@ async function main() {
     storeFields: [],
     searchOptions: { boost: { title: 3, brand: 2, category: 2 } },
   });
-  mini.addAll(index.products.map((p, i) => ({ id: i, title: p.title, brand: p.brand, category: p.category, description: p.description, attributes: Object.values(p.attributes).join(' ') })));
+  mini.addAll(
+    index.products.map((p, i) => ({
+      id: i,
+      title: p.title,
+      brand: p.brand,
+      category: p.category,
+      description: p.description,
+      attributes: Object.values(p.attributes).join(' '),
+    })),
+  );
   const miniBuildMs = performance.now() - t1;
   const ours = timeEach(queries, (q) => index.bm25.search(q, 100));
   const theirs = timeEach(queries, (q) => mini.search(q).slice(0, 100));
@@ -65,8 +81,14 @@ async function main() {
     ['ranksafe BM25 (top 100)', ours.qps, percentile(ours.ms, 50), percentile(ours.ms, 95), percentile(ours.ms, 99)],
     ['MiniSearch 7.2 (top 100)', theirs.qps, percentile(theirs.ms, 50), percentile(theirs.ms, 95), percentile(theirs.ms, 99)],
   ];
-  printTable(`Lexical retrieval, ${index.size} products, ${queries.length} queries, one core (MiniSearch index built in ${(miniBuildMs / 1000).toFixed(1)} s)`, ['engine', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms'], lexRows as never);
-  console.log(`ratio: ranksafe BM25 QPS / MiniSearch QPS = ${(ours.qps / theirs.qps).toFixed(2)}x (target >= 2x); BM25 p50 ${percentile(ours.ms, 50).toFixed(3)} ms (target <= 2 ms)`);
+  printTable(
+    `Lexical retrieval, ${index.size} products, ${queries.length} queries, one core (MiniSearch index built in ${(miniBuildMs / 1000).toFixed(1)} s)`,
+    ['engine', 'QPS', 'p50 ms', 'p95 ms', 'p99 ms'],
+    lexRows as never,
+  );
+  console.log(
+    `ratio: ranksafe BM25 QPS / MiniSearch QPS = ${(ours.qps / theirs.qps).toFixed(2)}x (target >= 2x); BM25 p50 ${percentile(ours.ms, 50).toFixed(3)} ms (target <= 2 ms)`,
+  );
 
   // --- Dense: HNSW versus exact search over the same vectors ---
   const encoder = await BertEncoder.load(path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'), { variant: index.manifest.embedding_model.variant });
@@ -98,13 +120,23 @@ async function main() {
     denseRows.push([`HNSW ef=${ef}`, t.qps, percentile(t.ms, 50), percentile(t.ms, 95), recall, recallTies, `${(t.qps / exact.qps).toFixed(0)}x`]);
     report.push({ ef, recallAt10: recall, recallAt10TieAware: recallTies, qps: t.qps, p50: percentile(t.ms, 50), speedup: t.qps / exact.qps });
   }
-  printTable(`Dense retrieval (${index.manifest.dims}-dim ${index.manifest.embedding_model.name}/${index.manifest.embedding_model.variant}), top 10, ${qv.length} queries`, ['method', 'QPS', 'p50 ms', 'p95 ms', 'recall@10', 'recall@10 (ties)', 'speed-up'], denseRows);
-  console.log('target: recall@10 >= 0.95 at >= 50x the brute-force speed. "ties": a result exactly as similar as the true 10th neighbour (same model text, same vector) counts as found');
+  printTable(
+    `Dense retrieval (${index.manifest.dims}-dim ${index.manifest.embedding_model.name}/${index.manifest.embedding_model.variant}), top 10, ${qv.length} queries`,
+    ['method', 'QPS', 'p50 ms', 'p95 ms', 'recall@10', 'recall@10 (ties)', 'speed-up'],
+    denseRows,
+  );
+  console.log(
+    'target: recall@10 >= 0.95 at >= 50x the brute-force speed. "ties": a result exactly as similar as the true 10th neighbour (same model text, same vector) counts as found',
+  );
 
   const file = writeReport('retrieval', {
     index: { version: index.version, products: index.size, loadMs },
     queries: queries.length,
-    lexical: { ours: { qps: ours.qps, p50: percentile(ours.ms, 50), p95: percentile(ours.ms, 95) }, minisearch: { qps: theirs.qps, p50: percentile(theirs.ms, 50), p95: percentile(theirs.ms, 95) }, ratio: ours.qps / theirs.qps },
+    lexical: {
+      ours: { qps: ours.qps, p50: percentile(ours.ms, 50), p95: percentile(ours.ms, 95) },
+      minisearch: { qps: theirs.qps, p50: percentile(theirs.ms, 50), p95: percentile(theirs.ms, 95) },
+      ratio: ours.qps / theirs.qps,
+    },
     dense: { exact: { qps: exact.qps, p50: percentile(exact.ms, 50) }, hnsw: report },
   });
   console.log(`\nreport: ${path.relative(process.cwd(), file)}`);

@@ -136,7 +136,15 @@ async function throughput(enc: BertEncoder, texts: string[], batch: number): Pro
   const elapsed = (performance.now() - t0) / 1000;
   const own = process.cpuUsage(own0);
   const foreign = foreignShare(busy0, machineBusySeconds(), (own.user + own.system) / 1e6, elapsed);
-  return { batch, textsPerSec: done / elapsed, p50: percentile(lat, 50), p95: percentile(lat, 95), p99: percentile(lat, 99), batches: lat.length, foreignCpuShare: foreign };
+  return {
+    batch,
+    textsPerSec: done / elapsed,
+    p50: percentile(lat, 50),
+    p95: percentile(lat, 95),
+    p99: percentile(lat, 99),
+    batches: lat.length,
+    foreignCpuShare: foreign,
+  };
 }
 
 /** Real versus padded tokens per batch size, over the texts taken in order (what both sides compute on). */
@@ -157,8 +165,18 @@ function runSentenceTransformers(texts: string[], maxSeqLength: number): StOutpu
     const input = path.join(dir, 'input.json');
     fs.writeFileSync(
       input,
-      JSON.stringify({ texts, batch_sizes: BATCHES, seconds, threads, max_seq_length: maxSeqLength, embed_first: AGREEMENT_TEXTS, warmup_batches: WARMUP_BATCHES,
-        retries, noisy_share: NOISY, idle_wait_s: IDLE_WAIT_S }),
+      JSON.stringify({
+        texts,
+        batch_sizes: BATCHES,
+        seconds,
+        threads,
+        max_seq_length: maxSeqLength,
+        embed_first: AGREEMENT_TEXTS,
+        warmup_batches: WARMUP_BATCHES,
+        retries,
+        noisy_share: NOISY,
+        idle_wait_s: IDLE_WAIT_S,
+      }),
     );
     console.log(`sentence-transformers: .venv-bench/bin/python tools/bench/st_encode.py (${BATCHES.length} × ${seconds} s) …`);
     const r = spawnSync(BENCH_PYTHON, [ST_SCRIPT, input, '--model-dir', MODEL_DIR], {
@@ -209,7 +227,15 @@ async function main() {
     if (out.max_seq_length !== maxLength) throw new Error(`sentence-transformers max_seq_length ${out.max_seq_length} != ours ${maxLength}`);
     st ??= out;
     // Percentiles recomputed from the raw samples with our percentile(), so both sides use one definition.
-    all.st.push(out.results.map(({ latencies_ms, ...c }) => ({ ...c, p50: percentile(latencies_ms, 50), p95: percentile(latencies_ms, 95), p99: percentile(latencies_ms, 99), round })));
+    all.st.push(
+      out.results.map(({ latencies_ms, ...c }) => ({
+        ...c,
+        p50: percentile(latencies_ms, 50),
+        p95: percentile(latencies_ms, 95),
+        p99: percentile(latencies_ms, 99),
+        round,
+      })),
+    );
     const fp32: Cell[] = [];
     const int8: Cell[] = [];
     for (const batch of BATCHES) {
@@ -239,7 +265,17 @@ async function main() {
     cells.st.map((s, i) => {
       const f = cells.fp32[i]!;
       const q = cells.int8[i]!;
-      return [s.batch, s.textsPerSec, f.textsPerSec, q.textsPerSec, ratio(f.textsPerSec, s.textsPerSec), ratio(q.textsPerSec, s.textsPerSec), s.p95, f.p95, q.p95];
+      return [
+        s.batch,
+        s.textsPerSec,
+        f.textsPerSec,
+        q.textsPerSec,
+        ratio(f.textsPerSec, s.textsPerSec),
+        ratio(q.textsPerSec, s.textsPerSec),
+        s.p95,
+        f.p95,
+        q.p95,
+      ];
     }),
   );
   const fp32Ok = agreement.fp32.min >= FP32_FLOOR;
@@ -250,9 +286,13 @@ async function main() {
   const met = (v: 'fp32' | 'int8') => BATCHES.filter((_, i) => cells[v][i]!.textsPerSec / cells.st[i]!.textsPerSec >= TARGET);
   for (const v of ['fp32', 'int8'] as const) {
     const m = met(v);
-    console.log(`target ours >= ${TARGET}x sentence-transformers, ${v}: ${m.length === BATCHES.length ? 'met at every batch size' : m.length ? `met at batch ${m.join(', ')} only` : 'not met at any batch size'}`);
+    console.log(
+      `target ours >= ${TARGET}x sentence-transformers, ${v}: ${m.length === BATCHES.length ? 'met at every batch size' : m.length ? `met at batch ${m.join(', ')} only` : 'not met at any batch size'}`,
+    );
   }
-  console.log(`padding (texts in order, padded to the longest of each batch, as on both sides): ${pad.map((p) => `batch ${p.batch} ${(p.paddingShare * 100).toFixed(0)}%`).join(', ')} of computed tokens`);
+  console.log(
+    `padding (texts in order, padded to the longest of each batch, as on both sides): ${pad.map((p) => `batch ${p.batch} ${(p.paddingShare * 100).toFixed(0)}%`).join(', ')} of computed tokens`,
+  );
   const pct = (x?: number | null) => (x === undefined || x === null ? 'n/a' : `${(x * 100).toFixed(0)}%`);
   console.log(
     `CPU used by other processes during the cells shown (share of ${os.cpus().length} CPUs): ` +
@@ -288,7 +328,9 @@ async function main() {
     ours: { onnxruntimeNode: onnxruntimeNodeVersion(), sha256: { fp32: encoders.fp32.sha256, int8: encoders.int8.sha256 } },
     results: cells,
     allRounds: all,
-    ratios: Object.fromEntries((['fp32', 'int8'] as const).map((v) => [v, BATCHES.map((b, i) => ({ batch: b, ratio: cells[v][i]!.textsPerSec / cells.st[i]!.textsPerSec }))])),
+    ratios: Object.fromEntries(
+      (['fp32', 'int8'] as const).map((v) => [v, BATCHES.map((b, i) => ({ batch: b, ratio: cells[v][i]!.textsPerSec / cells.st[i]!.textsPerSec }))]),
+    ),
     target: { ratio: TARGET, metAtBatches: { fp32: met('fp32'), int8: met('int8') } },
     agreement: { ...agreement, floor: FP32_FLOOR, pass: fp32Ok },
     padding: pad,

@@ -30,7 +30,9 @@ async function main() {
     },
   });
   if (!values.out || !!values.catalog === !!values.synthetic) {
-    throw new Error('usage: build-index.ts --out DIR (--catalog FILE [--users FILE] | --synthetic N [--synthetic-users M] [--seed S]) [--model-dir DIR] [--variant int8|fp32] [--description-words N] [--if-missing] [--no-publish]');
+    throw new Error(
+      'usage: build-index.ts --out DIR (--catalog FILE [--users FILE] | --synthetic N [--synthetic-users M] [--seed S]) [--model-dir DIR] [--variant int8|fp32] [--description-words N] [--if-missing] [--no-publish]',
+    );
   }
   if (values['if-missing']) {
     try {
@@ -60,7 +62,9 @@ async function main() {
     const n = Number(values['judged-queries']);
     if (n > 0) judgedQueries = judgedQuerySet(products, { seed, queries: n, source: `${source}, ${products.length} products` });
   }
-  console.log(`building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding each product text once (a few minutes for 100k on 2 cores; texts the current index already holds are reused) …`);
+  console.log(
+    `building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding each product text once (a few minutes for 100k on 2 cores; texts the current index already holds are reused) …`,
+  );
   let last = 0;
   const { dir, manifest } = await buildCatalogIndex({
     products,
@@ -79,7 +83,9 @@ async function main() {
       }
     },
   });
-  console.log(`catalog index ${manifest.version}: ${manifest.products} products, ${manifest.users} users, ${manifest.dims}-dim ${manifest.embedding_model.name}/${manifest.embedding_model.variant}${manifest.artifacts['judged-queries.json'] ? ', judged queries' : ''} → ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  console.log(
+    `catalog index ${manifest.version}: ${manifest.products} products, ${manifest.users} users, ${manifest.dims}-dim ${manifest.embedding_model.name}/${manifest.embedding_model.variant}${manifest.artifacts['judged-queries.json'] ? ', judged queries' : ''} → ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+  );
 }
 
 main().catch((e) => {

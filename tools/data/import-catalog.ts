@@ -13,15 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  type CatalogProduct,
-  type UserHistory,
-  parseCsv,
-  parseProduct,
-  readCatalog,
-  writeCatalogJsonl,
-  writeUsersJsonl,
-} from '@ranksafe/retrieval-core';
+import { type CatalogProduct, type UserHistory, parseCsv, parseProduct, readCatalog, writeCatalogJsonl, writeUsersJsonl } from '@ranksafe/retrieval-core';
 
 const USAGE = 'usage: import-catalog.ts --format wands|csv|jsonl|beauty-users --in FILE|DIR --out DIR';
 const FORMATS = ['wands', 'csv', 'jsonl', 'beauty-users'] as const;
@@ -59,12 +51,14 @@ export function cleanText(s: string): string {
       return seq;
     }
   });
-  return out
-    .normalize('NFC')
-    // eslint-disable-next-line no-control-regex -- stripping control characters is the point of this expression
-    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return (
+    out
+      .normalize('NFC')
+      // eslint-disable-next-line no-control-regex -- stripping control characters is the point of this expression
+      .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, ' ')
+      .replace(/\s+/g, ' ')
+      .trim()
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -189,10 +183,7 @@ export function importWandsJsonl(file: string): ImportResult {
         const attrs: Record<string, unknown> = {};
         const raw = o.attrs ?? o.attributes;
         if (raw && typeof raw === 'object') for (const [k, v] of Object.entries(raw)) attrs[k] = text(v);
-        const p = parseProduct(
-          { id: o.id, title: text(o.title), description: text(o.description), category: text(o.category), attributes: attrs },
-          where,
-        );
+        const p = parseProduct({ id: o.id, title: text(o.title), description: text(o.description), category: text(o.category), attributes: attrs }, where);
         if (seen.has(p.id)) throw new Error(`${where}: duplicate id "${p.id}"`);
         seen.add(p.id);
         products.push(p);

@@ -7,7 +7,10 @@ const path = require('node:path');
 
 const dir = process.argv[2] ?? '.data/test-results';
 const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
-let passed = 0, failed = 0, skipped = 0, brokenSuites = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0,
+  brokenSuites = 0;
 for (const f of files) {
   const r = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
   passed += r.numPassedTests;

@@ -36,7 +36,16 @@ describe('BackupSnapshot against the real registry', () => {
     registryAddress = `127.0.0.1:${port}`;
     registry = spawn(process.execPath, ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'apps/model-registry/src/main.ts')], {
       cwd: WORKSPACE_ROOT,
-      env: { ...process.env, GRPC_PORT: String(port), METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts'), REGISTRY_BACKUP_DIR: path.join(tmp, 'backups') },
+      env: {
+        ...process.env,
+        GRPC_PORT: String(port),
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'error',
+        ADMIN_TOKEN: TOKEN,
+        DATABASE_URL: db.url,
+        REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts'),
+        REGISTRY_BACKUP_DIR: path.join(tmp, 'backups'),
+      },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     if (!(await waitForServing(registryAddress, 60_000))) throw new Error('the registry did not start');
@@ -50,14 +59,25 @@ describe('BackupSnapshot against the real registry', () => {
   });
 
   const workerFor = (taskQueue: string) =>
-    createDrillWorker(loadWorkerConfig({ TEMPORAL_ADDRESS: env.address, TEMPORAL_TASK_QUEUE: taskQueue, LOG_LEVEL: 'warn', DATABASE_URL: db.url, REGISTRY_ADDRESS: registryAddress, ADMIN_TOKEN: TOKEN }));
+    createDrillWorker(
+      loadWorkerConfig({
+        TEMPORAL_ADDRESS: env.address,
+        TEMPORAL_TASK_QUEUE: taskQueue,
+        LOG_LEVEL: 'warn',
+        DATABASE_URL: db.url,
+        REGISTRY_ADDRESS: registryAddress,
+        ADMIN_TOKEN: TOKEN,
+      }),
+    );
 
   it('snapshots, verifies and reports RPO; the run and its steps are in the operations log', async () => {
     const taskQueue = `snap-${randomUUID()}`;
     const { worker, close } = await workerFor(taskQueue);
     try {
       const workflowId = `backup-snapshot-test-${randomUUID()}`;
-      const r: BackupSnapshotResult = await worker.runUntil(env.client.workflow.execute(backupSnapshotWorkflow, { taskQueue, workflowId, args: [{ rpoTargetMs: 3_600_000 }] }));
+      const r: BackupSnapshotResult = await worker.runUntil(
+        env.client.workflow.execute(backupSnapshotWorkflow, { taskQueue, workflowId, args: [{ rpoTargetMs: 3_600_000 }] }),
+      );
       expect(r).toMatchObject({ label: workflowId, verified: true, rpoMet: true });
       expect(r.rpoMs).toBeGreaterThanOrEqual(0);
       expect(r.rows).toBeGreaterThanOrEqual(0);
@@ -83,13 +103,17 @@ describe('BackupSnapshot against the real registry', () => {
     try {
       await worker.runUntil(async () => {
         let done: string | undefined;
-        await eventually(async () => {
-          for (const a of (await describeSnapshotSchedule(env.client, scheduleId)).recentActions) {
-            const d = await env.client.workflow.getHandle(a.workflowId).describe();
-            if (d.status.name === 'COMPLETED') done = a.workflowId;
-          }
-          return done !== undefined;
-        }, 90_000, 500);
+        await eventually(
+          async () => {
+            for (const a of (await describeSnapshotSchedule(env.client, scheduleId)).recentActions) {
+              const d = await env.client.workflow.getHandle(a.workflowId).describe();
+              if (d.status.name === 'COMPLETED') done = a.workflowId;
+            }
+            return done !== undefined;
+          },
+          90_000,
+          500,
+        );
         const r: BackupSnapshotResult = await env.client.workflow.getHandle(done!).result();
         expect(r).toMatchObject({ verified: true, rpoTargetMs: 60_000 });
         expect(r.label).toBe(done);

@@ -37,6 +37,9 @@ describe('drill-worker', () => {
 
   it('fails fast with one line when Temporal is unreachable', async () => {
     const cfg = loadWorkerConfig({ TEMPORAL_ADDRESS: '127.0.0.1:1', LOG_LEVEL: 'warn' });
-    await expect(createDrillWorker(cfg)).rejects.toMatchObject({ fatalStartup: true, message: expect.stringMatching(/^drill-worker cannot reach Temporal at 127\.0\.0\.1:1/) });
+    await expect(createDrillWorker(cfg)).rejects.toMatchObject({
+      fatalStartup: true,
+      message: expect.stringMatching(/^drill-worker cannot reach Temporal at 127\.0\.0\.1:1/),
+    });
   });
 });

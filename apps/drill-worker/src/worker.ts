@@ -8,7 +8,14 @@ import type { WorkerConfig } from './config';
 
 export type DrillWorkerConfig = Pick<
   WorkerConfig,
-  'TEMPORAL_ADDRESS' | 'TEMPORAL_NAMESPACE' | 'TEMPORAL_TASK_QUEUE' | 'SHUTDOWN_GRACE_MS' | 'DATABASE_URL' | 'REGISTRY_ADDRESS' | 'ADMIN_TOKEN' | 'PLATFORM_ADDRESS'
+  | 'TEMPORAL_ADDRESS'
+  | 'TEMPORAL_NAMESPACE'
+  | 'TEMPORAL_TASK_QUEUE'
+  | 'SHUTDOWN_GRACE_MS'
+  | 'DATABASE_URL'
+  | 'REGISTRY_ADDRESS'
+  | 'ADMIN_TOKEN'
+  | 'PLATFORM_ADDRESS'
 >;
 
 /** The activity clients of a worker from its config; close() releases them. */
@@ -35,7 +42,9 @@ export async function createDrillWorker(cfg: DrillWorkerConfig, injected?: Activ
   try {
     connection = await NativeConnection.connect({ address: cfg.TEMPORAL_ADDRESS });
   } catch (e) {
-    throw startupError(`drill-worker cannot reach Temporal at ${cfg.TEMPORAL_ADDRESS} (${(e as Error).message.split('\n')[0]}); start it (npm start) or fix TEMPORAL_ADDRESS`);
+    throw startupError(
+      `drill-worker cannot reach Temporal at ${cfg.TEMPORAL_ADDRESS} (${(e as Error).message.split('\n')[0]}); start it (npm start) or fix TEMPORAL_ADDRESS`,
+    );
   }
   const deps = injected ?? workerDeps(cfg);
   const worker = await Worker.create({

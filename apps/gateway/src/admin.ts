@@ -26,7 +26,9 @@ export function gatewayAdmin(routing: RoutingTable, analysis: CanaryAnalyzer, in
     }),
     getCanaryAnalysis: unary(async (req) => {
       if (req.epoch && req.epoch !== analysis.epoch) {
-        throw failedPrecondition(`analysis epoch ${req.epoch} is over (now ${analysis.epoch}, since ${new Date(analysis.since).toISOString()}): its counters were reset or the gateway restarted`);
+        throw failedPrecondition(
+          `analysis epoch ${req.epoch} is over (now ${analysis.epoch}, since ${new Date(analysis.since).toISOString()}): its counters were reset or the gateway restarted`,
+        );
       }
       return analysis.snapshot(routing.routing, instance);
     }),

@@ -36,8 +36,14 @@ export async function startGateway(cfg: GatewayConfig, opts: { handleSignals?: b
     logger,
   };
   const creds = grpc.credentials.createInsecure();
-  const retrieval = new ReplicaPool({ ...poolOptions, name: 'retrieval', targets: cfg.RETRIEVAL_TARGETS, healthService: 'ranksafe.v1.Retrieval' }, (t) => new RetrievalClient(t, creds, REPLICA_CHANNEL_OPTIONS));
-  const ranking = new ReplicaPool({ ...poolOptions, name: 'ranking', targets: cfg.RANKING_TARGETS, healthService: 'ranksafe.v1.Ranking' }, (t) => new RankingClient(t, creds, REPLICA_CHANNEL_OPTIONS));
+  const retrieval = new ReplicaPool(
+    { ...poolOptions, name: 'retrieval', targets: cfg.RETRIEVAL_TARGETS, healthService: 'ranksafe.v1.Retrieval' },
+    (t) => new RetrievalClient(t, creds, REPLICA_CHANNEL_OPTIONS),
+  );
+  const ranking = new ReplicaPool(
+    { ...poolOptions, name: 'ranking', targets: cfg.RANKING_TARGETS, healthService: 'ranksafe.v1.Ranking' },
+    (t) => new RankingClient(t, creds, REPLICA_CHANNEL_OPTIONS),
+  );
   let db: Pool | undefined;
   if (cfg.DATABASE_URL) {
     try {

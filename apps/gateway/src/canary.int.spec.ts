@@ -4,7 +4,16 @@
 // leaves answers as they were, per-variant analysis, and a restarted gateway that keeps its split.
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { GatewayAdminClient, LoadModelRequest, RankingClient, SearchClient, SearchRequest, SetRoutingRequest, type CanaryAnalysis, type SearchResponse } from '@ranksafe/proto';
+import {
+  GatewayAdminClient,
+  LoadModelRequest,
+  RankingClient,
+  SearchClient,
+  SearchRequest,
+  SetRoutingRequest,
+  type CanaryAnalysis,
+  type SearchResponse,
+} from '@ranksafe/proto';
 import { CatalogIndex } from '@ranksafe/retrieval-core';
 import { adminMetadata, unaryCall, type RunningService } from '@ranksafe/serving-kit';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
@@ -33,9 +42,19 @@ describe('gateway: canary routing to a candidate ranking version', () => {
   let candidate = '';
   let production = '';
   const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
   const search = (i: number, prefix = 'req'): Promise<SearchResponse> =>
-    unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query: index.products[i % index.products.length]!.title, k: 10, requestId: `${prefix}-${i}` }), { deadlineMs: 60_000 });
+    unaryCall(
+      client.search.bind(client),
+      SearchRequest.fromPartial({ query: index.products[i % index.products.length]!.title, k: 10, requestId: `${prefix}-${i}` }),
+      { deadlineMs: 60_000 },
+    );
   /** N searches, a few at a time. */
   const searches = async (prefix: string): Promise<SearchResponse[]> => {
     const out: SearchResponse[] = [];
@@ -81,7 +100,11 @@ describe('gateway: canary routing to a candidate ranking version', () => {
     // The candidate: the fp32 variant of the same model, loaded beside the int8 default, its cache warmed with the whole catalog.
     const rc = new RankingClient(ranking.address, insecure);
     const dir = path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2');
-    const loaded = await unaryCall(rc.loadModel.bind(rc), LoadModelRequest.fromPartial({ source: { $case: 'localPath', value: dir }, variant: 'fp32', waitForWarm: true }), { metadata: md(), deadlineMs: 300_000 });
+    const loaded = await unaryCall(
+      rc.loadModel.bind(rc),
+      LoadModelRequest.fromPartial({ source: { $case: 'localPath', value: dir }, variant: 'fp32', waitForWarm: true }),
+      { metadata: md(), deadlineMs: 300_000 },
+    );
     candidate = loaded.model!.version;
     production = (await unaryCall(rc.listModels.bind(rc), {})).models.find((m) => m.isDefault)!.model!.version;
     rc.close();
@@ -119,27 +142,33 @@ describe('gateway: canary routing to a candidate ranking version', () => {
     [0, 0, 0],
     [0.5, 0.25, 0.75],
     [1, 1, 1],
-  ])('honours a %s split over N requests (canary share within [%s, %s])', async (weight, lo, hi) => {
-    const set = await setRouting({ canaryVersion: candidate, canaryWeight: weight, resetAnalysis: true, reason: `split ${weight}` });
-    expect(set.canaryWeight).toBe(weight);
-    const res = await searches(`split-${weight}`);
-    const canary = res.filter((r) => r.variant === 'canary');
-    expect(canary.length / N).toBeGreaterThanOrEqual(lo);
-    expect(canary.length / N).toBeLessThanOrEqual(hi);
-    for (const r of res) {
-      expect(r.degraded).toBe(false);
-      expect(r.rankingModel?.version).toBe(r.variant === 'canary' ? candidate : production);
-    }
-    const a = await analysis();
-    expect(variantOf(a, 'canary')).toMatchObject({ requests: canary.length, errors: 0 });
-    expect(variantOf(a, 'production')).toMatchObject({ requests: N - canary.length, errors: 0 });
-    if (canary.length > 0) expect(variantOf(a, 'canary').versions).toEqual([candidate]);
-  }, 300_000);
+  ])(
+    'honours a %s split over N requests (canary share within [%s, %s])',
+    async (weight, lo, hi) => {
+      const set = await setRouting({ canaryVersion: candidate, canaryWeight: weight, resetAnalysis: true, reason: `split ${weight}` });
+      expect(set.canaryWeight).toBe(weight);
+      const res = await searches(`split-${weight}`);
+      const canary = res.filter((r) => r.variant === 'canary');
+      expect(canary.length / N).toBeGreaterThanOrEqual(lo);
+      expect(canary.length / N).toBeLessThanOrEqual(hi);
+      for (const r of res) {
+        expect(r.degraded).toBe(false);
+        expect(r.rankingModel?.version).toBe(r.variant === 'canary' ? candidate : production);
+      }
+      const a = await analysis();
+      expect(variantOf(a, 'canary')).toMatchObject({ requests: canary.length, errors: 0 });
+      expect(variantOf(a, 'production')).toMatchObject({ requests: N - canary.length, errors: 0 });
+      if (canary.length > 0) expect(variantOf(a, 'canary').versions).toEqual([candidate]);
+    },
+    300_000,
+  );
 
   it('mirrors requests to the canary without changing a single answer, and compares the rankings', async () => {
     await setRouting({ canaryVersion: '', canaryWeight: 0, reason: 'baseline' });
     const baseline = await searches('mirror');
-    const { epoch } = await setRouting({ canaryVersion: candidate, canaryWeight: 0, mirrorRate: 1, resetAnalysis: true, reason: 'mirror all' }).then(() => analysis());
+    const { epoch } = await setRouting({ canaryVersion: candidate, canaryWeight: 0, mirrorRate: 1, resetAnalysis: true, reason: 'mirror all' }).then(() =>
+      analysis(),
+    );
     const mirrored = await searches('mirror');
     expect(mirrored.map((r) => r.results)).toEqual(baseline.map((r) => r.results));
     expect(mirrored.every((r) => r.variant === 'production' && r.rankingModel?.version === production)).toBe(true);
@@ -156,7 +185,11 @@ describe('gateway: canary routing to a candidate ranking version', () => {
     const m = await gw.svc.metrics.registry.getSingleMetric('ranksafe_gateway_variant_requests_total')!.get();
     expect(m.values.find((v) => v.labels.variant === 'mirror' && v.labels.outcome === 'ok')?.value).toBeGreaterThanOrEqual(N);
     const overlap = await gw.svc.metrics.registry.getSingleMetric('ranksafe_gateway_mirror_top10_overlap')!.get();
-    expect((overlap.values as Array<{ metricName?: string; value: number; labels: Record<string, unknown> }>).find((v) => v.metricName === 'ranksafe_gateway_mirror_top10_overlap_count' && v.labels.canary_version === candidate)?.value).toBeGreaterThanOrEqual(N);
+    expect(
+      (overlap.values as Array<{ metricName?: string; value: number; labels: Record<string, unknown> }>).find(
+        (v) => v.metricName === 'ranksafe_gateway_mirror_top10_overlap_count' && v.labels.canary_version === candidate,
+      )?.value,
+    ).toBeGreaterThanOrEqual(N);
     // A reset ends the epoch: its counters are gone, and asking for them says so.
     await unaryCall(admin.resetCanaryAnalysis.bind(admin), {}, { metadata: md() });
     expect((await failure(analysis(epoch))).code).toBe(grpc.status.FAILED_PRECONDITION);

@@ -14,13 +14,16 @@ describe('canary routing and analysis', () => {
     const canary = ids.filter((id) => pickVariant({ canaryVersion: 'v2', canaryWeight: 0.1 }, id) === 'canary').length;
     expect(canary).toBeGreaterThan(800);
     expect(canary).toBeLessThan(1200);
-    for (const id of ids.slice(0, 50)) expect(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id)).toBe(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id));
+    for (const id of ids.slice(0, 50))
+      expect(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id)).toBe(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id));
     expect(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, '', () => 0.49)).toBe('canary');
     expect(pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, '', () => 0.5)).toBe('production');
     expect(hashFraction('a')).not.toBe(hashFraction('b'));
     // Ids that differ only in their last characters still spread over both sides.
     for (const prefix of ['missing', 'req', 'split-0.5', 'x']) {
-      const half = Array.from({ length: 40 }, (_, i) => `${prefix}-${i}`).filter((id) => pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id) === 'canary').length;
+      const half = Array.from({ length: 40 }, (_, i) => `${prefix}-${i}`).filter(
+        (id) => pickVariant({ canaryVersion: 'v2', canaryWeight: 0.5 }, id) === 'canary',
+      ).length;
       expect(half).toBeGreaterThanOrEqual(10);
       expect(half).toBeLessThanOrEqual(30);
     }
@@ -40,7 +43,12 @@ describe('canary routing and analysis', () => {
     expect(topKOverlap(a, [...a.slice(0, 5), ...a.slice(15), ...a.slice(5, 15)])).toBe(0.5);
     expect(topKOverlap(ranked(['x', 'y']), ranked(['y', 'x']))).toBe(1);
     expect(scoreDrift(a, a)).toBe(0);
-    expect(scoreDrift(ranked(['x', 'y'], () => 0.5), ranked(['y', 'x', 'z'], () => 0.7))).toBeCloseTo(0.2, 10);
+    expect(
+      scoreDrift(
+        ranked(['x', 'y'], () => 0.5),
+        ranked(['y', 'x', 'z'], () => 0.7),
+      ),
+    ).toBeCloseTo(0.2, 10);
   });
 
   it('reads percentiles from its buckets', () => {
@@ -61,7 +69,10 @@ describe('canary routing and analysis', () => {
     a.record('production', 5, true, 'int8-a');
     a.record('canary', 7, false);
     a.record('canary', 9, true, 'fp32-b');
-    a.compare(ranked(['x', 'y']), ranked(['y', 'x'], () => 0.9));
+    a.compare(
+      ranked(['x', 'y']),
+      ranked(['y', 'x'], () => 0.9),
+    );
     const s = a.snapshot(undefined, 'gw');
     const by = Object.fromEntries(s.variants.map((v) => [v.variant, v]));
     expect(by.production).toMatchObject({ requests: 1, errors: 0, versions: ['int8-a'] });

@@ -63,7 +63,9 @@ export function scoreDrift(a: RankedCandidate[], b: RankedCandidate[]): number {
 }
 
 /** Latency buckets (ms) of the analysis histograms; a percentile reads as its bucket's upper bound. */
-export const LATENCY_BUCKETS_MS = [1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000];
+export const LATENCY_BUCKETS_MS = [
+  1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40, 50, 60, 80, 100, 120, 150, 200, 250, 300, 400, 500, 750, 1000, 1500, 2000, 3000, 5000,
+];
 
 export class LatencyHistogram {
   readonly counts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);

@@ -3,7 +3,12 @@ import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
 const targets = z
   .string()
-  .transform((s) => s.split(',').map((t) => t.trim()).filter(Boolean))
+  .transform((s) =>
+    s
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean),
+  )
   .refine((t) => t.length > 0 && t.every((x) => /^[\w.-]+:\d+$/.test(x)), 'must be a comma-separated list of host:port');
 
 export const gatewayEnvSchema = serviceEnvSchema.extend({
@@ -34,7 +39,10 @@ export const gatewayEnvSchema = serviceEnvSchema.extend({
    */
   DATABASE_URL: z.string().url('DATABASE_URL must be a postgres:// URL').optional(),
   /** Gateways sharing one split (one row of gateway_routing). */
-  GATEWAY_ROUTING_SCOPE: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/).default('default'),
+  GATEWAY_ROUTING_SCOPE: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/)
+    .default('default'),
   /** How often the stored split is re-read (changes made through another gateway of the scope). */
   GATEWAY_ROUTING_POLL_MS: z.coerce.number().int().min(100).default(2000),
   /** Canary share when SetRouting names a canary version without a weight. */

@@ -30,7 +30,13 @@ describe('gateway: Search and Recommend over the real services', () => {
   const search = (req: Partial<SearchRequest>, deadlineMs = 10_000): Promise<SearchResponse> =>
     unaryCall(client.search.bind(client), SearchRequest.fromPartial(req), { deadlineMs });
   const recommend = (req: Partial<RecommendRequest>) => unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial(req), { deadlineMs: 10_000 });
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
   const degradedCount = async (reason: string) => {
     const m = await gw.svc.metrics.registry.getSingleMetric('ranksafe_gateway_degraded_total')!.get();
     return m.values.filter((v) => v.labels.reason === reason).reduce((s, v) => s + v.value, 0);
@@ -133,7 +139,9 @@ describe('gateway: Search and Recommend over the real services', () => {
   });
 
   it('degrades to retrieval order when ranking is slower than its budget', async () => {
-    const faults = ranking.map((r) => r.faults.inject({ kind: FaultKind.FAULT_KIND_LATENCY, methods: ['/ranksafe.v1.Ranking/Rank'], latencyMs: 3000, statusCode: 0, probability: 0, ttlMs: 0 }));
+    const faults = ranking.map((r) =>
+      r.faults.inject({ kind: FaultKind.FAULT_KIND_LATENCY, methods: ['/ranksafe.v1.Ranking/Rank'], latencyMs: 3000, statusCode: 0, probability: 0, ttlMs: 0 }),
+    );
     try {
       const before = await degradedCount('ranking_timeout');
       const res = await search({ query: 'coffee table', k: 5 });
@@ -147,7 +155,16 @@ describe('gateway: Search and Recommend over the real services', () => {
   });
 
   it('degrades when every ranking replica is overloaded', async () => {
-    const faults = ranking.map((r) => r.faults.inject({ kind: FaultKind.FAULT_KIND_ERROR, methods: ['/ranksafe.v1.Ranking/Rank'], latencyMs: 0, statusCode: grpc.status.RESOURCE_EXHAUSTED, probability: 0, ttlMs: 0 }));
+    const faults = ranking.map((r) =>
+      r.faults.inject({
+        kind: FaultKind.FAULT_KIND_ERROR,
+        methods: ['/ranksafe.v1.Ranking/Rank'],
+        latencyMs: 0,
+        statusCode: grpc.status.RESOURCE_EXHAUSTED,
+        probability: 0,
+        ttlMs: 0,
+      }),
+    );
     try {
       const res = await search({ query: 'running shoes', k: 3 });
       expect(res).toMatchObject({ degraded: true, degradedReason: 'ranking_overloaded' });

@@ -51,7 +51,7 @@ export class GatewayMetrics {
     });
     this.mirrorOverlap = new Histogram({
       name: 'ranksafe_gateway_mirror_top10_overlap',
-      help: 'Mirrored requests: share of production\'s top 10 that the canary also ranks in its top 10',
+      help: "Mirrored requests: share of production's top 10 that the canary also ranks in its top 10",
       labelNames: ['rpc', 'canary_version'],
       buckets: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1],
       registers: [registry],
@@ -163,7 +163,14 @@ export class SearchPipeline {
         })
         .catch((e) => fromRetrieval(e)),
     );
-    const ranked = await this.rank('search', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'query', value: query } }), ctx, md, req.requestId);
+    const ranked = await this.rank(
+      'search',
+      retrieved.candidates,
+      RankRequest.fromPartial({ subject: { $case: 'query', value: query } }),
+      ctx,
+      md,
+      req.requestId,
+    );
     return { ...this.answer(retrieved.candidates, ranked, k), indexVersion: retrieved.indexVersion, requestId: req.requestId, variant: ranked.variant };
   }
 
@@ -214,7 +221,14 @@ export class SearchPipeline {
     );
     const weightOf = new Map(seeds.map((s) => [s.id, s.weight]));
     const items = profile.products.map((p, i) => ({ text: profile.rankTexts[i] ?? p.title, weight: weightOf.get(p.id) ?? 1 }));
-    const ranked = await this.rank('recommend', retrieved.candidates, RankRequest.fromPartial({ subject: { $case: 'profile', value: { items } } }), ctx, md, req.requestId);
+    const ranked = await this.rank(
+      'recommend',
+      retrieved.candidates,
+      RankRequest.fromPartial({ subject: { $case: 'profile', value: { items } } }),
+      ctx,
+      md,
+      req.requestId,
+    );
     return { ...this.answer(retrieved.candidates, ranked, k), requestId: req.requestId, variant: ranked.variant };
   }
 
@@ -253,7 +267,8 @@ export class SearchPipeline {
         this.ranking.call((c) => c.rank, req, { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md }),
       );
       this.observe(rpc, variant, performance.now() - t0, true, res.model?.version);
-      if (variant === 'production' && shouldMirror(routing)) void this.mirror(rpc, { ...req, modelVersion: routing.canaryVersion }, res.ranked, routing.canaryVersion, md);
+      if (variant === 'production' && shouldMirror(routing))
+        void this.mirror(rpc, { ...req, modelVersion: routing.canaryVersion }, res.ranked, routing.canaryVersion, md);
       return { ranked: res.ranked, model: res.model, variant };
     } catch (e) {
       this.observe(rpc, variant, performance.now() - t0, false);

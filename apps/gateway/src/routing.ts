@@ -3,7 +3,16 @@ import type { Routing } from '@ranksafe/proto';
 import { aborted, GrpcError, invalidArgument, unavailable, type Logger } from '@ranksafe/serving-kit';
 
 /** No canary: everything answered by the ranking service's default version. */
-export const PRODUCTION_ONLY: Routing = { modelName: '', canaryVersion: '', canaryWeight: 0, mirrorRate: 0, revision: 0, updatedAtUnixMs: 0, updatedBy: '', reason: '' };
+export const PRODUCTION_ONLY: Routing = {
+  modelName: '',
+  canaryVersion: '',
+  canaryWeight: 0,
+  mirrorRate: 0,
+  revision: 0,
+  updatedAtUnixMs: 0,
+  updatedBy: '',
+  reason: '',
+};
 
 export interface RoutingChange {
   modelName: string;
@@ -21,9 +30,12 @@ const VERSION_RE = /^[\w.:@+-]{1,128}$/;
 export function validateChange(c: RoutingChange): void {
   if (c.modelName && !VERSION_RE.test(c.modelName)) throw invalidArgument('model_name', 'must be a model name');
   if (c.canaryVersion && !VERSION_RE.test(c.canaryVersion)) throw invalidArgument('canary_version', 'must be a registry version such as int8-<sha12>');
-  if (!Number.isFinite(c.canaryWeight) || c.canaryWeight < 0 || c.canaryWeight > 1) throw invalidArgument('canary_weight', `must be within [0, 1], got ${c.canaryWeight}`);
-  if (!Number.isFinite(c.mirrorRate) || c.mirrorRate < 0 || c.mirrorRate > 1) throw invalidArgument('mirror_rate', `must be within [0, 1], got ${c.mirrorRate}`);
-  if (!c.canaryVersion && (c.canaryWeight > 0 || c.mirrorRate > 0)) throw invalidArgument('canary_version', 'must be set for a canary weight or a mirror rate above 0');
+  if (!Number.isFinite(c.canaryWeight) || c.canaryWeight < 0 || c.canaryWeight > 1)
+    throw invalidArgument('canary_weight', `must be within [0, 1], got ${c.canaryWeight}`);
+  if (!Number.isFinite(c.mirrorRate) || c.mirrorRate < 0 || c.mirrorRate > 1)
+    throw invalidArgument('mirror_rate', `must be within [0, 1], got ${c.mirrorRate}`);
+  if (!c.canaryVersion && (c.canaryWeight > 0 || c.mirrorRate > 0))
+    throw invalidArgument('canary_version', 'must be set for a canary weight or a mirror rate above 0');
   if (c.reason.length > 1000) throw invalidArgument('reason', 'at most 1000 characters');
 }
 
@@ -94,7 +106,9 @@ export class RoutingTable {
   /** Read once now (a failure is logged and leaves production-only routing), then every `everyMs`. */
   async start(everyMs: number): Promise<void> {
     if (!this.pool) return;
-    await this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'cannot read the canary routing from Postgres; routing everything to production until it can'));
+    await this.refresh().catch((e) =>
+      this.logger.warn({ err: (e as Error).message }, 'cannot read the canary routing from Postgres; routing everything to production until it can'),
+    );
     this.timer = setInterval(() => {
       this.refresh().catch((e) => this.logger.warn({ err: (e as Error).message }, 'cannot poll the canary routing; keeping the last one read'));
     }, everyMs);

@@ -11,7 +11,11 @@ export const registryEnvSchema = serviceEnvSchema.extend({
   /** Content-addressed artifact store (local disk). */
   REGISTRY_ARTIFACT_DIR: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'registry', 'artifacts')),
   /** Largest artifact accepted by RegisterVersion, in bytes. */
-  REGISTRY_MAX_ARTIFACT_BYTES: z.coerce.number().int().min(1).default(4 * 1024 ** 3),
+  REGISTRY_MAX_ARTIFACT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(4 * 1024 ** 3),
   /** Backup root of CreateSnapshot (snapshots/ and a shared artifacts/ store); '' = <REGISTRY_ARTIFACT_DIR>/../backups. */
   REGISTRY_BACKUP_DIR: z.string().default(''),
   /** Snapshots kept (newest first; the newest verified one is always kept too). */

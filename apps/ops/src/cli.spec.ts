@@ -6,11 +6,25 @@ import { rpoLine } from './commands/snapshot';
 
 describe('ops output helpers', () => {
   it('aligns tables and leaves the last column unpadded', () => {
-    expect(table(['A', 'BB'], [['xyz', '1'], ['w', '22']]).split('\n')).toEqual(['A    BB', '---  --', 'xyz  1', 'w    22']);
+    expect(
+      table(
+        ['A', 'BB'],
+        [
+          ['xyz', '1'],
+          ['w', '22'],
+        ],
+      ).split('\n'),
+    ).toEqual(['A    BB', '---  --', 'xyz  1', 'w    22']);
   });
 
   it('writes ages the way a person reads them', () => {
-    expect([fmtAge(42_000), fmtAge(192_000), fmtAge(7_500_000), fmtAge(3 * 86_400_000 + 4 * 3_600_000), fmtAge(-5)]).toEqual(['42s', '3m 12s', '2h 5m', '3d 4h', '0s']);
+    expect([fmtAge(42_000), fmtAge(192_000), fmtAge(7_500_000), fmtAge(3 * 86_400_000 + 4 * 3_600_000), fmtAge(-5)]).toEqual([
+      '42s',
+      '3m 12s',
+      '2h 5m',
+      '3d 4h',
+      '0s',
+    ]);
   });
 
   it('says the RPO from the newest verified snapshot, or that there is none', () => {
@@ -37,6 +51,19 @@ describe('ops main', () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', 'apps/ops/src/main.ts', '--help'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(r.status).toBe(0);
     const commands = [...r.stdout.matchAll(/^ {2}([a-z][a-z-]*)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(['status', 'ping-workflow', 'events', 'search', 'recommend', 'index', 'model', 'snapshot', 'incidents', 'recover', 'monitor', 'help']);
+    expect(commands).toEqual([
+      'status',
+      'ping-workflow',
+      'events',
+      'search',
+      'recommend',
+      'index',
+      'model',
+      'snapshot',
+      'incidents',
+      'recover',
+      'monitor',
+      'help',
+    ]);
   }, 60_000);
 });

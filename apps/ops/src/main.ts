@@ -12,9 +12,7 @@ import { addStatusCommands } from './commands/status';
 import { addWorkflowCommands } from './commands/workflow';
 
 runMain('ops', async () => {
-  const program = new Command('ops')
-    .description('ranksafe operations: status, workflows, drills, rollouts, snapshots')
-    .showHelpAfterError();
+  const program = new Command('ops').description('ranksafe operations: status, workflows, drills, rollouts, snapshots').showHelpAfterError();
   const loadEnv = () => loadStackEnv();
   addStatusCommands(program, loadEnv);
   addWorkflowCommands(program, loadEnv);

@@ -14,7 +14,14 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
     env: cfg,
     logger,
     handleSignals: opts.handleSignals,
-    services: [{ definition: RankingService, name: 'ranksafe.v1.Ranking', implementation: models.implementation(), adminMethods: ['loadModel', 'setDefault', 'unloadModel'] }],
+    services: [
+      {
+        definition: RankingService,
+        name: 'ranksafe.v1.Ranking',
+        implementation: models.implementation(),
+        adminMethods: ['loadModel', 'setDefault', 'unloadModel'],
+      },
+    ],
     onShutdown: () => models.closeAll(),
   });
   setReady = (r) => svc.setReady(r);
@@ -43,7 +50,15 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
       for (const m of models.list()) {
         const labels = { model: m.model!.name, version: m.model!.version, default: String(m.isDefault) };
         const c = m.cache!;
-        for (const [stat, v] of Object.entries({ size: c.size, capacity: c.capacity, hits: c.hits, misses: c.misses, warm_done: m.warmDone, warm_target: m.warmTarget })) this.set({ ...labels, stat }, v);
+        for (const [stat, v] of Object.entries({
+          size: c.size,
+          capacity: c.capacity,
+          hits: c.hits,
+          misses: c.misses,
+          warm_done: m.warmDone,
+          warm_target: m.warmTarget,
+        }))
+          this.set({ ...labels, stat }, v);
       }
     },
   });

@@ -41,13 +41,27 @@ describe('ranking-service: a candidate version beside the production default', (
   let ranking: RunningService;
   let client: RankingClient;
   const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
   const rank = (req: Partial<RankRequest> = {}): Promise<RankResponse> =>
-    unaryCall(client.rank.bind(client), RankRequest.fromPartial({ subject: { $case: 'query', value: 'wooden table for the dining room' }, candidates: PRODUCTS, ...req }), { deadlineMs: 30_000 });
+    unaryCall(
+      client.rank.bind(client),
+      RankRequest.fromPartial({ subject: { $case: 'query', value: 'wooden table for the dining room' }, candidates: PRODUCTS, ...req }),
+      { deadlineMs: 30_000 },
+    );
   const load = (ref: string, req: Partial<LoadModelRequest> = {}): Promise<LoadModelResponse> =>
-    unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: NAME, source: { $case: 'registryRef', value: ref }, ...req }), { metadata: md(), deadlineMs: 180_000 });
+    unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: NAME, source: { $case: 'registryRef', value: ref }, ...req }), {
+      metadata: md(),
+      deadlineMs: 180_000,
+    });
   const list = async () => (await unaryCall(client.listModels.bind(client), {})).models;
-  const setDefault = (version: string, unloadPrevious = false) => unaryCall(client.setDefault.bind(client), { modelName: NAME, version, unloadPrevious }, { metadata: md() });
+  const setDefault = (version: string, unloadPrevious = false) =>
+    unaryCall(client.setDefault.bind(client), { modelName: NAME, version, unloadPrevious }, { metadata: md() });
   const unload = (version: string) => unaryCall(client.unloadModel.bind(client), { modelName: NAME, version }, { metadata: md() });
 
   /** Rank requests without a version, back to back, until stop(); every answer and failure kept. */
@@ -85,13 +99,28 @@ describe('ranking-service: a candidate version beside the production default', (
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'multimodel-'));
     const fixture = await testCatalogIndex({ products: 300, users: 20 });
     ({ svc: registry } = await startRegistry(
-      loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts') }),
+      loadRegistryConfig({
+        GRPC_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'error',
+        ADMIN_TOKEN: TOKEN,
+        DATABASE_URL: db.url,
+        REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts'),
+      }),
       { handleSignals: false },
     ));
     const publisher = new RegistryClient(registry.address, { token: TOKEN, actor: 'test' });
     for (const variant of ['int8', 'fp32'] as const) {
       await publishDirectory(publisher, {
-        spec: { name: NAME, version: versionOf(variant), kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx', signature: {}, metrics: {}, lineage: undefined },
+        spec: {
+          name: NAME,
+          version: versionOf(variant),
+          kind: ModelKind.MODEL_KIND_BI_ENCODER,
+          framework: 'onnx',
+          signature: {},
+          metrics: {},
+          lineage: undefined,
+        },
         dir: MODEL_DIR,
         files: modelBundleFiles(MODEL_DIR, variant),
         alias: variant === 'int8' ? 'production' : 'canary',
@@ -126,7 +155,15 @@ describe('ranking-service: a candidate version beside the production default', (
   it('starts with the production alias as the default, reported by its registry version, its cache warmed from the index', async () => {
     const loaded = await list();
     expect(loaded).toHaveLength(1);
-    expect(loaded[0]).toMatchObject({ model: { name: NAME, version: PROD }, isDefault: true, source: 'production', variant: 'int8', warmSource: 'index', warmState: WarmState.WARM_STATE_WARM, warm: true });
+    expect(loaded[0]).toMatchObject({
+      model: { name: NAME, version: PROD },
+      isDefault: true,
+      source: 'production',
+      variant: 'int8',
+      warmSource: 'index',
+      warmState: WarmState.WARM_STATE_WARM,
+      warm: true,
+    });
     expect(loaded[0]!.cache!.size).toBeGreaterThanOrEqual(300);
     expect((await rank()).model).toMatchObject({ name: NAME, version: PROD });
   });
@@ -137,7 +174,15 @@ describe('ranking-service: a candidate version beside the production default', (
     await traffic.stop();
     expect(res).toMatchObject({ model: { name: NAME, version: CAND }, isDefault: false, alreadyLoaded: false });
     // The index was embedded by the int8 model, so the fp32 candidate embedded the first N products itself.
-    expect(res.loaded).toMatchObject({ warmState: WarmState.WARM_STATE_WARM, warm: true, warmSource: 'embedded', warmDone: WARM_N, warmTarget: WARM_N, variant: 'fp32', source: 'canary' });
+    expect(res.loaded).toMatchObject({
+      warmState: WarmState.WARM_STATE_WARM,
+      warm: true,
+      warmSource: 'embedded',
+      warmDone: WARM_N,
+      warmTarget: WARM_N,
+      variant: 'fp32',
+      source: 'canary',
+    });
     expect(res.loaded!.cache!.size).toBeGreaterThanOrEqual(WARM_N);
     expect(traffic.failures).toEqual([]);
     expect(traffic.versions.length).toBeGreaterThan(0);
@@ -145,7 +190,12 @@ describe('ranking-service: a candidate version beside the production default', (
     expect(traffic.health.length).toBeGreaterThan(0);
     expect(traffic.health.filter((h) => h !== 'SERVING')).toEqual([]);
     const loaded = await list();
-    expect(loaded.map((m) => [m.model!.version, m.isDefault]).sort()).toEqual([[CAND, false], [PROD, true]].sort());
+    expect(loaded.map((m) => [m.model!.version, m.isDefault]).sort()).toEqual(
+      [
+        [CAND, false],
+        [PROD, true],
+      ].sort(),
+    );
   }, 240_000);
 
   it('answers by explicit version and by default, each ModelRef naming the version that scored', async () => {
@@ -178,7 +228,9 @@ describe('ranking-service: a candidate version beside the production default', (
     expect(unknown.code).toBe(grpc.status.NOT_FOUND);
     expect(unknown.details).toContain(PROD);
     expect((await failure(rank({ modelName: 'bge-small' }))).code).toBe(grpc.status.NOT_FOUND);
-    expect((await failure(unaryCall(client.embed.bind(client), EmbedRequest.fromPartial({ texts: ['x'], modelVersion: 'nope' })))).code).toBe(grpc.status.NOT_FOUND);
+    expect((await failure(unaryCall(client.embed.bind(client), EmbedRequest.fromPartial({ texts: ['x'], modelVersion: 'nope' })))).code).toBe(
+      grpc.status.NOT_FOUND,
+    );
     expect((await failure(setDefault('nope'))).code).toBe(grpc.status.NOT_FOUND);
     expect((await failure(unload('nope'))).code).toBe(grpc.status.NOT_FOUND);
     expect((await failure(load('no-such-version'))).code).toBe(grpc.status.NOT_FOUND);
@@ -194,7 +246,9 @@ describe('ranking-service: a candidate version beside the production default', (
     const def = await failure(unload(PROD));
     expect(def.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(def.details).toMatch(/default/);
-    expect((await failure(unaryCall(client.setDefault.bind(client), { modelName: NAME, version: CAND, unloadPrevious: false })))!.code).toBe(grpc.status.UNAUTHENTICATED);
+    expect((await failure(unaryCall(client.setDefault.bind(client), { modelName: NAME, version: CAND, unloadPrevious: false })))!.code).toBe(
+      grpc.status.UNAUTHENTICATED,
+    );
     expect((await rank()).model?.version).toBe(PROD);
   });
 

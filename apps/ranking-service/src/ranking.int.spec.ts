@@ -25,7 +25,14 @@ describe('ranking-service', () => {
   const rank = (req: Partial<RankRequest>, deadlineMs = 10_000) => unaryCall(client.rank.bind(client), RankRequest.fromPartial(req), { deadlineMs });
 
   beforeAll(async () => {
-    const cfg = loadRankingConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'warn', ADMIN_TOKEN: TOKEN, RANKING_INTRA_OP_THREADS: '1', RANKING_MAX_QUEUE_SIZE: '256' });
+    const cfg = loadRankingConfig({
+      GRPC_PORT: '0',
+      METRICS_PORT: '-1',
+      LOG_LEVEL: 'warn',
+      ADMIN_TOKEN: TOKEN,
+      RANKING_INTRA_OP_THREADS: '1',
+      RANKING_MAX_QUEUE_SIZE: '256',
+    });
     ({ svc, models } = await startRankingService(cfg, { handleSignals: false }));
     client = new RankingClient(svc.address, insecure);
   }, 120_000);
@@ -51,7 +58,15 @@ describe('ranking-service', () => {
 
   it('ranks for a user profile (weighted sum of item embeddings)', async () => {
     const res = await rank({
-      subject: { $case: 'profile', value: { items: [{ text: 'oak bookshelf | living room furniture', weight: 5 }, { text: 'walnut coffee table', weight: 4 }] } },
+      subject: {
+        $case: 'profile',
+        value: {
+          items: [
+            { text: 'oak bookshelf | living room furniture', weight: 5 },
+            { text: 'walnut coffee table', weight: 4 },
+          ],
+        },
+      },
       candidates: PRODUCTS,
     });
     expect(['table', 'chair']).toContain(res.ranked[0]!.id);
@@ -98,7 +113,10 @@ describe('ranking-service', () => {
     [{ candidates: PRODUCTS }, 'subject'],
     [{ subject: { $case: 'query', value: '   ' }, candidates: PRODUCTS }, 'query'],
     [{ subject: { $case: 'query', value: 'x' }, candidates: [] }, 'candidates'],
-    [{ subject: { $case: 'query', value: 'x' }, candidates: Array.from({ length: 1001 }, (_, i) => ({ id: `p${i}`, text: 't', retrievalScore: 0 })) }, 'candidates'],
+    [
+      { subject: { $case: 'query', value: 'x' }, candidates: Array.from({ length: 1001 }, (_, i) => ({ id: `p${i}`, text: 't', retrievalScore: 0 })) },
+      'candidates',
+    ],
     [{ subject: { $case: 'query', value: 'x' }, candidates: [{ id: '', text: 't', retrievalScore: 0 }] }, 'candidates[0].id'],
     [{ subject: { $case: 'profile', value: { items: [] } }, candidates: PRODUCTS }, 'profile.items'],
   ])('answers bad input with INVALID_ARGUMENT naming the field (%#)', async (req, field) => {
@@ -114,7 +132,9 @@ describe('ranking-service', () => {
 
   it('answers RESOURCE_EXHAUSTED when its queue is full, and keeps serving', async () => {
     const many = Array.from({ length: 200 }, (_, i) => ({ id: `p${i}`, text: `never seen before product ${i} ${Math.random()}`, retrievalScore: 0 }));
-    const results = await Promise.allSettled(Array.from({ length: 4 }, () => rank({ subject: { $case: 'query', value: `q ${Math.random()}` }, candidates: many }, 60_000)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 4 }, () => rank({ subject: { $case: 'query', value: `q ${Math.random()}` }, candidates: many }, 60_000)),
+    );
     const codes = results.map((r) => (r.status === 'rejected' ? (r.reason as grpc.ServiceError).code : grpc.status.OK));
     expect(codes).toContain(grpc.status.RESOURCE_EXHAUSTED);
     expect(codes).toContain(grpc.status.OK);
@@ -138,7 +158,11 @@ describe('ranking-service', () => {
     const dir = path.resolve(__dirname, '../../../models/minilm-l6-v2');
     try {
       // Same model dir and variant: the same name and version, already loaded; LoadModel answers with it.
-      const res = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }), { metadata: md() });
+      const res = await unaryCall(
+        client.loadModel.bind(client),
+        LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }),
+        { metadata: md() },
+      );
       expect(res.model?.version).toBe(before.model!.version);
       expect(res).toMatchObject({ alreadyLoaded: true, isDefault: true });
 
@@ -147,7 +171,11 @@ describe('ranking-service', () => {
       const bytes = fs.readFileSync(path.join(tampered, 'model.int8.onnx'));
       bytes[1000] ^= 0xff;
       fs.writeFileSync(path.join(tampered, 'model.int8.onnx'), bytes);
-      const err = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: tampered }, makeDefault: true }), { metadata: md() }).catch((e) => e);
+      const err = await unaryCall(
+        client.loadModel.bind(client),
+        LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: tampered }, makeDefault: true }),
+        { metadata: md() },
+      ).catch((e) => e);
       fs.rmSync(tampered, { recursive: true, force: true });
       expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
       expect(err.details).toMatch(/refusing to load a tampered or corrupt artifact/);
@@ -162,7 +190,10 @@ describe('ranking-service', () => {
     expect(after).toHaveLength(1);
     expect(after[0]!.isDefault).toBe(true);
     expect(after[0]!.loadedAtUnixMs).toBe(before.loadedAtUnixMs); // the same instance, not a reload
-    const noToken = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true })).catch((e) => e);
+    const noToken = await unaryCall(
+      client.loadModel.bind(client),
+      LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }),
+    ).catch((e) => e);
     expect(noToken.code).toBe(grpc.status.UNAUTHENTICATED);
   }, 120_000);
 });

@@ -32,22 +32,57 @@ describe('ranking-service loads models through the model registry', () => {
   let reg: RegistryClient;
   let rank: RankingClient;
   const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
-  const load = (ref: string) => unaryCall(rank.loadModel.bind(rank), LoadModelRequest.fromPartial({ modelName: 'minilm-l6-v2', source: { $case: 'registryRef', value: ref }, makeDefault: true }), { metadata: md(), deadlineMs: 120_000 });
-  const ranks = () => unaryCall(rank.rank.bind(rank), RankRequest.fromPartial({ subject: { $case: 'query', value: 'oak table' }, candidates: [{ id: 'a', text: 'solid oak dining table', retrievalScore: 0 }] }), { deadlineMs: 10_000 });
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
+  const load = (ref: string) =>
+    unaryCall(
+      rank.loadModel.bind(rank),
+      LoadModelRequest.fromPartial({ modelName: 'minilm-l6-v2', source: { $case: 'registryRef', value: ref }, makeDefault: true }),
+      { metadata: md(), deadlineMs: 120_000 },
+    );
+  const ranks = () =>
+    unaryCall(
+      rank.rank.bind(rank),
+      RankRequest.fromPartial({
+        subject: { $case: 'query', value: 'oak table' },
+        candidates: [{ id: 'a', text: 'solid oak dining table', retrievalScore: 0 }],
+      }),
+      { deadlineMs: 10_000 },
+    );
 
-  const register = (version: string, file: string) => reg.register({ name: 'minilm-l6-v2', version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx' }, file);
+  const register = (version: string, file: string) =>
+    reg.register({ name: 'minilm-l6-v2', version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework: 'onnx' }, file);
 
   beforeAll(async () => {
     db = await scratchDatabase('rs_regload');
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'regload-'));
     ({ svc: registry } = await startRegistry(
-      loadRegistryConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, DATABASE_URL: db.url, REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts') }),
+      loadRegistryConfig({
+        GRPC_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'error',
+        ADMIN_TOKEN: TOKEN,
+        DATABASE_URL: db.url,
+        REGISTRY_ARTIFACT_DIR: path.join(tmp, 'artifacts'),
+      }),
       { handleSignals: false },
     ));
     reg = new RegistryClient(registry.address, { token: TOKEN, actor: 'registry-load-test' });
     ({ svc: ranking, models } = await startRankingService(
-      loadRankingConfig({ GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, RANKING_INTRA_OP_THREADS: '1', RANKING_REGISTRY_ADDRESS: registry.address, RANKING_REGISTRY_CACHE_DIR: path.join(tmp, 'cache') }),
+      loadRankingConfig({
+        GRPC_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'error',
+        ADMIN_TOKEN: TOKEN,
+        RANKING_INTRA_OP_THREADS: '1',
+        RANKING_REGISTRY_ADDRESS: registry.address,
+        RANKING_REGISTRY_CACHE_DIR: path.join(tmp, 'cache'),
+      }),
       { handleSignals: false },
     ));
     rank = new RankingClient(ranking.address, grpc.credentials.createInsecure());

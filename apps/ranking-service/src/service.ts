@@ -157,7 +157,11 @@ export class RankingModels {
       onWarning: (w) => this.logger.warn(w),
     });
     const engine = new RankingEngine(encoder, {
-      batcher: { maxBatchSize: this.cfg.RANKING_MAX_BATCH_SIZE, maxQueueDelayMs: this.cfg.RANKING_MAX_QUEUE_DELAY_MS, maxQueueSize: this.cfg.RANKING_MAX_QUEUE_SIZE },
+      batcher: {
+        maxBatchSize: this.cfg.RANKING_MAX_BATCH_SIZE,
+        maxQueueDelayMs: this.cfg.RANKING_MAX_QUEUE_DELAY_MS,
+        maxQueueSize: this.cfg.RANKING_MAX_QUEUE_SIZE,
+      },
       cacheSize: this.cfg.RANKING_CACHE_SIZE,
       retrievalWeight: this.cfg.RANKING_RETRIEVAL_WEIGHT,
     });
@@ -268,7 +272,10 @@ export class RankingModels {
   }
 
   private versionsOf(name: string): string {
-    return [...this.served.values()].filter((x) => x.ref.name === name).map((x) => x.ref.version).join(', ');
+    return [...this.served.values()]
+      .filter((x) => x.ref.name === name)
+      .map((x) => x.ref.version)
+      .join(', ');
   }
 
   /** Take a version out of the table (new requests get NOT_FOUND); what it has queued runs, then it closes. */
@@ -281,7 +288,8 @@ export class RankingModels {
   async unload(name: string, version: string): Promise<void> {
     const s = this.served.get(key(name, version));
     if (!s) throw notFound(`model ${name} version ${version} is not loaded here (loaded: ${this.versionsOf(name) || 'none'})`);
-    if (this.defaults.get(name) === s) throw failedPrecondition(`${name} ${version} is the default version of ${name}; make another version the default (SetDefault) first`);
+    if (this.defaults.get(name) === s)
+      throw failedPrecondition(`${name} ${version} is the default version of ${name}; make another version the default (SetDefault) first`);
     await this.close(s);
   }
 
@@ -398,7 +406,14 @@ export class RankingModels {
         }
         try {
           const { served: s, alreadyLoaded } = await this.load(dir, opts);
-          return { model: s.ref, sha256: s.engine.encoder.sha256, warmupMs: s.warmupMs, isDefault: this.defaults.get(s.ref.name) === s, alreadyLoaded, loaded: this.describe(s) };
+          return {
+            model: s.ref,
+            sha256: s.engine.encoder.sha256,
+            warmupMs: s.warmupMs,
+            isDefault: this.defaults.get(s.ref.name) === s,
+            alreadyLoaded,
+            loaded: this.describe(s),
+          };
         } catch (e) {
           if (e instanceof GrpcError) throw e;
           if (e instanceof ArtifactIntegrityError) throw failedPrecondition(e.message);

@@ -4,7 +4,10 @@ import type { RetrievalConfig } from './config';
 import { RetrievalState } from './service';
 
 /** Start the retrieval gRPC server; it reports NOT_SERVING until its index and encoder are loaded. */
-export async function startRetrievalService(cfg: RetrievalConfig, opts: { handleSignals?: boolean } = {}): Promise<{ svc: RunningService; state: RetrievalState }> {
+export async function startRetrievalService(
+  cfg: RetrievalConfig,
+  opts: { handleSignals?: boolean } = {},
+): Promise<{ svc: RunningService; state: RetrievalState }> {
   const logger = createLogger('retrieval-service', cfg.LOG_LEVEL, cfg.INSTANCE_ID);
   let setReady: (r: boolean) => void = () => undefined;
   const state = new RetrievalState(cfg, logger, (r) => setReady(r));

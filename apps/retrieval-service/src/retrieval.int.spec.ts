@@ -22,7 +22,13 @@ describe('retrieval-service', () => {
   const retrieve = (req: Partial<RetrieveRequest>): Promise<RetrieveResponse> =>
     unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial(req), { deadlineMs: 10_000 });
   const firstUserId = () => [...Array(60).keys()].map((i) => `u${String(i + 1).padStart(4, '0')}`).find((id) => index.user(id))!;
-  const failure = (p: Promise<unknown>) => p.then(() => { throw new Error('expected the call to fail'); }, (e: grpc.ServiceError) => e);
+  const failure = (p: Promise<unknown>) =>
+    p.then(
+      () => {
+        throw new Error('expected the call to fail');
+      },
+      (e: grpc.ServiceError) => e,
+    );
 
   beforeAll(async () => {
     const first = await testCatalogIndex({ products: 1500, users: 60 });
@@ -75,7 +81,12 @@ describe('retrieval-service', () => {
     const byBrand = await retrieve({ query: p.title, topN: 50, filters: { categories: [], brands: [p.brand] } });
     for (const c of byBrand.candidates) expect(c.product!.brand).toBe(p.brand);
     expect(byBrand.candidates.map((c) => c.product!.id)).toContain(p.id);
-    const byPrice = await retrieve({ query: 'gift', topN: 100, mode: RetrievalMode.RETRIEVAL_MODE_DENSE, filters: { categories: [], brands: [], minPrice: 20, maxPrice: 60 } });
+    const byPrice = await retrieve({
+      query: 'gift',
+      topN: 100,
+      mode: RetrievalMode.RETRIEVAL_MODE_DENSE,
+      filters: { categories: [], brands: [], minPrice: 20, maxPrice: 60 },
+    });
     expect(byPrice.candidates.length).toBeGreaterThan(0);
     for (const c of byPrice.candidates) expect(c.product!.price >= 20 && c.product!.price <= 60).toBe(true);
   });
@@ -104,7 +115,12 @@ describe('retrieval-service', () => {
     const userId = firstUserId();
     const h = await unaryCall(client.getUserHistory.bind(client), { userId, limit: 3 });
     expect(h.interactions).toHaveLength(3);
-    expect(h.interactions.map((i) => i.itemId)).toEqual(index.user(userId)!.items.slice(-3).map((i) => i.id));
+    expect(h.interactions.map((i) => i.itemId)).toEqual(
+      index
+        .user(userId)!
+        .items.slice(-3)
+        .map((i) => i.id),
+    );
     const missing = await failure(unaryCall(client.getUserHistory.bind(client), { userId: 'nobody', limit: 0 }));
     expect(missing.code).toBe(grpc.status.NOT_FOUND);
   });
@@ -132,7 +148,9 @@ describe('retrieval-service', () => {
     fs.cpSync(second.dir, tampered, { recursive: true });
     fs.appendFileSync(path.join(tampered, 'catalog.jsonl'), '{"id":"evil","title":"injected product","price":1}\n');
     const md = adminMetadata(new grpc.Metadata(), TOKEN);
-    const err = await failure(unaryCall(client.loadIndex.bind(client), { source: { $case: 'localPath', value: tampered } }, { metadata: md, deadlineMs: 60_000 }));
+    const err = await failure(
+      unaryCall(client.loadIndex.bind(client), { source: { $case: 'localPath', value: tampered } }, { metadata: md, deadlineMs: 60_000 }),
+    );
     expect(err.code).toBe(grpc.status.FAILED_PRECONDITION);
     expect(err.details).toMatch(/sha256/);
     expect((await unaryCall(client.describeIndex.bind(client), {})).indexVersion).toBe(index.version);
@@ -140,7 +158,8 @@ describe('retrieval-service', () => {
   });
 
   it('hot-reloads another index version (admin only) without failing calls in flight', async () => {
-    const load = (md?: grpc.Metadata) => unaryCall(client.loadIndex.bind(client), { source: { $case: 'localPath', value: second.dir } }, { metadata: md, deadlineMs: 60_000 });
+    const load = (md?: grpc.Metadata) =>
+      unaryCall(client.loadIndex.bind(client), { source: { $case: 'localPath', value: second.dir } }, { metadata: md, deadlineMs: 60_000 });
     expect((await failure(load())).code).toBe(grpc.status.UNAUTHENTICATED);
 
     let stop = false;
@@ -148,7 +167,10 @@ describe('retrieval-service', () => {
     const errors: unknown[] = [];
     const traffic = (async () => {
       while (!stop) {
-        await retrieve({ query: 'stainless steel', topN: 10 }).then((r) => versions.add(r.indexVersion), (e) => errors.push(e));
+        await retrieve({ query: 'stainless steel', topN: 10 }).then(
+          (r) => versions.add(r.indexVersion),
+          (e) => errors.push(e),
+        );
       }
     })();
     const res = await load(adminMetadata(new grpc.Metadata(), TOKEN));

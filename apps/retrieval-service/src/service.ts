@@ -1,21 +1,7 @@
 import * as path from 'node:path';
-import {
-  ModelKind,
-  RetrievalMode as ProtoMode,
-  type Candidate,
-  type Product,
-  type RetrievalServer,
-  type RetrieveRequest,
-} from '@ranksafe/proto';
+import { ModelKind, RetrievalMode as ProtoMode, type Candidate, type Product, type RetrievalServer, type RetrieveRequest } from '@ranksafe/proto';
 import { ArtifactIntegrityError, BertEncoder, LruCache } from '@ranksafe/ranking-core';
-import {
-  CatalogIndex,
-  FilterError,
-  resolveIndexDir,
-  type CatalogProduct,
-  type RetrievalFilters,
-  type RetrievalMode,
-} from '@ranksafe/retrieval-core';
+import { CatalogIndex, FilterError, resolveIndexDir, type CatalogProduct, type RetrievalFilters, type RetrievalMode } from '@ranksafe/retrieval-core';
 import { fetchForLoad, RegistryFetcher } from '@ranksafe/registry-client';
 import { failedPrecondition, GrpcError, invalidArgument, notFound, unary, unavailable, type Logger } from '@ranksafe/serving-kit';
 import type { RetrievalConfig } from './config';

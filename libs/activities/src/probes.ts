@@ -60,7 +60,9 @@ export function createProbeActivities(deps: { serving: ServingControl }) {
       let rounds = 0;
       while (Date.now() < until) {
         const t0 = Date.now();
-        const results = await Promise.all(input.replicas.map(async (r) => ({ r, why: await probeOnce(deps.serving, input.tier, r, input.probeTimeoutMs, input.latencySloMs) })));
+        const results = await Promise.all(
+          input.replicas.map(async (r) => ({ r, why: await probeOnce(deps.serving, input.tier, r, input.probeTimeoutMs, input.latencySloMs) })),
+        );
         rounds++;
         for (const { r, why } of results) {
           if (!why) {
@@ -71,7 +73,10 @@ export function createProbeActivities(deps: { serving: ServingControl }) {
           s.n++;
           streaks.set(r.instance, s);
           if (s.n >= input.failureThreshold) {
-            return { rounds, failure: { instance: r.instance, address: r.address, reason: why, consecutive: s.n, firstFailureAtUnixMs: s.first, detectedAtUnixMs: Date.now() } };
+            return {
+              rounds,
+              failure: { instance: r.instance, address: r.address, reason: why, consecutive: s.n, firstFailureAtUnixMs: s.first, detectedAtUnixMs: Date.now() },
+            };
           }
         }
         ctx.heartbeat({ rounds, streaks: Object.fromEntries(streaks) });

@@ -13,7 +13,8 @@ export function createRecoveryActivities(deps: { serving: ServingControl }) {
         return { applied: true, detail: `health override ${input.override}` };
       } catch (e) {
         const code = (e as { code?: number }).code;
-        if (code === 14 /* UNAVAILABLE */ || code === 4 /* DEADLINE_EXCEEDED */) return { applied: false, detail: `unreachable: ${(e as Error).message.split('\n')[0]}` };
+        if (code === 14 /* UNAVAILABLE */ || code === 4 /* DEADLINE_EXCEEDED */)
+          return { applied: false, detail: `unreachable: ${(e as Error).message.split('\n')[0]}` };
         throw e;
       }
     },
@@ -26,7 +27,11 @@ export function createRecoveryActivities(deps: { serving: ServingControl }) {
         const h = await serving.health(input.address, 1000);
         if (h.status === 'SERVING') return { waitedMs: Date.now() - t0 };
         if (Date.now() - t0 > input.timeoutMs) {
-          throw ApplicationFailure.create({ type: 'NotServing', nonRetryable: true, message: `${input.address} not SERVING after ${input.timeoutMs} ms (last: ${h.status}${h.detail ? `, ${h.detail}` : ''})` });
+          throw ApplicationFailure.create({
+            type: 'NotServing',
+            nonRetryable: true,
+            message: `${input.address} not SERVING after ${input.timeoutMs} ms (last: ${h.status}${h.detail ? `, ${h.detail}` : ''})`,
+          });
         }
         ctx.heartbeat({ status: h.status });
         await ctx.sleep(input.everyMs ?? 100);

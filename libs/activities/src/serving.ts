@@ -27,7 +27,11 @@ const OVERRIDES: Record<Override, HealthOverride> = {
 export function grpcServingControl(o: { token?: string; registry: Pick<RegistryClient, 'resolve'> }): ServingControl {
   const md = () => (o.token ? adminMetadata(new grpc.Metadata(), o.token) : new grpc.Metadata());
   const creds = grpc.credentials.createInsecure();
-  const once = async <C extends grpc.Client, T>(Ctor: new (a: string, c: grpc.ChannelCredentials) => C, address: string, fn: (c: C) => Promise<T>): Promise<T> => {
+  const once = async <C extends grpc.Client, T>(
+    Ctor: new (a: string, c: grpc.ChannelCredentials) => C,
+    address: string,
+    fn: (c: C) => Promise<T>,
+  ): Promise<T> => {
     const c = new Ctor(address, creds);
     try {
       return await fn(c);
@@ -38,14 +42,19 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
   return {
     health: (address, timeoutMs) => checkHealth(address, '', timeoutMs),
     setHealthOverride: (address, override, timeoutMs = 3000) =>
-      once(AdminClient, address, (c) => unaryCall(c.setHealthOverride.bind(c), { override: OVERRIDES[override] }, { metadata: md(), deadlineMs: timeoutMs })).then(() => undefined),
+      once(AdminClient, address, (c) =>
+        unaryCall(c.setHealthOverride.bind(c), { override: OVERRIDES[override] }, { metadata: md(), deadlineMs: timeoutMs }),
+      ).then(() => undefined),
     canaryQuery: async (tier, address, timeoutMs) => {
       const t0 = Date.now();
       if (tier === 'ranking-service') {
         const r = await once(RankingClient, address, (c) =>
           unaryCall(
             c.rank.bind(c),
-            RankRequest.fromPartial({ subject: { $case: 'query', value: 'solid oak table' }, candidates: [{ id: 'canary-1', text: 'oak dining table', retrievalScore: 0 }] }),
+            RankRequest.fromPartial({
+              subject: { $case: 'query', value: 'solid oak table' },
+              candidates: [{ id: 'canary-1', text: 'oak dining table', retrievalScore: 0 }],
+            }),
             { deadlineMs: timeoutMs },
           ),
         );
@@ -53,7 +62,9 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
       }
       if (tier === 'retrieval-service') {
         const r = await once(RetrievalClient, address, (c) =>
-          unaryCall(c.retrieve.bind(c), RetrieveRequest.fromPartial({ query: 'table', topN: 5, mode: RetrievalMode.RETRIEVAL_MODE_BM25 }), { deadlineMs: timeoutMs }),
+          unaryCall(c.retrieve.bind(c), RetrieveRequest.fromPartial({ query: 'table', topN: 5, mode: RetrievalMode.RETRIEVAL_MODE_BM25 }), {
+            deadlineMs: timeoutMs,
+          }),
         );
         return { latencyMs: Date.now() - t0, detail: `${r.candidates.length} candidates` };
       }
@@ -69,7 +80,13 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
           if (production.version === serving.model.version) return { version: production.version, loaded: false };
           const r = await unaryCall(
             c.loadModel.bind(c),
-            LoadModelRequest.fromPartial({ modelName: serving.model.name, source: { $case: 'registryRef', value: 'production' }, makeDefault: true, unloadPreviousDefault: true, waitForWarm: true }),
+            LoadModelRequest.fromPartial({
+              modelName: serving.model.name,
+              source: { $case: 'registryRef', value: 'production' },
+              makeDefault: true,
+              unloadPreviousDefault: true,
+              waitForWarm: true,
+            }),
             { metadata: md(), deadlineMs: 120_000 },
           );
           return { version: r.model?.version ?? production.version, loaded: true };

@@ -11,10 +11,7 @@ export interface PlatformEvent {
 }
 
 /** Append one lifecycle event of a supervised component. */
-export async function recordPlatformEvent(
-  pool: Pool,
-  e: Omit<PlatformEvent, 'at' | 'detail'> & { detail?: Record<string, unknown> },
-): Promise<void> {
+export async function recordPlatformEvent(pool: Pool, e: Omit<PlatformEvent, 'at' | 'detail'> & { detail?: Record<string, unknown> }): Promise<void> {
   await pool.query('INSERT INTO platform_events (component, instance, event, detail) VALUES ($1, $2, $3, $4)', [
     e.component,
     e.instance,

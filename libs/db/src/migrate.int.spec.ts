@@ -20,8 +20,14 @@ describe('migrations on a scratch database', () => {
     expect(applied).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0004_gateway_routing', '0005_operations']);
     expect((await migrateUp(db.url)).applied).toEqual([]);
     pool = createPool(db.url);
-    const r = await pool.query("SELECT name FROM pgmigrations ORDER BY id");
-    expect(r.rows.map((x) => x.name)).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0004_gateway_routing', '0005_operations']);
+    const r = await pool.query('SELECT name FROM pgmigrations ORDER BY id');
+    expect(r.rows.map((x) => x.name)).toEqual([
+      '0001_platform_events',
+      '0002_model_registry',
+      '0003_registry_snapshots',
+      '0004_gateway_routing',
+      '0005_operations',
+    ]);
   });
 
   it('records and lists platform events, newest first, filtered by instance', async () => {

@@ -19,7 +19,15 @@ describe('operations log', () => {
   it('upserts an operation: the state moves, the detail merges, the start time stays', async () => {
     await upsertOperation(pool, { workflowId: 'recover-r1', runId: 'a', kind: 'recovery', target: 'r1', state: 'running', detail: { incident: 'i1' } });
     const [first] = await listOperations(pool, { kind: 'recovery' });
-    await upsertOperation(pool, { workflowId: 'recover-r1', runId: 'a', kind: 'recovery', target: 'r1', state: 'recovered', endedAt: new Date(), detail: { steps: 6 } });
+    await upsertOperation(pool, {
+      workflowId: 'recover-r1',
+      runId: 'a',
+      kind: 'recovery',
+      target: 'r1',
+      state: 'recovered',
+      endedAt: new Date(),
+      detail: { steps: 6 },
+    });
     const ops = await listOperations(pool, { kind: 'recovery' });
     expect(ops).toHaveLength(1);
     expect(ops[0]).toMatchObject({ state: 'recovered', detail: { incident: 'i1', steps: 6 } });
@@ -39,10 +47,34 @@ describe('operations log', () => {
   });
 
   it('opens an incident and moves it to recovered without losing the recovery id', async () => {
-    await upsertIncident(pool, { id: 'i1', instance: 'ranking-service-2', component: 'ranking-service', reason: 'health: UNREACHABLE x3', detectedAtUnixMs: 10_000, firstFailureAtUnixMs: 9_000, state: 'open' });
-    await upsertIncident(pool, { id: 'i1', instance: 'ranking-service-2', component: 'ranking-service', reason: 'health: UNREACHABLE x3', detectedAtUnixMs: 10_000, state: 'recovering', recoveryWorkflowId: 'recover-ranking-service-2' });
+    await upsertIncident(pool, {
+      id: 'i1',
+      instance: 'ranking-service-2',
+      component: 'ranking-service',
+      reason: 'health: UNREACHABLE x3',
+      detectedAtUnixMs: 10_000,
+      firstFailureAtUnixMs: 9_000,
+      state: 'open',
+    });
+    await upsertIncident(pool, {
+      id: 'i1',
+      instance: 'ranking-service-2',
+      component: 'ranking-service',
+      reason: 'health: UNREACHABLE x3',
+      detectedAtUnixMs: 10_000,
+      state: 'recovering',
+      recoveryWorkflowId: 'recover-ranking-service-2',
+    });
     expect((await listIncidents(pool, { openOnly: true })).map((i) => i.state)).toEqual(['recovering']);
-    await upsertIncident(pool, { id: 'i1', instance: 'ranking-service-2', component: 'ranking-service', reason: 'health: UNREACHABLE x3', detectedAtUnixMs: 10_000, state: 'recovered', recoveredAtUnixMs: 15_000 });
+    await upsertIncident(pool, {
+      id: 'i1',
+      instance: 'ranking-service-2',
+      component: 'ranking-service',
+      reason: 'health: UNREACHABLE x3',
+      detectedAtUnixMs: 10_000,
+      state: 'recovered',
+      recoveredAtUnixMs: 15_000,
+    });
     const [i] = await listIncidents(pool, { instance: 'ranking-service-2' });
     expect(i).toMatchObject({ state: 'recovered', recoveryWorkflowId: 'recover-ranking-service-2' });
     expect(i!.recoveredAt!.getTime() - i!.detectedAt.getTime()).toBe(5_000);

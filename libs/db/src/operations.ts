@@ -88,7 +88,16 @@ export async function listSteps(pool: Pool, workflowId: string, runId?: string):
       WHERE workflow_id = $1 AND ($2::text IS NULL OR run_id = $2) ORDER BY at, seq, id`,
     [workflowId, runId ?? null],
   );
-  return r.rows.map((x) => ({ workflowId: x.workflow_id, runId: x.run_id, seq: x.seq, step: x.step, state: x.state, at: x.at, writes: x.writes, detail: x.detail }));
+  return r.rows.map((x) => ({
+    workflowId: x.workflow_id,
+    runId: x.run_id,
+    seq: x.seq,
+    step: x.step,
+    state: x.state,
+    at: x.at,
+    writes: x.writes,
+    detail: x.detail,
+  }));
 }
 
 export async function listOperations(pool: Pool, opts: { kind?: OperationKind; limit?: number } = {}): Promise<Array<OperationRecord & { startedAt: Date }>> {
@@ -97,7 +106,16 @@ export async function listOperations(pool: Pool, opts: { kind?: OperationKind; l
       WHERE ($1::text IS NULL OR kind = $1) ORDER BY started_at DESC LIMIT $2`,
     [opts.kind ?? null, Math.min(Math.max(opts.limit ?? 50, 1), 1000)],
   );
-  return r.rows.map((x) => ({ workflowId: x.workflow_id, runId: x.run_id, kind: x.kind, target: x.target, state: x.state, startedAt: x.started_at, endedAt: x.ended_at, detail: x.detail }));
+  return r.rows.map((x) => ({
+    workflowId: x.workflow_id,
+    runId: x.run_id,
+    kind: x.kind,
+    target: x.target,
+    state: x.state,
+    startedAt: x.started_at,
+    endedAt: x.ended_at,
+    detail: x.detail,
+  }));
 }
 
 /** Open an incident, or update it (state, recovery, recovered time) when it exists. */

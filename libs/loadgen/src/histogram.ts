@@ -64,7 +64,8 @@ export class Histogram {
 
   /** Adds every sample of `other` (same relative accuracy) into this histogram. */
   merge(other: Histogram): this {
-    if (other.relativeAccuracy !== this.relativeAccuracy) throw new RangeError(`cannot merge histograms of accuracy ${this.relativeAccuracy} and ${other.relativeAccuracy}`);
+    if (other.relativeAccuracy !== this.relativeAccuracy)
+      throw new RangeError(`cannot merge histograms of accuracy ${this.relativeAccuracy} and ${other.relativeAccuracy}`);
     for (const [i, n] of other.buckets) this.buckets.set(i, (this.buckets.get(i) ?? 0) + n);
     this.zero += other.zero;
     this.count += other.count;

@@ -146,7 +146,9 @@ describe('outcomes', () => {
     expect(records.filter((r) => r.degraded).map((r) => r.i)).toEqual([0, 10]);
     expect(s.timeline).toHaveLength(1);
     expect(s.timeline![0]).toMatchObject({ t: 0, sent: 20, ok: 4, degraded: 2, failed: s.failed });
-    expect(formatSummary(s)).toMatch(/^closed c=2 [\d.]+ s: sent 20, ok 4 \(degraded 2\), failed 16 \(RESOURCE_EXHAUSTED 7, UNAVAILABLE 4, DEADLINE_EXCEEDED 4, ERROR 1\), dropped 0; /);
+    expect(formatSummary(s)).toMatch(
+      /^closed c=2 [\d.]+ s: sent 20, ok 4 \(degraded 2\), failed 16 \(RESOURCE_EXHAUSTED 7, UNAVAILABLE 4, DEADLINE_EXCEEDED 4, ERROR 1\), dropped 0; /,
+    );
   });
 
   it('names statuses from the error code', () => {

@@ -208,7 +208,9 @@ class Recorder<R> {
     const timeline =
       this.intervalMs === undefined
         ? undefined
-        : [...this.points.values()].sort((a, b) => a.p.t - b.p.t).map(({ p, h }) => ({ ...p, p50: h.percentile(50), p99: h.percentile(99), max: h.count ? h.max : NaN }));
+        : [...this.points.values()]
+            .sort((a, b) => a.p.t - b.p.t)
+            .map(({ p, h }) => ({ ...p, p50: h.percentile(50), p99: h.percentile(99), max: h.count ? h.max : NaN }));
     return {
       elapsedS,
       sent: s.sent,

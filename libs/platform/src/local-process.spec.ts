@@ -47,13 +47,16 @@ describe('LocalProcessPlatform', () => {
   it('kills the whole process group, grandchildren included', async () => {
     const info = await platform.start(spec('demo-2'));
     await new Promise((r) => setTimeout(r, 500));
-    const before = fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-      try {
-        return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[2] === String(info.pid);
-      } catch {
-        return false;
-      }
-    });
+    const before = fs
+      .readdirSync('/proc')
+      .filter((p) => /^\d+$/.test(p))
+      .filter((p) => {
+        try {
+          return fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[2] === String(info.pid);
+        } catch {
+          return false;
+        }
+      });
     expect(before.length).toBeGreaterThan(0); // the sleep grandchild (its group is demo-2's)
     const killed = await platform.kill('demo-2');
     expect(killed.state).toBe('killed');
@@ -77,7 +80,10 @@ describe('LocalProcessPlatform', () => {
   it('reaps processes left behind by a supervisor that died, and only those', async () => {
     const info = await platform.start(spec('orphan'));
     // A pid file whose pid now runs something else must not be killed.
-    fs.writeFileSync(path.join(dir, 'run', 'stranger.pid'), JSON.stringify({ pid: process.pid, component: 'x', command: '/bin/sleep', args: ['1'], startedAt: '' }));
+    fs.writeFileSync(
+      path.join(dir, 'run', 'stranger.pid'),
+      JSON.stringify({ pid: process.pid, component: 'x', command: '/bin/sleep', args: ['1'], startedAt: '' }),
+    );
     const reaped = await LocalProcessPlatform.reapStale(path.join(dir, 'run'), 2000);
     expect(reaped).toEqual([`orphan (pid ${info.pid})`]);
     await platform.exited('orphan');

@@ -3,7 +3,16 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureDir } from './paths';
-import { DEFAULT_GRACE_MS, MAX_GRACE_MS, PlatformError, type Platform, type PlatformEventInfo, type ProcessInfo, type ProcessSpec, type RestartPolicy } from './platform';
+import {
+  DEFAULT_GRACE_MS,
+  MAX_GRACE_MS,
+  PlatformError,
+  type Platform,
+  type PlatformEventInfo,
+  type ProcessInfo,
+  type ProcessSpec,
+  type RestartPolicy,
+} from './platform';
 
 interface PidFile {
   pid: number;
@@ -184,7 +193,12 @@ export class LocalProcessPlatform implements Platform {
       signalGroup(m.info.pid, signal);
       await m.exited;
       const restartInMs = m.info.nextRestartAt ? m.restartDelayMs : undefined;
-      this.onEvent({ name, component: m.info.component, event: 'killed', detail: { signal, pid: m.info.pid, ...(restartInMs === undefined ? {} : { restartInMs }) } });
+      this.onEvent({
+        name,
+        component: m.info.component,
+        event: 'killed',
+        detail: { signal, pid: m.info.pid, ...(restartInMs === undefined ? {} : { restartInMs }) },
+      });
       return snapshot(m);
     });
   }
@@ -245,7 +259,16 @@ export class LocalProcessPlatform implements Platform {
       child.once('error', reject);
     });
     const restarts = m.info.restarts + 1;
-    const info: ProcessInfo = { name: spec.name, component: spec.component, address: spec.address, pid, state: 'running', startedAt: new Date(), restarts, logFile };
+    const info: ProcessInfo = {
+      name: spec.name,
+      component: spec.component,
+      address: spec.address,
+      pid,
+      state: 'running',
+      startedAt: new Date(),
+      restarts,
+      logFile,
+    };
     const pidFile = path.join(this.runDir, `${spec.name}.pid`);
     const rec: PidFile = { pid, component: spec.component, command: spec.command, args: spec.args, startedAt: info.startedAt.toISOString() };
     fs.writeFileSync(pidFile, JSON.stringify(rec));
@@ -264,7 +287,12 @@ export class LocalProcessPlatform implements Platform {
         const restartInMs = failed ? this.scheduleRestart(m, Date.now() - info.startedAt.getTime()) : undefined;
         if (m.intent === 'none' && info.state === 'running') {
           info.state = 'exited';
-          this.onEvent({ name: spec.name, component: spec.component, event: 'exited', detail: { code, signal, ...(restartInMs === undefined ? {} : { restartInMs }) } });
+          this.onEvent({
+            name: spec.name,
+            component: spec.component,
+            event: 'exited',
+            detail: { code, signal, ...(restartInMs === undefined ? {} : { restartInMs }) },
+          });
         }
         resolve();
       }),
@@ -307,7 +335,9 @@ export class LocalProcessPlatform implements Platform {
         // Someone started, stopped or restarted it meanwhile: their word wins.
         if (m.info.nextRestartAt === undefined || m.info.state === 'running' || this.closing) return;
         await this.spawnProcess(m, 'policy');
-      }).catch((e: Error) => this.onEvent({ name: m.spec.name, component: m.spec.component, event: 'failed', detail: { reason: 'restart failed', error: e.message } }));
+      }).catch((e: Error) =>
+        this.onEvent({ name: m.spec.name, component: m.spec.component, event: 'failed', detail: { reason: 'restart failed', error: e.message } }),
+      );
     }, delay);
     m.restartTimer.unref();
     return delay;

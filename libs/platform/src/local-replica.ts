@@ -49,7 +49,10 @@ export class LocalReplicaPlatform implements ReplicaPlatform {
   ) {}
 
   async list(filter: { component?: string } = {}): Promise<ReplicaInfo[]> {
-    return this.local.list().filter((p) => !filter.component || p.component === filter.component).map(toReplica);
+    return this.local
+      .list()
+      .filter((p) => !filter.component || p.component === filter.component)
+      .map(toReplica);
   }
 
   async get(name: string): Promise<ReplicaInfo> {

@@ -1,7 +1,15 @@
 import * as grpc from '@grpc/grpc-js';
 import { PlatformClient as PlatformStub, type Instance } from '@ranksafe/proto';
 import { adminMetadata, unaryCall, type UnaryMethod } from '@ranksafe/serving-kit';
-import { DEFAULT_GRACE_MS, PlatformError, type EventQuery, type LifecycleEvent, type PlatformEventKind, type ReplicaInfo, type ReplicaPlatform } from './platform';
+import {
+  DEFAULT_GRACE_MS,
+  PlatformError,
+  type EventQuery,
+  type LifecycleEvent,
+  type PlatformEventKind,
+  type ReplicaInfo,
+  type ReplicaPlatform,
+} from './platform';
 import { STATE_FROM_PROTO } from './platform-service';
 
 export interface PlatformClientOptions {

@@ -72,22 +72,31 @@ describe('the Platform service over a LocalProcessPlatform', () => {
     const record = postgresEventRecorder(pool);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-platform-svc-'));
     dirs.push(dir);
-    const local = new LocalProcessPlatform(
-      path.join(dir, 'run'),
-      path.join(dir, 'logs'),
-      (e) => record(e),
-      { restartPolicy },
-    );
+    const local = new LocalProcessPlatform(path.join(dir, 'run'), path.join(dir, 'logs'), (e) => record(e), { restartPolicy });
     platforms.push(local);
     const ports: Record<string, number> = {};
     for (const name of names) {
       const port = await freePort();
       ports[name] = port;
-      const spec: ProcessSpec = { name, component: 'demo', command: process.execPath, args: ['-e', server], env: { PORT: String(port) }, address: `127.0.0.1:${port}` };
+      const spec: ProcessSpec = {
+        name,
+        component: 'demo',
+        command: process.execPath,
+        args: ['-e', server],
+        env: { PORT: String(port) },
+        address: `127.0.0.1:${port}`,
+      };
       await local.start(spec);
       await pidOn(port);
     }
-    const svc = await servePlatform({ platform: new LocalReplicaPlatform(local, postgresEventSource(pool)), host: '127.0.0.1', port: 0, metricsPort: -1, adminToken: TOKEN, logLevel: 'silent' });
+    const svc = await servePlatform({
+      platform: new LocalReplicaPlatform(local, postgresEventSource(pool)),
+      host: '127.0.0.1',
+      port: 0,
+      metricsPort: -1,
+      adminToken: TOKEN,
+      logLevel: 'silent',
+    });
     services.push(svc);
     const client = new PlatformClient(svc.address, TOKEN);
     clients.push(client);
@@ -142,8 +151,17 @@ describe('the Platform service over a LocalProcessPlatform', () => {
 
   it('answers NOT_FOUND for names it does not know, INVALID_ARGUMENT for bad input, and refuses calls without the token', async () => {
     const { client, svc } = await supervisor(['demo-3']);
-    for (const call of [() => client.get('nope'), () => client.kill('nope'), () => client.restart('nope'), () => client.start('nope'), () => client.stop('nope')]) {
-      const err = await call().then(() => undefined, (e: unknown) => e);
+    for (const call of [
+      () => client.get('nope'),
+      () => client.kill('nope'),
+      () => client.restart('nope'),
+      () => client.start('nope'),
+      () => client.stop('nope'),
+    ]) {
+      const err = await call().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(isPlatformError(err, 'not_found')).toBe(true);
     }
     await expect(client.kill('demo-3', 'SIGNOPE')).rejects.toMatchObject({ reason: 'invalid_argument', field: 'signal' });
@@ -154,11 +172,17 @@ describe('the Platform service over a LocalProcessPlatform', () => {
 
     const stub = new PlatformStub(svc.address, grpc.credentials.createInsecure());
     try {
-      await expect(unaryCall(stub.listInstances.bind(stub), { component: '' }, { deadlineMs: 5000 })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      await expect(unaryCall(stub.listInstances.bind(stub), { component: '' }, { deadlineMs: 5000 })).rejects.toMatchObject({
+        code: grpc.status.UNAUTHENTICATED,
+      });
       const wrong = adminMetadata(new grpc.Metadata(), 'not-the-token-0123456789');
-      await expect(unaryCall(stub.kill.bind(stub), { name: 'demo-3', signal: '' }, { deadlineMs: 5000, metadata: wrong })).rejects.toMatchObject({ code: grpc.status.PERMISSION_DENIED });
+      await expect(unaryCall(stub.kill.bind(stub), { name: 'demo-3', signal: '' }, { deadlineMs: 5000, metadata: wrong })).rejects.toMatchObject({
+        code: grpc.status.PERMISSION_DENIED,
+      });
       const md = adminMetadata(new grpc.Metadata(), TOKEN);
-      await expect(unaryCall(stub.getInstance.bind(stub), { name: 'nope' }, { deadlineMs: 5000, metadata: md })).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      await expect(unaryCall(stub.getInstance.bind(stub), { name: 'nope' }, { deadlineMs: 5000, metadata: md })).rejects.toMatchObject({
+        code: grpc.status.NOT_FOUND,
+      });
     } finally {
       stub.close();
     }

@@ -1,12 +1,16 @@
 import * as grpc from '@grpc/grpc-js';
+import { InstanceState, PlatformService, type Instance, type PlatformEvent as PlatformEventMessage, type PlatformServer } from '@ranksafe/proto';
 import {
-  InstanceState,
-  PlatformService,
-  type Instance,
-  type PlatformEvent as PlatformEventMessage,
-  type PlatformServer,
-} from '@ranksafe/proto';
-import { createLogger, GrpcError, loadConfig, serve, serviceEnvSchema, unary, type Logger, type RunningService, type ServiceRegistration } from '@ranksafe/serving-kit';
+  createLogger,
+  GrpcError,
+  loadConfig,
+  serve,
+  serviceEnvSchema,
+  unary,
+  type Logger,
+  type RunningService,
+  type ServiceRegistration,
+} from '@ranksafe/serving-kit';
 import { DEFAULT_GRACE_MS, MAX_GRACE_MS, PlatformError, type LifecycleEvent, type ProcessState, type ReplicaInfo, type ReplicaPlatform } from './platform';
 
 export const PLATFORM_SERVICE_NAME = 'ranksafe.v1.Platform';

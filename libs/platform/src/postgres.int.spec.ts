@@ -26,7 +26,9 @@ describe('resolvePostgres', () => {
     const cfg = loadStackEnv({ DATABASE_URL: 'postgres://ranksafe:pw@127.0.0.1:1/ranksafe' });
     const err = await resolvePostgres(cfg, platform, dir).catch((e) => e);
     expect(err.fatalStartup).toBe(true);
-    expect(err.message).toMatch(/^DATABASE_URL postgres:\/\/ranksafe:\*\*\*@127\.0\.0\.1:1\/ranksafe is unreachable \(ECONNREFUSED.*\); fix the URL, start that server, or unset DATABASE_URL/);
+    expect(err.message).toMatch(
+      /^DATABASE_URL postgres:\/\/ranksafe:\*\*\*@127\.0\.0\.1:1\/ranksafe is unreachable \(ECONNREFUSED.*\); fix the URL, start that server, or unset DATABASE_URL/,
+    );
     expect(err.message).not.toContain('\n');
     expect(platform.list()).toEqual([]);
   });
@@ -36,16 +38,12 @@ describe('resolvePostgres', () => {
   });
 
   // The embedded fallback downloads nothing: its binaries come from the npm package.
-  it(
-    'starts an embedded Postgres under the data dir when told to, as root too',
-    async () => {
-      const cfg = loadStackEnv({ POSTGRES_MODE: 'embedded', EMBEDDED_PG_PORT: '54377' });
-      const pg = await resolvePostgres(cfg, platform, dir, 'ranksafe_embedded');
-      expect(pg.mode).toBe('embedded');
-      expect(await probeDatabase(pg.url)).toBeUndefined();
-      expect(fs.existsSync(path.join(dir, 'postgres', 'PG_VERSION'))).toBe(true);
-      await platform.stop('postgres');
-    },
-    120_000,
-  );
+  it('starts an embedded Postgres under the data dir when told to, as root too', async () => {
+    const cfg = loadStackEnv({ POSTGRES_MODE: 'embedded', EMBEDDED_PG_PORT: '54377' });
+    const pg = await resolvePostgres(cfg, platform, dir, 'ranksafe_embedded');
+    expect(pg.mode).toBe('embedded');
+    expect(await probeDatabase(pg.url)).toBeUndefined();
+    expect(fs.existsSync(path.join(dir, 'postgres', 'PG_VERSION'))).toBe(true);
+    await platform.stop('postgres');
+  }, 120_000);
 });

@@ -26,12 +26,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
  * the server on 127.0.0.1:5432 (database `database` is created if missing); an embedded
  * PostgreSQL under <dataDir>/postgres started through `platform`.
  */
-export async function resolvePostgres(
-  cfg: StackEnv,
-  platform: LocalProcessPlatform,
-  dataDir: string,
-  database = 'ranksafe',
-): Promise<ResolvedPostgres> {
+export async function resolvePostgres(cfg: StackEnv, platform: LocalProcessPlatform, dataDir: string, database = 'ranksafe'): Promise<ResolvedPostgres> {
   if (cfg.DATABASE_URL && cfg.POSTGRES_MODE !== 'embedded') {
     const problem = await probeDatabase(cfg.DATABASE_URL);
     if (problem) {

@@ -63,7 +63,11 @@ export type StackEnv = z.infer<typeof stackEnvSchema>;
 /** The restart policy the stack env asks for. */
 export function restartPolicyOf(cfg: StackEnv): RestartPolicy {
   return cfg.PLATFORM_RESTART_POLICY === 'on-failure'
-    ? { kind: 'on-failure', backoffMs: cfg.PLATFORM_RESTART_BACKOFF_MS, maxBackoffMs: Math.max(cfg.PLATFORM_RESTART_MAX_BACKOFF_MS, cfg.PLATFORM_RESTART_BACKOFF_MS) }
+    ? {
+        kind: 'on-failure',
+        backoffMs: cfg.PLATFORM_RESTART_BACKOFF_MS,
+        maxBackoffMs: Math.max(cfg.PLATFORM_RESTART_MAX_BACKOFF_MS, cfg.PLATFORM_RESTART_BACKOFF_MS),
+      }
     : { kind: 'never' };
 }
 

@@ -39,7 +39,12 @@ async function temporalStatus(state: StackState, timeoutMs: number): Promise<Com
     conn = await Connection.connect({ address: state.temporalAddress, connectTimeout: timeoutMs });
     const h = await conn.healthService.check({});
     const serving = h.status === 1;
-    out.push({ component: 'temporal', address: state.temporalAddress, status: serving ? 'SERVING' : 'NOT_SERVING', detail: `namespace ${state.temporalNamespace}` });
+    out.push({
+      component: 'temporal',
+      address: state.temporalAddress,
+      status: serving ? 'SERVING' : 'NOT_SERVING',
+      detail: `namespace ${state.temporalNamespace}`,
+    });
     const pollers = await workflowPollers(conn, state.temporalNamespace, state.temporalTaskQueue);
     out.push({
       component: 'drill-worker',

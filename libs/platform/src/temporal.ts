@@ -88,10 +88,7 @@ export async function waitForTemporal(address: string, timeoutMs: number, alive:
  * Start `temporal server start-dev` under `platform` and wait until it serves. Fails with one
  * line (binary missing, port in use, did not come up) rather than a stack trace.
  */
-export async function startTemporalDevServer(
-  platform: Platform,
-  o: DevServerOptions & { name?: string; timeoutMs?: number },
-): Promise<string> {
+export async function startTemporalDevServer(platform: Platform, o: DevServerOptions & { name?: string; timeoutMs?: number }): Promise<string> {
   const cli = locateTemporalCli();
   const address = `${o.host}:${o.port}`;
   const name = o.name ?? 'temporal';

@@ -43,7 +43,9 @@ describe('stack topology', () => {
   });
 
   it('rejects a bad stack configuration with one line', () => {
-    expect(() => loadStackEnv({ RANKING_REPLICAS: '0', DATABASE_URL: 'not a url' })).toThrow(/^invalid configuration for the ranksafe stack: .*RANKING_REPLICAS.*DATABASE_URL/);
+    expect(() => loadStackEnv({ RANKING_REPLICAS: '0', DATABASE_URL: 'not a url' })).toThrow(
+      /^invalid configuration for the ranksafe stack: .*RANKING_REPLICAS.*DATABASE_URL/,
+    );
   });
 });
 

@@ -14,6 +14,4 @@ export * from './gen/ranksafe/v1/gateway_admin';
 export const PROTO_ROOT = path.resolve(__dirname, '../../../proto');
 
 /** The .proto files of ranksafe.v1, relative to PROTO_ROOT. */
-export const PROTO_FILES = ['common', 'search', 'retrieval', 'ranking', 'registry', 'admin', 'platform', 'gateway_admin'].map(
-  (f) => `ranksafe/v1/${f}.proto`,
-);
+export const PROTO_FILES = ['common', 'search', 'retrieval', 'ranking', 'registry', 'admin', 'platform', 'gateway_admin'].map((f) => `ranksafe/v1/${f}.proto`);

@@ -33,7 +33,11 @@ export function readManifest(dir: string): ModelManifest {
 export function modelBundleFiles(dir: string, variant: string): string[] {
   const m = readManifest(dir);
   if (!m.variants[variant]) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
-  const others = new Set(Object.entries(m.variants).filter(([v]) => v !== variant).map(([, f]) => f));
+  const others = new Set(
+    Object.entries(m.variants)
+      .filter(([v]) => v !== variant)
+      .map(([, f]) => f),
+  );
   return ['manifest.json', ...Object.keys(m.artifacts).filter((f) => !others.has(f))];
 }
 

@@ -80,9 +80,7 @@ export class DynamicBatcher<I, O> {
       return Promise.reject(new QueueFullError(`queue full: ${this.queue.length} waiting, ${items.length} more would exceed ${this.opts.maxQueueSize}`));
     }
     const enqueuedAt = performance.now();
-    const promises = items.map(
-      (item) => new Promise<O>((resolve, reject) => this.queue.push({ item, deadline, enqueuedAt, resolve, reject })),
-    );
+    const promises = items.map((item) => new Promise<O>((resolve, reject) => this.queue.push({ item, deadline, enqueuedAt, resolve, reject })));
     this.pump();
     return Promise.all(promises);
   }

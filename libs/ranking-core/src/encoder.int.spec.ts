@@ -80,7 +80,8 @@ describe('BertEncoder (all-MiniLM-L6-v2)', () => {
   it('refuses a tampered artifact before loading it', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-model-'));
     try {
-      for (const f of fs.readdirSync(MODEL_DIR)) if (!f.endsWith('.onnx') || f === 'model.int8.onnx') fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
+      for (const f of fs.readdirSync(MODEL_DIR))
+        if (!f.endsWith('.onnx') || f === 'model.int8.onnx') fs.copyFileSync(path.join(MODEL_DIR, f), path.join(dir, f));
       const bytes = fs.readFileSync(path.join(dir, 'model.int8.onnx'));
       bytes[bytes.length - 100] ^= 0xff;
       fs.writeFileSync(path.join(dir, 'model.int8.onnx'), bytes);
@@ -102,7 +103,9 @@ describe('BertEncoder (all-MiniLM-L6-v2)', () => {
     }
     if (enc.executionProvider === 'cpu') {
       expect(warnings[0]).toMatch(/CUDA execution provider unavailable .*falling back to cpu/);
-      await expect(BertEncoder.load(MODEL_DIR, { variant: 'int8', executionProvider: 'cuda' })).rejects.toThrow(/the CUDA execution provider is not available here/);
+      await expect(BertEncoder.load(MODEL_DIR, { variant: 'int8', executionProvider: 'cuda' })).rejects.toThrow(
+        /the CUDA execution provider is not available here/,
+      );
     } else {
       expect(enc.executionProvider).toBe('cuda'); // a machine with CUDA: nothing to fall back from
     }

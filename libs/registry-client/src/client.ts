@@ -329,7 +329,12 @@ export class RegistryClient {
 
   /** The audit log (every mutation), filtered by model and time, newest first. */
   async listAudit(f: { name?: string; since?: Date | number; until?: Date | number; limit?: number } = {}, o?: CallOptions): Promise<AuditEntry[]> {
-    const req = { name: f.name ?? '', sinceUnixMs: f.since === undefined ? 0 : +f.since, untilUnixMs: f.until === undefined ? 0 : +f.until, limit: f.limit ?? 0 };
+    const req = {
+      name: f.name ?? '',
+      sinceUnixMs: f.since === undefined ? 0 : +f.since,
+      untilUnixMs: f.until === undefined ? 0 : +f.until,
+      limit: f.limit ?? 0,
+    };
     return (await this.unary('ListAudit', this.client.listAudit, req, o)).entries;
   }
 
@@ -385,7 +390,7 @@ export class RegistryClient {
           const data = Buffer.from(c.data);
           h.update(data);
           size += data.length;
-          for (let off = 0; off < data.length; ) off += (await fh.write(data, off, data.length - off)).bytesWritten;
+          for (let off = 0; off < data.length;) off += (await fh.write(data, off, data.length - off)).bytesWritten;
           o.onProgress?.(size, total);
         }
       } catch (e) {

@@ -94,9 +94,7 @@ describe('Registry on Postgres', () => {
     const data = artifact('bad ');
     const declared = spec('ranker', 'bad', data, { sha256: sha(Buffer.from('other')) });
     await expect(reg.registerVersion(declared, chunks(data), 'alice')).rejects.toBeInstanceOf(ArtifactMismatchError);
-    await expect(reg.registerVersion(spec('ranker', 'bad', data, { sizeBytes: 10 }), chunks(data), 'alice')).rejects.toBeInstanceOf(
-      ArtifactMismatchError,
-    );
+    await expect(reg.registerVersion(spec('ranker', 'bad', data, { sizeBytes: 10 }), chunks(data), 'alice')).rejects.toBeInstanceOf(ArtifactMismatchError);
     await expect(reg.getVersion('ranker', 'bad')).rejects.toBeInstanceOf(NotFoundError);
     expect(await store.has(sha(data))).toBe(false);
     expect(fs.readdirSync(path.join(root, 'tmp'))).toEqual([]);

@@ -11,14 +11,7 @@ import {
   type ModelVersion,
   type ModelVersionSpec,
 } from '@ranksafe/proto';
-import {
-  AlreadyExistsError,
-  ArtifactIntegrityError,
-  CasConflictError,
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-} from './errors';
+import { AlreadyExistsError, ArtifactIntegrityError, CasConflictError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from './errors';
 import { assertSha256, type ArtifactStore } from './store';
 
 /** Names of models, versions and aliases (the same pattern as the CHECKs of 0002_model_registry). */
@@ -72,8 +65,7 @@ interface VersionRow {
   cursor_us?: string;
 }
 
-const VERSION_COLUMNS =
-  'name, version, kind, framework, size_bytes, sha256, signature, metrics, lineage, created_by, created_at';
+const VERSION_COLUMNS = 'name, version, kind, framework, size_bytes, sha256, signature, metrics, lineage, created_by, created_at';
 
 /**
  * The model registry's storage: versions (metadata in Postgres, bytes in an ArtifactStore),
@@ -139,10 +131,7 @@ export class Registry {
   async getVersion(name: string, version: string): Promise<ModelVersion> {
     checkName('name', name);
     checkName('version', version);
-    const r = await this.pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE name = $1 AND version = $2`, [
-      name,
-      version,
-    ]);
+    const r = await this.pool.query<VersionRow>(`SELECT ${VERSION_COLUMNS} FROM model_versions WHERE name = $1 AND version = $2`, [name, version]);
     const row = r.rows[0];
     if (!row) throw new NotFoundError(`model version ${name}/${version} not found`);
     return toModelVersion(row);
@@ -178,16 +167,10 @@ export class Registry {
     checkActor(actor);
     await this.tx(async (c) => {
       // Locking the row blocks concurrent alias writes to it (their FK check) until we finish.
-      const v = await c.query<{ sha256: string }>('SELECT sha256 FROM model_versions WHERE name = $1 AND version = $2 FOR UPDATE', [
-        name,
-        version,
-      ]);
+      const v = await c.query<{ sha256: string }>('SELECT sha256 FROM model_versions WHERE name = $1 AND version = $2 FOR UPDATE', [name, version]);
       const row = v.rows[0];
       if (!row) throw new NotFoundError(`model version ${name}/${version} not found`);
-      const a = await c.query<{ alias: string }>('SELECT alias FROM model_aliases WHERE name = $1 AND version = $2 ORDER BY alias', [
-        name,
-        version,
-      ]);
+      const a = await c.query<{ alias: string }>('SELECT alias FROM model_aliases WHERE name = $1 AND version = $2 ORDER BY alias', [name, version]);
       const aliases = a.rows.map((x) => x.alias);
       if (aliases.length) throw aliasesBlock(name, version, aliases);
       try {

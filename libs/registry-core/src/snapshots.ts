@@ -354,7 +354,7 @@ export class RegistrySnapshots {
         const want = [...manifest.artifacts].sort((a, b) => (a.sha256 < b.sha256 ? -1 : 1));
         const got = refs.rows.map((x) => ({ sha256: x.sha256, size: Number(x.size) }));
         if (JSON.stringify(got) !== JSON.stringify(want)) {
-          throw new ArtifactIntegrityError('the manifest\'s artifact list differs from the artifacts model_versions references');
+          throw new ArtifactIntegrityError("the manifest's artifact list differs from the artifacts model_versions references");
         }
       } catch (e) {
         await c.query('ROLLBACK').catch(() => undefined);
@@ -613,7 +613,12 @@ function checkId(id: unknown): asserts id is string {
 
 /** `<db>_verify_<random>`, within Postgres' 63-character identifier limit and ensureDatabase's pattern. */
 function scratchName(db: string): string {
-  const base = (decodeURIComponent(db).toLowerCase().replace(/[^a-z0-9_]/g, '_').replace(/^[^a-z_]/, '_') || 'registry').slice(0, 40);
+  const base = (
+    decodeURIComponent(db)
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .replace(/^[^a-z_]/, '_') || 'registry'
+  ).slice(0, 40);
   return `${base}_verify_${randomBytes(4).toString('hex')}`;
 }
 
@@ -626,4 +631,3 @@ async function writeAll(fh: fsp.FileHandle, buf: Buffer): Promise<void> {
   let off = 0;
   while (off < buf.length) off += (await fh.write(buf, off, buf.length - off)).bytesWritten;
 }
-

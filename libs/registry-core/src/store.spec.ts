@@ -53,15 +53,9 @@ describe('LocalArtifactStore', () => {
 
   it('refuses a wrong sha256 or size and leaves nothing behind', async () => {
     const wrong = sha(Buffer.from('something else'));
-    await expect(store.put(chunks(data), { sha256: wrong, size: data.length, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(
-      ArtifactMismatchError,
-    );
-    await expect(store.put(chunks(data), { sha256: digest, size: data.length + 1, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(
-      ArtifactMismatchError,
-    );
-    await expect(store.put(chunks(data), { sha256: digest, size: data.length - 1, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(
-      ArtifactMismatchError,
-    );
+    await expect(store.put(chunks(data), { sha256: wrong, size: data.length, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(ArtifactMismatchError);
+    await expect(store.put(chunks(data), { sha256: digest, size: data.length + 1, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(ArtifactMismatchError);
+    await expect(store.put(chunks(data), { sha256: digest, size: data.length - 1, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(ArtifactMismatchError);
     expect(await store.has(digest)).toBe(false);
     expect(await store.has(wrong)).toBe(false);
     expect(tmpFiles()).toEqual([]);
@@ -70,16 +64,12 @@ describe('LocalArtifactStore', () => {
 
   it('refuses too large uploads early: by declaration without reading, by bytes as soon as they exceed', async () => {
     const pulled = { n: 0 };
-    await expect(store.put(chunks(data, 10, pulled), { sha256: digest, size: data.length, maxBytes: 100 })).rejects.toBeInstanceOf(
-      ArtifactTooLargeError,
-    );
+    await expect(store.put(chunks(data, 10, pulled), { sha256: digest, size: data.length, maxBytes: 100 })).rejects.toBeInstanceOf(ArtifactTooLargeError);
     expect(pulled.n).toBe(0);
     // A liar declaring a small size: stopped at the first chunk past the limit.
     const big = Buffer.alloc(10_000, 1);
     const p2 = { n: 0 };
-    await expect(store.put(chunks(big, 10, p2), { sha256: sha(big), size: 50, maxBytes: 50 })).rejects.toBeInstanceOf(
-      ArtifactTooLargeError,
-    );
+    await expect(store.put(chunks(big, 10, p2), { sha256: sha(big), size: 50, maxBytes: 50 })).rejects.toBeInstanceOf(ArtifactTooLargeError);
     expect(p2.n).toBe(6);
     expect(tmpFiles()).toEqual([]);
     expect(await store.has(sha(big))).toBe(false);
@@ -90,9 +80,7 @@ describe('LocalArtifactStore', () => {
       expect(() => store.path(bad)).toThrow(InvalidArgumentError);
       expect(() => store.open(bad)).toThrow(InvalidArgumentError);
       await expect(store.has(bad)).rejects.toBeInstanceOf(InvalidArgumentError);
-      await expect(store.put(chunks(data), { sha256: bad, size: data.length, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(
-        InvalidArgumentError,
-      );
+      await expect(store.put(chunks(data), { sha256: bad, size: data.length, maxBytes: 1 << 20 })).rejects.toBeInstanceOf(InvalidArgumentError);
     }
   });
 

@@ -46,8 +46,17 @@ describe('Bm25Index', () => {
   });
 
   it('topK keeps the best k with stable ties', () => {
-    const scores = new Map([[5, 1], [1, 3], [2, 3], [9, 0.5]]);
-    expect(topK(scores, 3)).toEqual([{ doc: 1, score: 3 }, { doc: 2, score: 3 }, { doc: 5, score: 1 }]);
+    const scores = new Map([
+      [5, 1],
+      [1, 3],
+      [2, 3],
+      [9, 0.5],
+    ]);
+    expect(topK(scores, 3)).toEqual([
+      { doc: 1, score: 3 },
+      { doc: 2, score: 3 },
+      { doc: 5, score: 1 },
+    ]);
   });
 });
 
@@ -59,7 +68,13 @@ const wands = loadWandsSlice();
       wands!.products.map((p) => ({ id: p.id, fields: { title: p.title, description: p.description, category: p.category } })),
       { fieldWeights: { title: 2, description: 1, category: 1 } },
     );
-    const scores = Object.values(wands!.qrels).map((q) => ndcgAt(10, ix.search(q.query, 10).map((h) => wands!.products[h.doc]!.id), q.grades));
+    const scores = Object.values(wands!.qrels).map((q) =>
+      ndcgAt(
+        10,
+        ix.search(q.query, 10).map((h) => wands!.products[h.doc]!.id),
+        q.grades,
+      ),
+    );
     const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
     console.log(`BM25 NDCG@10 on the WANDS slice: ${mean.toFixed(4)} over ${scores.length} queries`);
     expect(mean).toBeGreaterThan(0.5);

@@ -44,7 +44,12 @@ export async function buildCatalogIndex(o: BuildIndexOptions): Promise<{ dir: st
       if (v) embeddings.set(v, i * encoder.dims);
       else todo.push(i);
     });
-    const fresh = await embedAll(encoder, todo.map((i) => texts[i]!), o.batchSize ?? 32, o.onProgress);
+    const fresh = await embedAll(
+      encoder,
+      todo.map((i) => texts[i]!),
+      o.batchSize ?? 32,
+      o.onProgress,
+    );
     todo.forEach((row, j) => embeddings.set(fresh.subarray(j * encoder.dims, (j + 1) * encoder.dims), row * encoder.dims));
     const { dir, manifest } = writeCatalogIndex(o.out, {
       products: o.products,
@@ -78,7 +83,12 @@ function reusable(p: string, sha256: string, dims: number): Map<string, Float32A
 }
 
 /** Embeddings of `texts` in their order, as one row-major matrix. */
-export async function embedAll(encoder: BertEncoder, texts: string[], batchSize: number, onProgress?: (done: number, total: number) => void): Promise<Float32Array> {
+export async function embedAll(
+  encoder: BertEncoder,
+  texts: string[],
+  batchSize: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<Float32Array> {
   const dims = encoder.dims;
   const out = new Float32Array(texts.length * dims);
   const order = texts.map((_, i) => i).sort((a, b) => texts[a]!.length - texts[b]!.length);

@@ -151,8 +151,10 @@ export class CatalogIndex {
     const brands = new Set((f.brands ?? []).map((b) => b.trim()));
     for (const b of brands) if (!this.brands.has(b)) throw new FilterError('filters.brands', `unknown brand "${b}"`);
     const { minPrice, maxPrice } = f;
-    if (minPrice !== undefined && !(Number.isFinite(minPrice) && minPrice >= 0)) throw new FilterError('filters.min_price', 'min_price must be a finite number >= 0');
-    if (maxPrice !== undefined && !(Number.isFinite(maxPrice) && maxPrice >= 0)) throw new FilterError('filters.max_price', 'max_price must be a finite number >= 0');
+    if (minPrice !== undefined && !(Number.isFinite(minPrice) && minPrice >= 0))
+      throw new FilterError('filters.min_price', 'min_price must be a finite number >= 0');
+    if (maxPrice !== undefined && !(Number.isFinite(maxPrice) && maxPrice >= 0))
+      throw new FilterError('filters.max_price', 'max_price must be a finite number >= 0');
     if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
       throw new FilterError('filters.min_price', `min_price ${minPrice} is above max_price ${maxPrice}`);
     }
@@ -313,7 +315,8 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
   const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
   const buf = fs.readFileSync(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.embeddings));
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  if (vectors.length !== products.length * manifest.dims) throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
+  if (vectors.length !== products.length * manifest.dims)
+    throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
   return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
 }
 

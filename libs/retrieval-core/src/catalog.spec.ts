@@ -2,17 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { sharedData } from '@ranksafe/testing';
-import {
-  type CatalogProduct,
-  parseCsv,
-  parseProduct,
-  parseUser,
-  productText,
-  readCatalog,
-  readUsers,
-  writeCatalogJsonl,
-  writeUsersJsonl,
-} from './catalog';
+import { type CatalogProduct, parseCsv, parseProduct, parseUser, productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl } from './catalog';
 
 let dir: string;
 beforeAll(() => {

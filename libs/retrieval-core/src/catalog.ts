@@ -87,7 +87,11 @@ function attrValue(v: unknown): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v.trim();
   if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
-  if (Array.isArray(v)) return v.map(attrValue).filter((s) => s).join(', ');
+  if (Array.isArray(v))
+    return v
+      .map(attrValue)
+      .filter((s) => s)
+      .join(', ');
   return JSON.stringify(v);
 }
 

@@ -51,7 +51,15 @@ describe('judged queries of the synthetic shop', () => {
       expect(parseJudgedQuerySet(JSON.parse(JSON.stringify(set)))).toEqual(set);
       const dims = 4;
       const embeddings = new Float32Array(few.length * dims).map((_, i) => Math.sin(i));
-      const input = { products: few, users: [], embeddings, dims, embeddingModel: { name: 'm', variant: 'v', sha256: 'x' }, textDescriptionWords: 0, source: 'test' };
+      const input = {
+        products: few,
+        users: [],
+        embeddings,
+        dims,
+        embeddingModel: { name: 'm', variant: 'v', sha256: 'x' },
+        textDescriptionWords: 0,
+        source: 'test',
+      };
       const { dir: withQueries } = writeCatalogIndex(path.join(root, 'a'), { ...input, judgedQueries: set });
       expect(readJudgedQueries(withQueries)).toEqual(set);
       const { dir: without } = writeCatalogIndex(path.join(root, 'b'), input);

@@ -30,7 +30,10 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
       const todo = ids.filter((id) => !cache.has(id));
       const [q, ...vs] = await enc.encode([query, ...todo.map((id) => text.get(id)!)]);
       todo.forEach((id, i) => cache.set(id, vs[i]!));
-      return ids.map((id) => ({ id, s: dot(q!, cache.get(id)!) })).sort((a, b) => b.s - a.s).map((x) => x.id);
+      return ids
+        .map((id) => ({ id, s: dot(q!, cache.get(id)!) }))
+        .sort((a, b) => b.s - a.s)
+        .map((x) => x.id);
     };
   };
 
@@ -40,7 +43,9 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
     const bad = await evaluateNdcg(queries, await rankerOf(BAD));
     // A ranker that ignores the query: the candidates in their (shuffled) given order.
     const blind = await evaluateNdcg(queries, async (_q, ids) => ids);
-    console.log(`ndcg@10 over ${good.queries} judged queries: good ${good.mean.toFixed(3)}, broken ${bad.mean.toFixed(3)}, query-blind ${blind.mean.toFixed(3)}`);
+    console.log(
+      `ndcg@10 over ${good.queries} judged queries: good ${good.mean.toFixed(3)}, broken ${bad.mean.toFixed(3)}, query-blind ${blind.mean.toFixed(3)}`,
+    );
     expect(good.queries).toBe(60);
     expect(good.mean).toBeGreaterThan(0.8);
     expect(good.mean).toBeGreaterThan(blind.mean + 0.2);

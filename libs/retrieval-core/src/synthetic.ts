@@ -258,7 +258,7 @@ const SHOP: TopSpec[] = [
           pattern: 'Moroccan|Persian|Geometric|Abstract|Solid|Striped|Vintage Distressed|Bohemian|Trellis',
           material: 'Wool|Jute|Cotton|Polypropylene|Viscose|Sisal|Shag',
           color: COLORS,
-          size: "5x8 ft|8x10 ft|2x3 ft|9x12 ft|6 ft Round|2.5x8 ft",
+          size: '5x8 ft|8x10 ft|2x3 ft|9x12 ft|6 ft Round|2.5x8 ft',
         },
         pre: 'pattern material',
         post: 'color size',
@@ -1444,7 +1444,8 @@ export function generateCatalog(opts: GenerateOptions): GeneratedCatalog {
       let inPref = false;
       for (let attempt = 0; attempt < 6 && chosen < 0; attempt++) {
         let si: number;
-        if (lastSub >= 0 && rng.chance(0.35)) si = lastSub; // keep browsing the same shelf
+        if (lastSub >= 0 && rng.chance(0.35))
+          si = lastSub; // keep browsing the same shelf
         else if (rng.chance(0.8)) si = prefSubs[weightedIndex(rng, prefSubCum)]!;
         else si = nonEmptySubs[weightedIndex(rng, globalCum)]!;
         inPref = prefSubs.includes(si);
@@ -1604,7 +1605,13 @@ export function generateJudgedQueries(products: CatalogProduct[], opts: JudgedQu
     for (const i of rng.sample(partial, per.partial)) grades[products[i]!.id] = 1;
     for (const i of [...near, ...far]) grades[products[i]!.id] = 0;
     const candidates = Object.keys(grades);
-    out.push({ id: `q${String(out.length + 1).padStart(4, '0')}`, query, candidates: rng.sample(candidates, candidates.length), grades, about: { category, attribute: key, value } });
+    out.push({
+      id: `q${String(out.length + 1).padStart(4, '0')}`,
+      query,
+      candidates: rng.sample(candidates, candidates.length),
+      grades,
+      about: { category, attribute: key, value },
+    });
   }
   return out;
 }

@@ -1,6 +1,4 @@
-const STOPWORDS = new Set(
-  'a an and are as at be by for from has have in is it its of on or that the this to was were will with without'.split(' '),
-);
+const STOPWORDS = new Set('a an and are as at be by for from has have in is it its of on or that the this to was were will with without'.split(' '));
 
 /**
  * Analyzer for product text: Unicode-normalise, strip accents, lower-case, split on anything
@@ -9,7 +7,10 @@ const STOPWORDS = new Set(
  */
 export function analyze(text: string): string[] {
   const out: string[] = [];
-  const norm = text.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').toLowerCase();
+  const norm = text
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
   for (const raw of norm.split(/[^\p{L}\p{N}]+/u)) {
     if (!raw || STOPWORDS.has(raw)) continue;
     out.push(stem(raw));

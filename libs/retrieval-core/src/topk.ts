@@ -41,7 +41,7 @@ export class TopK {
     if (score < top || (score === top && doc > this.docs[0]!)) return;
     this.docs[0] = doc;
     this.scores[0] = score;
-    for (let i = 0; ; ) {
+    for (let i = 0; ;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;

@@ -98,9 +98,7 @@ describe('ReplicaPool', () => {
     p.call((c) => c.retrieve, req(query), { deadlineMs, idempotent });
   const stateOf = (p: ReplicaPool<RetrievalClient>, r: Replica) => p.snapshot().find((s) => s.target === r.svc.address)!.state;
   const metric = async (name: string, labels: Record<string, string>) => {
-    const m = (await registry.getSingleMetric(name)!.get()).values.find((v) =>
-      Object.entries(labels).every(([k, val]) => v.labels[k] === val),
-    );
+    const m = (await registry.getSingleMetric(name)!.get()).values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
     return m?.value ?? 0;
   };
 

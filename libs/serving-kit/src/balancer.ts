@@ -60,7 +60,6 @@ export interface ReplicaSnapshot {
   inflight: number;
 }
 
-
 export interface PoolCallOptions {
   /** Total time for the call, retries included. */
   deadlineMs: number;
@@ -88,8 +87,6 @@ const FAILURE_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEAD
 const RETRY_CODES = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.RESOURCE_EXHAUSTED]);
 
 export type ReplicaHealth = 'UNKNOWN' | 'SERVING' | 'NOT_SERVING' | 'UNREACHABLE';
-
-
 
 interface PoolMetrics {
   requests: Counter<'pool' | 'target' | 'code'>;

@@ -65,11 +65,7 @@ export type UnaryMethod<Req, Res> = (
 ) => grpc.ClientUnaryCall;
 
 /** Call a generated unary client method as a promise, with a deadline and optional metadata. */
-export function unaryCall<Req, Res>(
-  method: UnaryMethod<Req, Res>,
-  req: Req,
-  opts: { deadlineMs?: number; metadata?: grpc.Metadata } = {},
-): Promise<Res> {
+export function unaryCall<Req, Res>(method: UnaryMethod<Req, Res>, req: Req, opts: { deadlineMs?: number; metadata?: grpc.Metadata } = {}): Promise<Res> {
   return new Promise((resolve, reject) => {
     method(req, opts.metadata ?? new grpc.Metadata(), opts.deadlineMs ? { deadline: Date.now() + opts.deadlineMs } : {}, (err, res) =>
       err ? reject(err) : resolve(res),

@@ -37,18 +37,12 @@ export type ServiceEnv = z.infer<typeof serviceEnvSchema>;
  * Validate `env` against `schema`. Blank strings count as unset so that `FOO=` in a shell does
  * not turn into an invalid value. On failure throws a ConfigError naming every bad variable.
  */
-export function loadConfig<S extends z.ZodType>(
-  component: string,
-  schema: S,
-  env: NodeJS.ProcessEnv = process.env,
-): z.infer<S> {
+export function loadConfig<S extends z.ZodType>(component: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.infer<S> {
   const cleaned: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) if (v !== undefined && v.trim() !== '') cleaned[k] = v;
   const parsed = schema.safeParse(cleaned);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-    .join('; ');
+  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
   throw new ConfigError(`invalid configuration for ${component}: ${problems}`);
 }
 

@@ -16,8 +16,7 @@ export class GrpcError extends Error implements Partial<ServiceError> {
 }
 
 /** INVALID_ARGUMENT naming the offending field (also in the `field` trailer). */
-export const invalidArgument = (field: string, problem: string) =>
-  new GrpcError(status.INVALID_ARGUMENT, `${field}: ${problem}`, { field });
+export const invalidArgument = (field: string, problem: string) => new GrpcError(status.INVALID_ARGUMENT, `${field}: ${problem}`, { field });
 export const notFound = (what: string) => new GrpcError(status.NOT_FOUND, what);
 export const failedPrecondition = (what: string) => new GrpcError(status.FAILED_PRECONDITION, what);
 export const resourceExhausted = (what: string) => new GrpcError(status.RESOURCE_EXHAUSTED, what);
@@ -41,5 +40,4 @@ export function toServiceError(err: unknown): Partial<ServiceError> & { code: st
 }
 
 /** True when err is a gRPC error with the given status code. */
-export const hasStatus = (err: unknown, code: status): boolean =>
-  typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;
+export const hasStatus = (err: unknown, code: status): boolean => typeof err === 'object' && err !== null && (err as { code?: unknown }).code === code;

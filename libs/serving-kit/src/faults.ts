@@ -4,11 +4,7 @@ import { FaultKind, type Fault, type FaultSpec } from '@ranksafe/proto';
 import { GrpcError, invalidArgument } from './errors';
 
 /** What the server wrapper must do to a call because of an injected fault. */
-export type FaultEffect =
-  | { kind: 'none' }
-  | { kind: 'latency'; ms: number }
-  | { kind: 'error'; error: GrpcError }
-  | { kind: 'hang' };
+export type FaultEffect = { kind: 'none' } | { kind: 'latency'; ms: number } | { kind: 'error'; error: GrpcError } | { kind: 'hang' };
 
 /**
  * Faults injected into this process through the Admin service. Admin methods themselves are

@@ -28,9 +28,7 @@ function contextOf(call: grpc.ServerUnaryCall<unknown, unknown>): CallContext {
 }
 
 /** Adapt `async (request, ctx) => response` to grpc-js's callback-style unary handler. */
-export function unary<Req, Res>(
-  fn: (request: Req, ctx: CallContext) => Promise<Res>,
-): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(fn: (request: Req, ctx: CallContext) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     fn(call.request, contextOf(call as grpc.ServerUnaryCall<unknown, unknown>)).then(
       (res) => callback(null, res),
@@ -40,9 +38,7 @@ export function unary<Req, Res>(
 }
 
 /** Adapt `async (messages, ctx) => response` to a client-streaming handler. */
-export function clientStream<Req, Res>(
-  fn: (messages: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>,
-): grpc.handleClientStreamingCall<Req, Res> {
+export function clientStream<Req, Res>(fn: (messages: AsyncIterable<Req>, ctx: CallContext) => Promise<Res>): grpc.handleClientStreamingCall<Req, Res> {
   return (call, callback) => {
     fn(call as AsyncIterable<Req>, contextOf(call as unknown as grpc.ServerUnaryCall<unknown, unknown>)).then(
       (res) => callback(null, res),

@@ -46,12 +46,7 @@ export interface MetricsServer {
 }
 
 /** Serve /metrics (Prometheus text) and /healthz (200 when healthy, else 503) over HTTP. */
-export async function startMetricsServer(
-  metrics: ServiceMetrics,
-  host: string,
-  port: number,
-  healthy: () => boolean,
-): Promise<MetricsServer> {
+export async function startMetricsServer(metrics: ServiceMetrics, host: string, port: number, healthy: () => boolean): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     if (req.url === '/metrics') {
       metrics.registry

@@ -2,15 +2,7 @@
 import * as http from 'node:http';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import {
-  AdminClient,
-  FaultKind,
-  HealthOverride,
-  RetrievalClient,
-  RetrievalService,
-  RetrieveRequest,
-  type RetrieveResponse,
-} from '@ranksafe/proto';
+import { AdminClient, FaultKind, HealthOverride, RetrievalClient, RetrievalService, RetrieveRequest, type RetrieveResponse } from '@ranksafe/proto';
 import { adminMetadata } from './auth';
 import { checkHealth, unaryCall } from './client';
 import { loadConfig, serviceEnvSchema } from './config';
@@ -32,7 +24,14 @@ function retrievalImpl(onRetrieve: (req: RetrieveRequest) => Promise<RetrieveRes
 }
 
 async function start(env: Record<string, string> = {}, onRetrieve?: (req: RetrieveRequest) => Promise<RetrieveResponse>) {
-  const cfg = loadConfig('test', serviceEnvSchema, { GRPC_PORT: '0', METRICS_PORT: '0', LOG_LEVEL: 'silent', ADMIN_TOKEN: TOKEN, SHUTDOWN_GRACE_MS: '5000', ...env });
+  const cfg = loadConfig('test', serviceEnvSchema, {
+    GRPC_PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    ADMIN_TOKEN: TOKEN,
+    SHUTDOWN_GRACE_MS: '5000',
+    ...env,
+  });
   return serve({
     component: 'test-service',
     env: cfg,
@@ -41,11 +40,14 @@ async function start(env: Record<string, string> = {}, onRetrieve?: (req: Retrie
       {
         definition: RetrievalService,
         name: 'ranksafe.v1.Retrieval',
-        implementation: retrievalImpl(onRetrieve ?? (async (req) => {
-          if (!req.query) throw invalidArgument('query', 'must not be empty');
-          if (req.query === 'boom') throw new Error('kaboom with secret details');
-          return { candidates: [], indexVersion: 'v1' };
-        })),
+        implementation: retrievalImpl(
+          onRetrieve ??
+            (async (req) => {
+              if (!req.query) throw invalidArgument('query', 'must not be empty');
+              if (req.query === 'boom') throw new Error('kaboom with secret details');
+              return { candidates: [], indexVersion: 'v1' };
+            }),
+        ),
         adminMethods: ['loadIndex'],
       },
     ],
@@ -54,11 +56,13 @@ async function start(env: Record<string, string> = {}, onRetrieve?: (req: Retrie
 
 function get(url: string): Promise<{ code: number; body: string }> {
   return new Promise((resolve, reject) =>
-    http.get(url, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
-    }).on('error', reject),
+    http
+      .get(url, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body }));
+      })
+      .on('error', reject),
   );
 }
 
@@ -126,7 +130,9 @@ describe('serve()', () => {
   it('guards admin RPCs with the token', async () => {
     const noToken = await unaryCall(admin.listFaults.bind(admin), {}).catch((e) => e);
     expect(noToken.code).toBe(grpc.status.UNAUTHENTICATED);
-    const wrong = await unaryCall(admin.listFaults.bind(admin), {}, { metadata: adminMetadata(new grpc.Metadata(), 'wrong-token-wrong-token!!') }).catch((e) => e);
+    const wrong = await unaryCall(admin.listFaults.bind(admin), {}, { metadata: adminMetadata(new grpc.Metadata(), 'wrong-token-wrong-token!!') }).catch(
+      (e) => e,
+    );
     expect(wrong.code).toBe(grpc.status.PERMISSION_DENIED);
     const loadIndex = await unaryCall(retrieval.loadIndex.bind(retrieval), { source: { $case: 'localPath', value: '/x' } }).catch((e) => e);
     expect(loadIndex.code).toBe(grpc.status.UNAUTHENTICATED);
@@ -160,7 +166,11 @@ describe('serve()', () => {
   });
 
   it('lets a hung call run into the client deadline', async () => {
-    await unaryCall(admin.injectFault.bind(admin), { spec: { kind: FaultKind.FAULT_KIND_HANG, methods: [], latencyMs: 0, statusCode: 0, probability: 0, ttlMs: 0 } }, { metadata: md() });
+    await unaryCall(
+      admin.injectFault.bind(admin),
+      { spec: { kind: FaultKind.FAULT_KIND_HANG, methods: [], latencyMs: 0, statusCode: 0, probability: 0, ttlMs: 0 } },
+      { metadata: md() },
+    );
     const err = await unaryCall(retrieval.retrieve.bind(retrieval), RetrieveRequest.fromPartial({ query: 'ok' }), { deadlineMs: 300 }).catch((e) => e);
     expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
     await unaryCall(admin.clearFaults.bind(admin), { id: '' }, { metadata: md() });

@@ -2,13 +2,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
-import {
-  AdminService,
-  HealthOverride,
-  PROTO_FILES,
-  PROTO_ROOT,
-  type AdminServer,
-} from '@ranksafe/proto';
+import { AdminService, HealthOverride, PROTO_FILES, PROTO_ROOT, type AdminServer } from '@ranksafe/proto';
 import { checkAdminToken } from './auth';
 import { startupError, type ServiceEnv } from './config';
 import { deadlineExceeded, invalidArgument, toServiceError } from './errors';
@@ -80,10 +74,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   let draining = false;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   const serviceNames = opts.services.map((s) => s.name);
-  const isServing = () =>
-    !draining &&
-    (override === HealthOverride.HEALTH_OVERRIDE_SERVING ||
-      (override === HealthOverride.HEALTH_OVERRIDE_NONE && ready));
+  const isServing = () => !draining && (override === HealthOverride.HEALTH_OVERRIDE_SERVING || (override === HealthOverride.HEALTH_OVERRIDE_NONE && ready));
   const publishHealth = () => {
     const st: ServingStatus = isServing() ? 'SERVING' : 'NOT_SERVING';
     for (const name of ['', ...serviceNames]) health.setStatus(name, st);

@@ -43,7 +43,14 @@ export async function temporalTimeSkippingEnv(): Promise<TestWorkflowEnvironment
   const { SEARCH_ATTRIBUTE_TYPES } = await import('@ranksafe/workflows');
   const { temporal } = await import('@temporalio/proto');
   const types = temporal.api.enums.v1.IndexedValueType;
-  const indexed = { Keyword: types.INDEXED_VALUE_TYPE_KEYWORD, Text: types.INDEXED_VALUE_TYPE_TEXT, Int: types.INDEXED_VALUE_TYPE_INT, Double: types.INDEXED_VALUE_TYPE_DOUBLE, Bool: types.INDEXED_VALUE_TYPE_BOOL, Datetime: types.INDEXED_VALUE_TYPE_DATETIME };
+  const indexed = {
+    Keyword: types.INDEXED_VALUE_TYPE_KEYWORD,
+    Text: types.INDEXED_VALUE_TYPE_TEXT,
+    Int: types.INDEXED_VALUE_TYPE_INT,
+    Double: types.INDEXED_VALUE_TYPE_DOUBLE,
+    Bool: types.INDEXED_VALUE_TYPE_BOOL,
+    Datetime: types.INDEXED_VALUE_TYPE_DATETIME,
+  };
   await env.connection.operatorService.addSearchAttributes({
     namespace: env.namespace ?? 'default',
     searchAttributes: Object.fromEntries(Object.entries(SEARCH_ATTRIBUTE_TYPES).map(([k, t]) => [k, indexed[t]])),
@@ -93,7 +100,6 @@ export function loadWandsSlice(): WandsSlice | undefined {
   const qrels = JSON.parse(fs.readFileSync(path.join(dir, 'wands', 'qrels-slice.json'), 'utf8'));
   return { products, qrels };
 }
-
 
 /**
  * A real catalog index for tests: a synthetic catalog of `products` products and `users` users,

@@ -51,7 +51,12 @@ function describe(mv: ModelVersion): string {
     ['size', `${s.sizeBytes} bytes (${fmtBytes(s.sizeBytes)})`],
     ['sha256', s.sha256],
     ['metrics', fmtMetrics(s.metrics) || '-'],
-    ['signature', Object.entries(s.signature).map(([k, v]) => `${k}=${v}`).join(' ') || '-'],
+    [
+      'signature',
+      Object.entries(s.signature)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ') || '-',
+    ],
     ['source', s.lineage?.source || '-'],
     ['dataset sha256', s.lineage?.datasetSha256 || '-'],
     ['parent', s.lineage?.parentVersion || '-'],
@@ -72,7 +77,14 @@ export async function registerCommand(cfg: StackEnv, name: string, version: stri
     process.stderr.write(`hashing and uploading ${file} (${fmtBytes(st.size)}) ...\n`);
     const progress = progressReporter(`uploading ${name}/${version}`, st.size);
     let sent = 0;
-    const spec = { name, version, kind, framework: o.framework, metrics: o.metric ?? {}, lineage: { source: o.source ?? '', datasetSha256: '', parentVersion: o.parent ?? '' } };
+    const spec = {
+      name,
+      version,
+      kind,
+      framework: o.framework,
+      metrics: o.metric ?? {},
+      lineage: { source: o.source ?? '', datasetSha256: '', parentVersion: o.parent ?? '' },
+    };
     const mv = await registry
       .register(spec, file, {
         onProgress: (s) => {
@@ -98,7 +110,16 @@ export async function listCommand(cfg: StackEnv, name: string): Promise<string> 
       ['VERSION', 'KIND', 'FRAMEWORK', 'SIZE', 'SHA256', 'CREATED', 'BY', 'METRICS'],
       versions.map((v) => {
         const s = v.spec!;
-        return [s.version, kindName(s.kind), s.framework, fmtBytes(s.sizeBytes), s.sha256.slice(0, 12), fmtTime(v.createdAtUnixMs), v.createdBy, fmtMetrics(s.metrics)];
+        return [
+          s.version,
+          kindName(s.kind),
+          s.framework,
+          fmtBytes(s.sizeBytes),
+          s.sha256.slice(0, 12),
+          fmtTime(v.createdAtUnixMs),
+          v.createdBy,
+          fmtMetrics(s.metrics),
+        ];
       }),
     );
   });

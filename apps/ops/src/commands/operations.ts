@@ -21,7 +21,9 @@ async function follow<T>(poll: () => Promise<{ timeline: TimelineEntry[] } | und
   let shown = 0;
   let finished = false;
   const out = (t: TimelineEntry) =>
-    process.stderr.write(`  ${new Date(t.atUnixMs).toISOString().slice(11, 23)}  ${t.step.padEnd(16)} ${t.state}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}\n`);
+    process.stderr.write(
+      `  ${new Date(t.atUnixMs).toISOString().slice(11, 23)}  ${t.step.padEnd(16)} ${t.state}${t.durationMs !== undefined ? ` (${t.durationMs} ms)` : ''}\n`,
+    );
   const tick = async () => {
     const s = await poll().catch(() => undefined);
     for (const t of s?.timeline.slice(shown) ?? []) out(t);
@@ -68,7 +70,9 @@ export async function recoverCommand(cfg: StackEnv, instance: string): Promise<s
   const state = expectedTopology(cfg);
   const c = state.components.find((x) => x.instance === instance);
   if (!c?.grpcAddress || (c.app !== 'ranking-service' && c.app !== 'retrieval-service')) {
-    throw new Error(`${instance} is not a ranking or retrieval replica of this stack (${[...replicas(cfg, 'ranking-service'), ...replicas(cfg, 'retrieval-service')].map((r) => r.instance).join(', ')})`);
+    throw new Error(
+      `${instance} is not a ranking or retrieval replica of this stack (${[...replicas(cfg, 'ranking-service'), ...replicas(cfg, 'retrieval-service')].map((r) => r.instance).join(', ')})`,
+    );
   }
   return withTemporal(state, async (client) => {
     const h = await client.workflow.start(recoveryWorkflow, {
@@ -103,7 +107,14 @@ export async function monitorStatusCommand(cfg: StackEnv): Promise<string> {
     for (const tier of ['ranking-service', 'retrieval-service']) {
       try {
         const s = await client.workflow.getHandle(ids.monitor(tier)).query(monitorStatusQuery);
-        lines.push([ids.monitor(tier), s.probing.join(',') || '-', s.recovering.join(',') || '-', Object.keys(s.planned).join(',') || '-', String(s.incidents), s.lastIncident ? `${s.lastIncident.instance}: ${s.lastIncident.reason}` : '-']);
+        lines.push([
+          ids.monitor(tier),
+          s.probing.join(',') || '-',
+          s.recovering.join(',') || '-',
+          Object.keys(s.planned).join(',') || '-',
+          String(s.incidents),
+          s.lastIncident ? `${s.lastIncident.instance}: ${s.lastIncident.reason}` : '-',
+        ]);
       } catch (e) {
         lines.push([ids.monitor(tier), `not running (${(e as Error).message.split('\n')[0]})`, '', '', '', '']);
       }
@@ -128,8 +139,20 @@ export async function snapshotScheduleCommand(cfg: StackEnv, o: { interval?: num
       ['schedule', `${s.scheduleId}${s.created ? ' (created)' : ''}`],
       ['every', fmtAge(s.intervalMs)],
       ['state', s.paused ? 'paused' : 'active'],
-      ['next runs', s.nextActionTimes.slice(0, 3).map((t) => t.toISOString()).join(', ') || '-'],
-      ['recent runs', s.recentActions.slice(-5).map((a) => `${a.workflowId} at ${a.takenAt.toISOString()}`).join('\n') || '-'],
+      [
+        'next runs',
+        s.nextActionTimes
+          .slice(0, 3)
+          .map((t) => t.toISOString())
+          .join(', ') || '-',
+      ],
+      [
+        'recent runs',
+        s.recentActions
+          .slice(-5)
+          .map((a) => `${a.workflowId} at ${a.takenAt.toISOString()}`)
+          .join('\n') || '-',
+      ],
     ]);
   });
 }
@@ -137,7 +160,11 @@ export async function snapshotScheduleCommand(cfg: StackEnv, o: { interval?: num
 export async function snapshotRunCommand(cfg: StackEnv): Promise<string> {
   const state = expectedTopology(cfg);
   return withTemporal(state, async (client) => {
-    const h = await client.workflow.start(backupSnapshotWorkflow, { taskQueue: state.temporalTaskQueue, workflowId: ids.snapshotRun(Date.now()), args: [{ rpoTargetMs: cfg.SNAPSHOT_RPO_TARGET_MS }] });
+    const h = await client.workflow.start(backupSnapshotWorkflow, {
+      taskQueue: state.temporalTaskQueue,
+      workflowId: ids.snapshotRun(Date.now()),
+      args: [{ rpoTargetMs: cfg.SNAPSHOT_RPO_TARGET_MS }],
+    });
     say(`backup ${h.workflowId} started`);
     const r: BackupSnapshotResult = await follow(() => h.query(backupSnapshotStatusQuery), h.result());
     return `snapshot ${r.snapshotId} ${r.verified ? 'verified' : 'NOT verified'}: ${r.rows} rows, ${r.artifacts} artifacts; RPO ${r.rpoMs < 0 ? 'none verified' : fmtAge(r.rpoMs)} (target ${fmtAge(r.rpoTargetMs)}${r.rpoMet ? ', met' : ', NOT met'}) in ${r.durationMs} ms`;

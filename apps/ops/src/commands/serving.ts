@@ -6,9 +6,20 @@ import { RecommendRequest, SearchClient, SearchRequest, type SearchResponse } fr
 import { unaryCall } from '@ranksafe/serving-kit';
 import { int, replicas, table, type LoadEnv } from '../cli';
 
-function render(res: { results: SearchResponse['results']; degraded: boolean; degradedReason: string; rankingModel?: { name: string; version: string } }): string {
+function render(res: {
+  results: SearchResponse['results'];
+  degraded: boolean;
+  degradedReason: string;
+  rankingModel?: { name: string; version: string };
+}): string {
   const head = res.degraded ? `degraded (${res.degradedReason}): retrieval order` : `ranked by ${res.rankingModel?.name} ${res.rankingModel?.version}`;
-  return [head, table(['#', 'SCORE', 'ID', 'PRICE', 'CATEGORY', 'TITLE'], res.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.product!.id, r.product!.price.toFixed(2), r.product!.category, r.product!.title]))].join('\n');
+  return [
+    head,
+    table(
+      ['#', 'SCORE', 'ID', 'PRICE', 'CATEGORY', 'TITLE'],
+      res.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.product!.id, r.product!.price.toFixed(2), r.product!.category, r.product!.title]),
+    ),
+  ].join('\n');
 }
 
 async function withGateway<T>(cfg: StackEnv, fn: (client: SearchClient) => Promise<T>): Promise<T> {
@@ -26,9 +37,13 @@ async function withGateway<T>(cfg: StackEnv, fn: (client: SearchClient) => Promi
 export async function searchCommand(cfg: StackEnv, query: string, o: { k: number; category?: string[]; maxPrice?: number }): Promise<string> {
   return withGateway(cfg, async (client) =>
     render(
-      await unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query, k: o.k, filters: { categories: o.category ?? [], brands: [], maxPrice: o.maxPrice } }), {
-        deadlineMs: 5000,
-      }),
+      await unaryCall(
+        client.search.bind(client),
+        SearchRequest.fromPartial({ query, k: o.k, filters: { categories: o.category ?? [], brands: [], maxPrice: o.maxPrice } }),
+        {
+          deadlineMs: 5000,
+        },
+      ),
     ),
   );
 }

@@ -76,7 +76,8 @@ export async function snapshotVerifyCommand(cfg: StackEnv, id: string): Promise<
   return withRegistry(cfg, async (registry) => {
     process.stderr.write(`verifying ${id} (restore into a scratch database, re-hash the artifacts) ...\n`);
     const snap = await registry.verifySnapshot(id);
-    if (snap.status !== 'verified') throw new Error(`snapshot ${id} ${snap.status.startsWith('failed') ? snap.status.replace(/^failed: /, 'failed verification: ') : `is ${snap.status}`}`);
+    if (snap.status !== 'verified')
+      throw new Error(`snapshot ${id} ${snap.status.startsWith('failed') ? snap.status.replace(/^failed: /, 'failed verification: ') : `is ${snap.status}`}`);
     return `verified\n${describeSnapshot(snap, (await rowCountsFromAudit(registry, [snap])).get(snap.id))}`;
   });
 }
@@ -89,7 +90,9 @@ export async function snapshotRestoreCommand(cfg: StackEnv, id: string, o: { yes
         (r) => r.snapshots.find((x) => x.id === id),
         () => undefined,
       );
-      const what = found ? `snapshot ${id}${found.label ? ` "${found.label}"` : ''} taken ${fmtTime(found.createdAtUnixMs)} (${found.status})` : `snapshot ${id}`;
+      const what = found
+        ? `snapshot ${id}${found.label ? ` "${found.label}"` : ''} taken ${fmtTime(found.createdAtUnixMs)} (${found.status})`
+        : `snapshot ${id}`;
       throw new Error(
         `refusing to restore without --yes: restore replaces every model version, alias, alias history entry and audit entry of the live registry ` +
           `with those of ${what}; everything registered, moved or deleted since is lost (artifacts missing from the live store are copied back; ` +
@@ -112,7 +115,15 @@ export async function snapshotListCommand(cfg: StackEnv): Promise<string> {
     return [
       table(
         ['ID', 'LABEL', 'CREATED', 'STATUS', 'ROWS', 'ARTIFACTS', 'BYTES'],
-        snaps.map((x) => [x.id, x.label || '-', fmtTime(x.createdAtUnixMs), status(x.status), rowsSummary(x.rows, counts.get(x.id)), String(x.artifacts), fmtBytes(x.bytes)]),
+        snaps.map((x) => [
+          x.id,
+          x.label || '-',
+          fmtTime(x.createdAtUnixMs),
+          status(x.status),
+          rowsSummary(x.rows, counts.get(x.id)),
+          String(x.artifacts),
+          fmtBytes(x.bytes),
+        ]),
       ),
       rpoLine(snaps, r.rpoMs),
     ].join('\n');

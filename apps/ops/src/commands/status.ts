@@ -10,8 +10,13 @@ export async function statusCommand(cfg: StackEnv, opts: { json?: boolean; timeo
   const text = opts.json
     ? JSON.stringify({ running: state.supervisorPid !== 0, allServing, components: rows }, null, 2)
     : [
-        state.supervisorPid ? `stack supervisor pid ${state.supervisorPid}, up since ${new Date(state.startedAtUnixMs).toISOString()}` : 'no running stack found (npm start writes .data/run/stack.json); checking the configured addresses',
-        table(['COMPONENT', 'ADDRESS', 'STATUS', 'DETAIL'], rows.map((r) => [r.component, r.address, r.status, r.detail])),
+        state.supervisorPid
+          ? `stack supervisor pid ${state.supervisorPid}, up since ${new Date(state.startedAtUnixMs).toISOString()}`
+          : 'no running stack found (npm start writes .data/run/stack.json); checking the configured addresses',
+        table(
+          ['COMPONENT', 'ADDRESS', 'STATUS', 'DETAIL'],
+          rows.map((r) => [r.component, r.address, r.status, r.detail]),
+        ),
         allServing ? `all ${rows.length} components SERVING` : `${rows.filter((r) => r.status !== 'SERVING').length} of ${rows.length} components not SERVING`,
       ].join('\n');
   return { text, ok: allServing };

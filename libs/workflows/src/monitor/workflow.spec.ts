@@ -34,7 +34,17 @@ describe('monitorWorkflow', () => {
         await new Promise((r) => setTimeout(r, 400));
         if (!failed && input.replicas.some((r) => r.instance === 'ranking-service-2')) {
           failed = true;
-          return { rounds: 3, failure: { instance: 'ranking-service-2', address: '127.0.0.1:50072', reason: 'health UNREACHABLE', consecutive: 3, firstFailureAtUnixMs: 100, detectedAtUnixMs: 200 } };
+          return {
+            rounds: 3,
+            failure: {
+              instance: 'ranking-service-2',
+              address: '127.0.0.1:50072',
+              reason: 'health UNREACHABLE',
+              consecutive: 3,
+              firstFailureAtUnixMs: 100,
+              detectedAtUnixMs: 200,
+            },
+          };
         }
         return { rounds: 1 };
       },

@@ -44,8 +44,11 @@ function validate(input: unknown): MonitorInput {
   const problems: string[] = [];
   if (typeof i.tier !== 'string' || !i.tier) problems.push('tier is required');
   if (!Array.isArray(i.replicas) || i.replicas.length === 0) problems.push('replicas must list at least one {instance, address}');
-  else for (const [n, r] of i.replicas.entries()) if (typeof r?.instance !== 'string' || typeof r?.address !== 'string') problems.push(`replicas[${n}] needs instance and address`);
-  for (const k of ['intervalMs', 'failureThreshold', 'probeTimeoutMs'] as const) if (i[k] !== undefined && !(Number.isInteger(i[k]) && (i[k] as number) > 0)) problems.push(`${k} must be a positive integer`);
+  else
+    for (const [n, r] of i.replicas.entries())
+      if (typeof r?.instance !== 'string' || typeof r?.address !== 'string') problems.push(`replicas[${n}] needs instance and address`);
+  for (const k of ['intervalMs', 'failureThreshold', 'probeTimeoutMs'] as const)
+    if (i[k] !== undefined && !(Number.isInteger(i[k]) && (i[k] as number) > 0)) problems.push(`${k} must be a positive integer`);
   if (i.latencySloMs !== undefined && !(Number.isInteger(i.latencySloMs) && i.latencySloMs >= 0)) problems.push('latencySloMs must be an integer >= 0');
   if (problems.length) throw invalidInput('monitorWorkflow', problems);
   return i;
@@ -122,8 +125,21 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     if (!f || planned.has(f.instance)) continue; // window over, or announced while it was failing
     status.incidents++;
     const incidentId = `${f.instance}-${f.detectedAtUnixMs}`;
-    status.lastIncident = { id: incidentId, instance: f.instance, reason: f.reason, detectedAtUnixMs: f.detectedAtUnixMs, firstFailureAtUnixMs: f.firstFailureAtUnixMs };
-    const incident = { id: incidentId, instance: f.instance, component: cfg.tier, reason: f.reason, firstFailureAtUnixMs: f.firstFailureAtUnixMs, detectedAtUnixMs: f.detectedAtUnixMs };
+    status.lastIncident = {
+      id: incidentId,
+      instance: f.instance,
+      reason: f.reason,
+      detectedAtUnixMs: f.detectedAtUnixMs,
+      firstFailureAtUnixMs: f.firstFailureAtUnixMs,
+    };
+    const incident = {
+      id: incidentId,
+      instance: f.instance,
+      component: cfg.tier,
+      reason: f.reason,
+      firstFailureAtUnixMs: f.firstFailureAtUnixMs,
+      detectedAtUnixMs: f.detectedAtUnixMs,
+    };
     if (cfg.recover === false) {
       await recordIncident({ ...incident, state: 'open' });
       continue;
@@ -132,7 +148,18 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     try {
       await startChild(recoveryWorkflow, {
         workflowId: ids.recovery(f.instance),
-        args: [{ id: incidentId, instance: f.instance, tier: cfg.tier, address: f.address, reason: f.reason, firstFailureAtUnixMs: f.firstFailureAtUnixMs, detectedAtUnixMs: f.detectedAtUnixMs, monitorWorkflowId: workflowInfo().workflowId }],
+        args: [
+          {
+            id: incidentId,
+            instance: f.instance,
+            tier: cfg.tier,
+            address: f.address,
+            reason: f.reason,
+            firstFailureAtUnixMs: f.firstFailureAtUnixMs,
+            detectedAtUnixMs: f.detectedAtUnixMs,
+            monitorWorkflowId: workflowInfo().workflowId,
+          },
+        ],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: [

@@ -11,8 +11,25 @@ import type { IncidentRecord, StepRecord } from '@ranksafe/db';
 import { recordHistory, temporalTimeSkippingEnv } from '@ranksafe/testing';
 import { recoveryStatusQuery, recoveryWorkflow, SA, type Incident } from '../index';
 
-const inst = (over: Partial<InstanceSummary> = {}): InstanceSummary => ({ name: 'ranking-service-2', component: 'ranking-service', address: '127.0.0.1:1', pid: 2, state: 'running', startedAtUnixMs: 5, restarts: 1, ...over });
-const incident: Incident = { instance: 'ranking-service-2', tier: 'ranking-service', address: '127.0.0.1:50072', reason: 'health UNREACHABLE x3', detectedAtUnixMs: 1_000, firstFailureAtUnixMs: 500, monitorWorkflowId: 'no-such-monitor' };
+const inst = (over: Partial<InstanceSummary> = {}): InstanceSummary => ({
+  name: 'ranking-service-2',
+  component: 'ranking-service',
+  address: '127.0.0.1:1',
+  pid: 2,
+  state: 'running',
+  startedAtUnixMs: 5,
+  restarts: 1,
+  ...over,
+});
+const incident: Incident = {
+  instance: 'ranking-service-2',
+  tier: 'ranking-service',
+  address: '127.0.0.1:50072',
+  reason: 'health UNREACHABLE x3',
+  detectedAtUnixMs: 1_000,
+  firstFailureAtUnixMs: 500,
+  monitorWorkflowId: 'no-such-monitor',
+};
 
 describe('recoveryWorkflow', () => {
   let env: TestWorkflowEnvironment;
@@ -62,7 +79,13 @@ describe('recoveryWorkflow', () => {
     const r = await run(f.acts, incident, 'recovery-recovered');
     expect(r.error).toBeUndefined();
     expect(f.calls).toEqual(['health:not_serving', 'restart:ranking-service-2', 'wait', 'production', 'verify', 'health:none']);
-    expect(r.result).toMatchObject({ outcome: 'recovered', restarted: true, version: 'int8-abc', incidentId: 'ranking-service-2-1000', detectedAtUnixMs: 1_000 });
+    expect(r.result).toMatchObject({
+      outcome: 'recovered',
+      restarted: true,
+      version: 'int8-abc',
+      incidentId: 'ranking-service-2-1000',
+      detectedAtUnixMs: 1_000,
+    });
     expect(f.steps.filter((s) => s.state === 'completed').map((s) => s.step)).toEqual(['drain', 'restart', 'warm up', 'load production', 'verify', 're-admit']);
     expect(f.incidents.map((i) => i.state)).toEqual(['recovering', 'recovered']);
     expect(f.incidents[1]).toMatchObject({ id: 'ranking-service-2-1000', firstFailureAtUnixMs: 500, recoveredAtUnixMs: expect.any(Number) });

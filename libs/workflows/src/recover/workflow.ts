@@ -31,7 +31,8 @@ function validate(input: unknown): Required<Pick<Incident, 'instance' | 'tier' |
   if (typeof input !== 'object' || input === null || Array.isArray(input)) throw invalidInput('recoveryWorkflow', ['input must be an object']);
   const known = ['id', 'instance', 'tier', 'address', 'reason', 'firstFailureAtUnixMs', 'detectedAtUnixMs', 'monitorWorkflowId', 'servingTimeoutMs'];
   for (const k of Object.keys(i)) if (!known.includes(k)) problems.push(`unknown field "${k}"`);
-  if (typeof i.instance !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(i.instance)) problems.push('instance must be an instance name like "ranking-service-2"');
+  if (typeof i.instance !== 'string' || !/^[a-z0-9][a-z0-9-]{0,62}$/.test(i.instance))
+    problems.push('instance must be an instance name like "ranking-service-2"');
   if (typeof i.tier !== 'string' || !TIERS.includes(i.tier)) problems.push(`tier must be one of ${TIERS.join(', ')}`);
   if (typeof i.address !== 'string' || !/^[^\s:]+:\d{1,5}$/.test(i.address)) problems.push('address must be host:port');
   for (const k of ['firstFailureAtUnixMs', 'detectedAtUnixMs', 'servingTimeoutMs']) {
@@ -71,15 +72,39 @@ export async function recoveryWorkflow(input: Incident): Promise<RecoveryResult>
     return op.step(phase, fn, describe);
   };
   try {
-    const drained = await step('drain', () => quick.setReplicaHealth({ address: inc.address, override: 'not_serving' }), (r) => ({ ...r }));
+    const drained = await step(
+      'drain',
+      () => quick.setReplicaHealth({ address: inc.address, override: 'not_serving' }),
+      (r) => ({ ...r }),
+    );
     if (drained.applied) saga.add('drain', async () => void (await quick.setReplicaHealth({ address: inc.address, override: 'none' })));
 
-    const restart = await step('restart', () => slow.restartInstance({ name: inc.instance, sinceUnixMs: detectedAtUnixMs }), (r) => ({ restarted: r.restarted, pid: r.instance.pid, restarts: r.instance.restarts }));
+    const restart = await step(
+      'restart',
+      () => slow.restartInstance({ name: inc.instance, sinceUnixMs: detectedAtUnixMs }),
+      (r) => ({ restarted: r.restarted, pid: r.instance.pid, restarts: r.instance.restarts }),
+    );
     const timeout = inc.servingTimeoutMs ?? 90_000;
-    await step('warm up', () => slow.waitUntilServing({ address: inc.address, timeoutMs: timeout }), (r) => ({ ...r }));
-    const prod = await step('load production', () => slow.ensureProductionVersion({ tier: inc.tier, address: inc.address }), (r) => ({ ...r }));
-    await step('verify', () => quick.verifyReplica({ tier: inc.tier, address: inc.address, timeoutMs: 5000 }), (r) => ({ ...r }));
-    await step('re-admit', () => quick.setReplicaHealth({ address: inc.address, override: 'none' }), (r) => ({ ...r }));
+    await step(
+      'warm up',
+      () => slow.waitUntilServing({ address: inc.address, timeoutMs: timeout }),
+      (r) => ({ ...r }),
+    );
+    const prod = await step(
+      'load production',
+      () => slow.ensureProductionVersion({ tier: inc.tier, address: inc.address }),
+      (r) => ({ ...r }),
+    );
+    await step(
+      'verify',
+      () => quick.verifyReplica({ tier: inc.tier, address: inc.address, timeoutMs: 5000 }),
+      (r) => ({ ...r }),
+    );
+    await step(
+      're-admit',
+      () => quick.setReplicaHealth({ address: inc.address, override: 'none' }),
+      (r) => ({ ...r }),
+    );
 
     const recoveredAtUnixMs = Date.now();
     status.phase = 'done';
@@ -107,7 +132,8 @@ export async function recoveryWorkflow(input: Incident): Promise<RecoveryResult>
     status.error = errorMessage(e);
     status.phase = 'compensating';
     status.compensations = await saga.run();
-    for (const c of status.compensations) await op.note(`undo ${c.step}`, c.ok ? 'compensated' : 'compensation_failed', c.error ? { error: c.error } : undefined);
+    for (const c of status.compensations)
+      await op.note(`undo ${c.step}`, c.ok ? 'compensated' : 'compensation_failed', c.error ? { error: c.error } : undefined);
     status.phase = 'escalated';
     status.outcome = 'unrecovered';
     await record.recordIncident({ ...incidentRecord, state: 'unrecovered', detail: { error: status.error } });
@@ -115,7 +141,12 @@ export async function recoveryWorkflow(input: Incident): Promise<RecoveryResult>
     op.summarize(`${inc.instance} NOT recovered (incident ${incidentId}): ${status.error}; ${status.compensations.length} compensation(s) run; needs a person`);
     await op.operation('unrecovered', { error: status.error }, true);
     await notifyMonitor(inc, incidentId, 'unrecovered');
-    throw ApplicationFailure.create({ type: 'Unrecovered', nonRetryable: true, message: `${inc.instance} not recovered: ${status.error}`, cause: e instanceof Error ? e : undefined });
+    throw ApplicationFailure.create({
+      type: 'Unrecovered',
+      nonRetryable: true,
+      message: `${inc.instance} not recovered: ${status.error}`,
+      cause: e instanceof Error ? e : undefined,
+    });
   }
 }
 

@@ -23,9 +23,14 @@ function validate(input: unknown): Required<Pick<BackupSnapshotInput, 'verify' |
   for (const k of Object.keys(i)) if (!['label', 'verify', 'rpoTargetMs'].includes(k)) problems.push(`unknown field "${k}"`);
   if (i.label !== undefined && (typeof i.label !== 'string' || i.label.length > 200)) problems.push('label must be a string of at most 200 characters');
   if (i.verify !== undefined && typeof i.verify !== 'boolean') problems.push('verify must be true or false');
-  if (i.rpoTargetMs !== undefined && !(typeof i.rpoTargetMs === 'number' && Number.isInteger(i.rpoTargetMs) && i.rpoTargetMs > 0)) problems.push('rpoTargetMs must be a positive integer');
+  if (i.rpoTargetMs !== undefined && !(typeof i.rpoTargetMs === 'number' && Number.isInteger(i.rpoTargetMs) && i.rpoTargetMs > 0))
+    problems.push('rpoTargetMs must be a positive integer');
   if (problems.length) throw invalidInput('backupSnapshotWorkflow', problems);
-  return { label: i.label as string | undefined, verify: (i.verify as boolean | undefined) ?? true, rpoTargetMs: (i.rpoTargetMs as number | undefined) ?? DAY_MS };
+  return {
+    label: i.label as string | undefined,
+    verify: (i.verify as boolean | undefined) ?? true,
+    rpoTargetMs: (i.rpoTargetMs as number | undefined) ?? DAY_MS,
+  };
 }
 
 export async function backupSnapshotWorkflow(input: BackupSnapshotInput = {}): Promise<BackupSnapshotResult> {
@@ -42,15 +47,27 @@ export async function backupSnapshotWorkflow(input: BackupSnapshotInput = {}): P
   await op.operation('running', { label });
   try {
     status.phase = 'creating';
-    const created = await op.step('create snapshot', () => createRegistrySnapshot({ label }), (s) => ({ snapshotId: s.id, rows: s.rows, artifacts: s.artifacts, bytes: s.bytes }));
+    const created = await op.step(
+      'create snapshot',
+      () => createRegistrySnapshot({ label }),
+      (s) => ({ snapshotId: s.id, rows: s.rows, artifacts: s.artifacts, bytes: s.bytes }),
+    );
     status.snapshotId = created.id;
     let verified = created;
     if (opts.verify) {
       status.phase = 'verifying';
-      verified = await op.step('verify snapshot', () => verifyRegistrySnapshot({ id: created.id }), (s) => ({ status: s.status }));
+      verified = await op.step(
+        'verify snapshot',
+        () => verifyRegistrySnapshot({ id: created.id }),
+        (s) => ({ status: s.status }),
+      );
     }
     status.phase = 'measuring';
-    const { rpoMs } = await op.step('measure RPO', () => registryRpo(), (r) => ({ rpoMs: r.rpoMs }));
+    const { rpoMs } = await op.step(
+      'measure RPO',
+      () => registryRpo(),
+      (r) => ({ rpoMs: r.rpoMs }),
+    );
     status.rpoMs = rpoMs;
     const result: BackupSnapshotResult = {
       snapshotId: created.id,
