@@ -3,9 +3,11 @@
 // the incident the monitor opened and the Recovery closed (Postgres), and what clients saw.
 //   npm start   (another terminal), then
 //   node --import tsx tools/bench/recovery.ts [--instance ranking-service-2] [--rate 10] [--rounds 3]
+//   … --crash-worker   also SIGKILL the drill-worker while the Recovery runs, start it again, and
+//                      show from the step log that no step was repeated (writes = 1)
 import * as grpc from '@grpc/grpc-js';
 import { parseArgs } from 'node:util';
-import { createPool, listIncidents } from '@ranksafe/db';
+import { createPool, listIncidents, listSteps } from '@ranksafe/db';
 import { openLoop } from '@ranksafe/loadgen';
 import { adminToken, loadStackEnv, PlatformClient, readStackState } from '@ranksafe/platform';
 import { SearchClient, SearchRequest } from '@ranksafe/proto';
@@ -18,6 +20,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '10' },
     rounds: { type: 'string', default: '3' },
     'timeout-ms': { type: 'string', default: '60000' },
+    'crash-worker': { type: 'boolean', default: false },
   },
 });
 
@@ -52,6 +55,20 @@ async function main() {
     await platform.kill(values.instance!, 'SIGKILL');
     let incident;
     const until = killedAt + Number(values['timeout-ms']);
+    const restartsBefore = (await platform.get(values.instance!)).restarts;
+    if (values['crash-worker']) {
+      // Wait for the Recovery to be under way, then crash the worker that runs it and bring it back.
+      while (Date.now() < until) {
+        const [i] = (await listIncidents(pool, { instance: values.instance, limit: 1 })).filter((x) => x.detectedAt.getTime() >= killedAt - 1000);
+        if (i?.state === 'recovering') break;
+        await sleep(50);
+      }
+      await sleep(300);
+      await platform.kill('drill-worker', 'SIGKILL');
+      console.log(`  round ${round}: drill-worker SIGKILLed ${Date.now() - killedAt} ms after the replica`);
+      await sleep(1000);
+      await platform.start('drill-worker');
+    }
     while (Date.now() < until) {
       [incident] = (await listIncidents(pool, { instance: values.instance, limit: 1 })).filter((i) => i.detectedAt.getTime() >= killedAt - 1000);
       if (incident && (incident.state === 'recovered' || incident.state === 'unrecovered')) break;
@@ -65,13 +82,40 @@ async function main() {
     const failed = s.failedTotal - Object.values(before.failed).reduce((a, b) => a + b, 0);
     const detect = incident ? incident.detectedAt.getTime() - killedAt : NaN;
     const recover = incident?.recoveredAt ? incident.recoveredAt.getTime() - incident.detectedAt.getTime() : NaN;
-    rows.push([round, incident?.state ?? 'none', detect, recover, detect + recover, health.status, s.sent - before.sent, failed, s.degraded - before.degraded]);
+    const steps = incident?.recoveryWorkflowId ? (await listSteps(pool, incident.recoveryWorkflowId)).filter((x) => x.at.getTime() >= killedAt - 1000) : [];
+    const repeated = steps.filter((x) => x.writes > 1).map((x) => `${x.step}:${x.state}`);
+    const restarts = (await platform.get(values.instance!)).restarts - restartsBefore;
+    rows.push([
+      round,
+      incident?.state ?? 'none',
+      detect,
+      recover,
+      detect + recover,
+      health.status,
+      s.sent - before.sent,
+      failed,
+      s.degraded - before.degraded,
+      restarts,
+      repeated.join(',') || 'none',
+    ]);
     runs.push({ round, killedAt, incident, health, load: s });
     await sleep(3000);
   }
   printTable(
-    `kill -9 of ${values.instance} under ${values.rate}/s open-loop Search (2 replicas per tier)`,
-    ['round', 'incident', 'kill→detected ms', 'detected→recovered ms', 'kill→recovered ms', 'health after', 'requests after kill', 'failed', 'degraded'],
+    `kill -9 of ${values.instance}${values['crash-worker'] ? ' and of the drill-worker mid-recovery' : ''} under ${values.rate}/s open-loop Search`,
+    [
+      'round',
+      'incident',
+      'kill→detected ms',
+      'detected→recovered ms',
+      'kill→recovered ms',
+      'health after',
+      'requests after kill',
+      'failed',
+      'degraded',
+      'restarts',
+      'repeated steps',
+    ],
     rows,
   );
   console.log(`report: ${writeReport('recovery', runs)}`);
