@@ -38,6 +38,8 @@ const { recordIncident } = proxyActivities<Activities>({ startToCloseTimeout: '5
 
 /** How long one probe activity runs before returning to the workflow (then it probes again). */
 const PROBE_WINDOW_MS = 10_000;
+/** How long a replica whose recovery failed is left alone before it is probed again. */
+const UNRECOVERED_COOLDOWN_MS = 5 * 60_000;
 
 function validate(input: unknown): MonitorInput {
   const i = (input ?? {}) as MonitorInput;
@@ -74,8 +76,11 @@ export async function monitorWorkflow(input: MonitorInput): Promise<void> {
     planned.delete(instance);
     change();
   });
-  setHandler(recoveryFinishedSignal, ({ instance }) => {
+  setHandler(recoveryFinishedSignal, ({ instance, outcome }) => {
     recovering.delete(instance);
+    // An unrecovered replica needs a person (the incident says so): probe it again only after a
+    // cool-down, rather than opening a new incident every few seconds.
+    if (outcome === 'unrecovered') planned.set(instance, Date.now() + UNRECOVERED_COOLDOWN_MS);
     change();
   });
   upsertSearchAttributes([
