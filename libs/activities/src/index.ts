@@ -12,6 +12,7 @@ import type { ServingControl } from './serving';
 import { createSnapshotActivities, type SnapshotRegistry } from './snapshots';
 
 export * from './ping';
+export * from './heartbeat';
 export * from './operations';
 export * from './snapshots';
 export * from './serving';

@@ -1,6 +1,6 @@
 // Replicas through the Platform port (embedded: the npm start supervisor's ranksafe.v1.Platform;
 // later Kubernetes). Idempotent: a retried restart after a worker crash does not restart twice.
-import { Context } from '@temporalio/activity';
+import { withHeartbeat } from './heartbeat';
 import type { ReplicaInfo, ReplicaPlatform } from '@ranksafe/platform';
 
 export interface InstanceSummary {
@@ -38,8 +38,11 @@ export function createPlatformActivities(deps: { platform: ReplicaPlatform }) {
     async restartInstance(input: { name: string; sinceUnixMs: number; graceMs?: number }): Promise<{ restarted: boolean; instance: InstanceSummary }> {
       const now = await platform.get(input.name);
       if (now.state === 'running' && now.startedAt.getTime() >= input.sinceUnixMs) return { restarted: false, instance: summary(now) };
-      Context.current().heartbeat({ restarting: input.name });
-      const r = now.state === 'running' ? await platform.restart(input.name, { graceMs: input.graceMs ?? 2000 }) : await platform.start(input.name);
+      const r = await withHeartbeat(
+        now.state === 'running' ? platform.restart(input.name, { graceMs: input.graceMs ?? 2000 }) : platform.start(input.name),
+        2000,
+        { restarting: input.name },
+      );
       return { restarted: true, instance: summary(r) };
     },
 

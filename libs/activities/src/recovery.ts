@@ -2,6 +2,7 @@
 // make sure it serves production. Each is idempotent; long ones heartbeat and honour cancellation.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Override, ServingControl } from './serving';
+import { withHeartbeat } from './heartbeat';
 
 export function createRecoveryActivities(deps: { serving: ServingControl }) {
   const { serving } = deps;
@@ -38,8 +39,9 @@ export function createRecoveryActivities(deps: { serving: ServingControl }) {
       }
     },
 
+    /** Loading another version (and warming its cache) can take a while: heartbeat meanwhile. */
     async ensureProductionVersion(input: { tier: string; address: string }): Promise<{ version: string; loaded: boolean }> {
-      return serving.ensureProduction(input.tier, input.address);
+      return withHeartbeat(serving.ensureProduction(input.tier, input.address));
     },
 
     /** Health SERVING and one real request answered: the replica can take traffic again. */

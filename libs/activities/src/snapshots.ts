@@ -3,6 +3,7 @@
 // make it durable and visible.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Snapshot } from '@ranksafe/proto';
+import { withHeartbeat } from './heartbeat';
 
 /** What the snapshot activities need of the registry (libs/registry-client's RegistryClient has it). */
 export interface SnapshotRegistry {
@@ -35,17 +36,6 @@ const summary = (s: Snapshot): SnapshotSummary => ({
   artifacts: Number(s.artifacts),
   bytes: Number(s.bytes),
 });
-
-/** Heartbeat every `ms` while `work` runs, so a long registry call is not mistaken for a dead worker (heartbeats also deliver cancellation). */
-export async function withHeartbeat<T>(work: Promise<T>, ms = 2_000, details?: unknown): Promise<T> {
-  const ctx = Context.current();
-  const t = setInterval(() => ctx.heartbeat(details), ms);
-  try {
-    return await work;
-  } finally {
-    clearInterval(t);
-  }
-}
 
 export function createSnapshotActivities(deps: { registry: SnapshotRegistry }) {
   const { registry } = deps;
