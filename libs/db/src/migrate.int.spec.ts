@@ -1,5 +1,5 @@
 // Real Postgres: schema migrations and the platform event log.
-import { scratchDatabase } from '@ranksafe/testing';
+import { eventually, scratchDatabase } from '@ranksafe/testing';
 import { createPool, migrateUp, probeDatabase, recordPlatformEvent, listPlatformEvents, redactUrl } from './index';
 import type { Pool } from 'pg';
 
@@ -42,6 +42,26 @@ describe('migrations on a scratch database', () => {
 
   it('refuses an unknown event kind at the database', async () => {
     await expect(recordPlatformEvent(pool, { component: 'x', instance: 'x', event: 'exploded' as never })).rejects.toThrow(/check constraint/);
+  });
+});
+
+describe('createPool', () => {
+  it('survives the server ending an idle connection, and the next query connects again', async () => {
+    const db = await scratchDatabase();
+    const errors: Error[] = [];
+    const pool = createPool(db.url, { max: 1 }, (e) => errors.push(e));
+    try {
+      const { rows } = await pool.query('SELECT pg_backend_pid() AS pid');
+      const admin = createPool(db.url, { max: 1 });
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0].pid]);
+      await admin.end();
+      await eventually(() => errors.length > 0, 10_000);
+      expect(errors[0]!.message).toMatch(/terminating connection/);
+      expect((await pool.query('SELECT 1 AS one')).rows[0].one).toBe(1);
+    } finally {
+      await pool.end();
+      await db.drop();
+    }
   });
 });
 

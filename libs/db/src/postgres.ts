@@ -78,6 +78,14 @@ export function withDatabase(url: string, name: string): string {
   return u.toString();
 }
 
-export function createPool(url: string, extra: PoolConfig = {}): Pool {
-  return new Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000, ...extra });
+/**
+ * A pg Pool. An idle client whose connection the server ends (Postgres restarted, the database
+ * dropped, an admin terminated it) makes the pool emit 'error'; unhandled, that would crash the
+ * process. The pool has already discarded that client and the next query connects again, so the
+ * error is only passed to `onIdleError` (default: ignored).
+ */
+export function createPool(url: string, extra: PoolConfig = {}, onIdleError: (e: Error) => void = () => undefined): Pool {
+  const pool = new Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000, ...extra });
+  pool.on('error', onIdleError);
+  return pool;
 }
