@@ -6,3 +6,4 @@ export * from './ping';
 export * from './snapshot';
 export * from './recover';
 export * from './monitor';
+export * from './rollout';
