@@ -13,6 +13,10 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   DATABASE_URL: z.string().url().default('postgres://postgres@127.0.0.1:5432/ranksafe'),
   /** The model registry (snapshots, model versions, aliases). */
   REGISTRY_ADDRESS: z.string().default('127.0.0.1:50081'),
+  /** Where the rollout's quality gate keeps the model and index versions it downloads (verified, by sha256). */
+  DRILL_REGISTRY_CACHE_DIR: z.string().default('.data/registry-cache/drill-worker'),
+  /** The catalog index (registry name) whose judged queries are the quality gate's evaluation set. */
+  QUALITY_GATE_INDEX: z.string().min(1).default('demo-catalog'),
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 

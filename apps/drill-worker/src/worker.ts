@@ -1,9 +1,9 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, grpcServingControl, type ActivityDeps } from '@ranksafe/activities';
+import { createActivities, grpcGatewayControl, grpcServingControl, registryQualityEvaluator, type ActivityDeps } from '@ranksafe/activities';
 import { PlatformClient } from '@ranksafe/platform';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
-import { RegistryClient } from '@ranksafe/registry-client';
+import { RegistryClient, RegistryFetcher } from '@ranksafe/registry-client';
 import type { WorkerConfig } from './config';
 
 export type DrillWorkerConfig = Pick<
@@ -16,6 +16,8 @@ export type DrillWorkerConfig = Pick<
   | 'REGISTRY_ADDRESS'
   | 'ADMIN_TOKEN'
   | 'PLATFORM_ADDRESS'
+  | 'DRILL_REGISTRY_CACHE_DIR'
+  | 'QUALITY_GATE_INDEX'
 >;
 
 /** The activity clients of a worker from its config; close() releases them. */
@@ -23,12 +25,16 @@ export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Pr
   const pool = createPool(cfg.DATABASE_URL, { max: 4 });
   const registry = new RegistryClient(cfg.REGISTRY_ADDRESS, { token: cfg.ADMIN_TOKEN, actor: 'drill-worker' });
   const platform = new PlatformClient(cfg.PLATFORM_ADDRESS, cfg.ADMIN_TOKEN ?? '');
+  const fetcher = new RegistryFetcher(registry, cfg.DRILL_REGISTRY_CACHE_DIR, { token: cfg.ADMIN_TOKEN });
   return {
     pool,
     registry,
     platform,
     serving: grpcServingControl({ token: cfg.ADMIN_TOKEN, registry }),
+    gateway: grpcGatewayControl({ token: cfg.ADMIN_TOKEN }),
+    quality: registryQualityEvaluator({ fetch: (name, ref) => fetcher.fetch(name, ref), indexName: cfg.QUALITY_GATE_INDEX }),
     close: async () => {
+      fetcher.close();
       registry.close();
       platform.close();
       await pool.end();

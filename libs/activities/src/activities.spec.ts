@@ -2,6 +2,7 @@
 // heartbeats during long calls, and the idempotency a worker crash relies on.
 import { MockActivityEnvironment } from '@temporalio/testing';
 import type { ReplicaInfo, ReplicaPlatform } from '@ranksafe/platform';
+import { mergeAnalyses } from './gateway';
 import { withHeartbeat } from './heartbeat';
 import { createPlatformActivities } from './platform';
 import { createSnapshotActivities, type SnapshotRegistry } from './snapshots';
@@ -91,5 +92,36 @@ describe('activities', () => {
     expect(a.id).toBe('snap-1');
     expect(b.id).toBe('snap-1');
     expect(created).toEqual(['backup-snapshot-1']);
+  });
+});
+
+describe('mergeAnalyses', () => {
+  const analysis = (epoch: string, prod: number, canary: number, p99: number, compared: number, overlap: number) => ({
+    epoch,
+    sinceUnixMs: 1,
+    nowUnixMs: 2,
+    routing: undefined,
+    gatewayInstance: 'g',
+    variants: [
+      { variant: 'production', requests: prod, errors: 0, p50Ms: 1, p95Ms: 2, p99Ms: p99, versions: ['v1'] },
+      { variant: 'canary', requests: canary, errors: 1, p50Ms: 1, p95Ms: 2, p99Ms: p99 * 2, versions: ['v2'] },
+    ],
+    mirror: { compared, meanTop10Overlap: overlap, minTop10Overlap: overlap, meanScoreDrift: 0.1, maxScoreDrift: 0.2 },
+  });
+  it('adds counters, keeps the larger p99, weights the mirror means by compared requests, and notices a gateway whose epoch changed', () => {
+    const m = mergeAnalyses(
+      [
+        { address: 'a', analysis: analysis('e1', 100, 10, 20, 30, 0.9) },
+        { address: 'b', analysis: analysis('e9', 50, 5, 40, 10, 0.5) },
+      ],
+      { a: 'e1', b: 'e2' },
+    );
+    expect(m.production).toEqual({ requests: 150, errors: 0, p99Ms: 40, versions: ['v1'] });
+    expect(m.canary).toMatchObject({ requests: 15, errors: 2, p99Ms: 80 });
+    expect(m.mirrorCompared).toBe(40);
+    expect(m.meanTop10Overlap).toBeCloseTo(0.8);
+    expect(m.minTop10Overlap).toBe(0.5);
+    expect(m.resetGateways).toEqual(['b']);
+    expect(m.epochs).toEqual({ a: 'e1', b: 'e9' });
   });
 });

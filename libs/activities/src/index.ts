@@ -8,6 +8,9 @@ import { ping } from './ping';
 import { createPlatformActivities } from './platform';
 import { createProbeActivities } from './probes';
 import { createRecoveryActivities } from './recovery';
+import { createRolloutActivities, type RolloutRegistry } from './rollout';
+import type { GatewayControl } from './gateway';
+import type { QualityEvaluator } from './quality';
 import type { ServingControl } from './serving';
 import { createSnapshotActivities, type SnapshotRegistry } from './snapshots';
 
@@ -19,16 +22,23 @@ export * from './serving';
 export * from './platform';
 export * from './probes';
 export * from './recovery';
+export * from './gateway';
+export * from './quality';
+export * from './rollout';
 
 export interface ActivityDeps {
   /** The ranksafe database (operations log, incidents). */
   pool: Pool;
-  /** The model registry (snapshots). */
-  registry: SnapshotRegistry;
+  /** The model registry (snapshots, versions, aliases). */
+  registry: SnapshotRegistry & RolloutRegistry;
   /** Start, stop, kill, restart replicas. */
   platform: ReplicaPlatform;
   /** Health, drain, canary requests, production version of serving replicas. */
   serving: ServingControl;
+  /** The gateways' canary routing and analysis. */
+  gateway: GatewayControl;
+  /** The rollout's quality gate (scratch sessions in the worker). */
+  quality: QualityEvaluator;
 }
 
 /** Every activity the drill-worker runs, with its clients injected. */
@@ -40,6 +50,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createPlatformActivities(deps),
     ...createProbeActivities(deps),
     ...createRecoveryActivities(deps),
+    ...createRolloutActivities(deps),
   };
 }
 

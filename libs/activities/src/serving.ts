@@ -15,6 +15,26 @@ export interface ServingControl {
   canaryQuery(tier: string, address: string, timeoutMs: number): Promise<{ latencyMs: number; detail: string }>;
   /** Make sure the replica serves what the registry calls production (load it when it does not). */
   ensureProduction(tier: string, address: string): Promise<{ version: string; loaded: boolean }>;
+  /** The ranking models a replica holds (name, registry version, default, warm). */
+  listModels(address: string): Promise<ReplicaModel[]>;
+  /** Load a registry version beside the default (never disturbing it) and wait until its cache is warm; idempotent. */
+  loadModel(address: string, m: { model: string; version: string }): Promise<{ version: string; alreadyLoaded: boolean; warmupMs: number; sha256: string }>;
+  /** Make a loaded version the default of its name (load-before-unload: the old default stays loaded). */
+  setDefault(address: string, m: { model: string; version: string }): Promise<{ previousVersion: string }>;
+  /** Unload a version that is not the default; a version that is not loaded is not an error. */
+  unloadModel(address: string, m: { model: string; version: string }): Promise<{ unloaded: boolean }>;
+  /** Load a catalog index version from the registry (the replica drains for its reload window). */
+  loadIndex(address: string, version: string): Promise<{ version: string; products: number }>;
+  describeIndex(address: string): Promise<{ version: string; products: number }>;
+  /** Retrieve on one replica, for an index canary's analysis; rejects with the gRPC error. */
+  retrieveIds(address: string, query: string, topN: number, timeoutMs: number): Promise<{ ids: string[]; latencyMs: number }>;
+}
+
+export interface ReplicaModel {
+  model: string;
+  version: string;
+  isDefault: boolean;
+  warm: boolean;
 }
 
 const OVERRIDES: Record<Override, HealthOverride> = {
@@ -99,5 +119,56 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
       }
       throw new Error(`unknown tier ${tier}`);
     },
+    listModels: (address) =>
+      once(RankingClient, address, async (c) => {
+        const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: md(), deadlineMs: 5000 });
+        return models.map((m) => ({ model: m.model?.name ?? '', version: m.model?.version ?? '', isDefault: m.isDefault, warm: m.warm }));
+      }),
+    loadModel: (address, m) =>
+      once(RankingClient, address, async (c) => {
+        const r = await unaryCall(
+          c.loadModel.bind(c),
+          LoadModelRequest.fromPartial({ modelName: m.model, source: { $case: 'registryRef', value: m.version }, makeDefault: false, waitForWarm: true }),
+          { metadata: md(), deadlineMs: 180_000 },
+        );
+        return { version: r.model?.version ?? m.version, alreadyLoaded: r.alreadyLoaded, warmupMs: Number(r.warmupMs), sha256: r.sha256 };
+      }),
+    setDefault: (address, m) =>
+      once(RankingClient, address, async (c) => {
+        const r = await unaryCall(
+          c.setDefault.bind(c),
+          { modelName: m.model, version: m.version, unloadPrevious: false },
+          { metadata: md(), deadlineMs: 10_000 },
+        );
+        return { previousVersion: r.previousVersion };
+      }),
+    unloadModel: (address, m) =>
+      once(RankingClient, address, async (c) => {
+        try {
+          await unaryCall(c.unloadModel.bind(c), { modelName: m.model, version: m.version }, { metadata: md(), deadlineMs: 30_000 });
+          return { unloaded: true };
+        } catch (e) {
+          if ((e as { code?: number }).code === grpc.status.NOT_FOUND) return { unloaded: false };
+          throw e;
+        }
+      }),
+    loadIndex: (address, version) =>
+      once(RetrievalClient, address, async (c) => {
+        const r = await unaryCall(c.loadIndex.bind(c), { source: { $case: 'registryRef', value: version } }, { metadata: md(), deadlineMs: 300_000 });
+        return { version: r.indexVersion, products: Number(r.products) };
+      }),
+    describeIndex: (address) =>
+      once(RetrievalClient, address, async (c) => {
+        const d = await unaryCall(c.describeIndex.bind(c), {}, { deadlineMs: 5000 });
+        return { version: d.indexVersion, products: Number(d.products) };
+      }),
+    retrieveIds: (address, query, topN, timeoutMs) =>
+      once(RetrievalClient, address, async (c) => {
+        const t0 = Date.now();
+        const r = await unaryCall(c.retrieve.bind(c), RetrieveRequest.fromPartial({ query, topN, mode: RetrievalMode.RETRIEVAL_MODE_HYBRID }), {
+          deadlineMs: timeoutMs,
+        });
+        return { ids: r.candidates.map((x) => x.product?.id ?? ''), latencyMs: Date.now() - t0 };
+      }),
   };
 }

@@ -104,6 +104,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     DATABASE_URL: ep.databaseUrl,
     REGISTRY_ADDRESS: registry,
     PLATFORM_ADDRESS: platformAddressOf(cfg),
+    DRILL_REGISTRY_CACHE_DIR: cache('drill-worker'),
   });
   return out;
 }

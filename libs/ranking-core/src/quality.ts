@@ -89,3 +89,27 @@ export async function evaluateNdcg(queries: JudgedQuery[], rank: RankFn, opts: {
   const mean = perQuery.length ? perQuery.reduce((s, x) => s + x.ndcg, 0) / perQuery.length : NaN;
   return { metric: `ndcg@${k}`, k, mean, queries: perQuery.length, skipped: queries.length - evaluated.length, perQuery };
 }
+
+/**
+ * The ranker a bi-encoder is: order the candidates by the dot product (cosine, for normalised
+ * embeddings) of the query's embedding with each candidate text's. Candidate embeddings are
+ * cached per id, so the judged queries' shared candidates are encoded once.
+ */
+export function embeddingRanker(encode: (texts: string[]) => Promise<ArrayLike<number>[]>, textOf: (id: string) => string | undefined): RankFn {
+  const cache = new Map<string, ArrayLike<number>>();
+  return async (query, ids) => {
+    const known = ids.filter((id) => textOf(id) !== undefined);
+    const todo = known.filter((id) => !cache.has(id));
+    const [q, ...vs] = await encode([query, ...todo.map((id) => textOf(id)!)]);
+    todo.forEach((id, i) => cache.set(id, vs[i]!));
+    const score = (v: ArrayLike<number>) => {
+      let s = 0;
+      for (let i = 0; i < v.length; i++) s += v[i]! * q![i]!;
+      return s;
+    };
+    return known
+      .map((id) => ({ id, s: score(cache.get(id)!) }))
+      .sort((a, b) => b.s - a.s)
+      .map((x) => x.id);
+  };
+}

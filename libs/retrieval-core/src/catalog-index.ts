@@ -320,6 +320,14 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
   return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
 }
 
+/** Product id → the text the ranking model reads for it (what the index embedded), verified: what a quality gate ranks. */
+export function readIndexTexts(p: string): Map<string, string> {
+  const dir = resolveIndexDir(p);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
+  return new Map(products.map((x) => [x.id, productText(x, manifest.text_description_words ?? 0)]));
+}
+
 /** The judged queries an index carries (verified against its manifest), or undefined when it has none. */
 export function readJudgedQueries(p: string): JudgedQuerySet | undefined {
   const dir = resolveIndexDir(p);

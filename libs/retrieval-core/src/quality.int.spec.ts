@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { BertEncoder, dot, evaluateNdcg, readManifest, type RankFn } from '@ranksafe/ranking-core';
+import { BertEncoder, embeddingRanker, evaluateNdcg, readManifest, type RankFn } from '@ranksafe/ranking-core';
 import { productText } from './catalog';
 import { generateCatalog, generateJudgedQueries } from './synthetic';
 
@@ -25,16 +25,10 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
     if (!fs.existsSync(path.join(dir, 'manifest.json'))) throw new Error(`${dir} is missing: build it with npm run setup (tools/model/make_bad_variant.py)`);
     const enc = await BertEncoder.load(dir, { variant: 'int8', intraOpThreads: 1 });
     encoders.push(enc);
-    const cache = new Map<string, Float32Array>();
-    return async (query, ids) => {
-      const todo = ids.filter((id) => !cache.has(id));
-      const [q, ...vs] = await enc.encode([query, ...todo.map((id) => text.get(id)!)]);
-      todo.forEach((id, i) => cache.set(id, vs[i]!));
-      return ids
-        .map((id) => ({ id, s: dot(q!, cache.get(id)!) }))
-        .sort((a, b) => b.s - a.s)
-        .map((x) => x.id);
-    };
+    return embeddingRanker(
+      (texts) => enc.encode(texts),
+      (id) => text.get(id),
+    );
   };
 
   it('is high for the served model and clearly lower for the deliberately broken one', async () => {

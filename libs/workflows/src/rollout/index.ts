@@ -1,1 +1,3 @@
 export * from './messages';
+export * from './analysis';
+export * from './workflow';
