@@ -1,121 +1,42 @@
 // The whole stack as a person runs it: `npm start`'s supervisor, the ops CLI, Ctrl-C, kill -9.
 // Real processes, real Temporal dev server (with its Web UI), real Postgres, real gRPC.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { isAlive, PlatformClient, portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { isAlive, PlatformClient, WORKSPACE_ROOT } from '@ranksafe/platform';
 import * as grpc from '@grpc/grpc-js';
 import { closedLoop } from '@ranksafe/loadgen';
 import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
-import { eventually, scratchDatabase } from '@ranksafe/testing';
-
-const NODE = [process.execPath, '--import', 'tsx'];
-
-async function pickPorts(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    // Below the kernel's ephemeral range (32768+), where outgoing connections and the Temporal
-    // dev server's randomly chosen internal ports could take a port of the block meanwhile.
-    const base = 20000 + Math.floor(Math.random() * 12000);
-    const all = await Promise.all(Array.from({ length: 20 }, (_, i) => portFree('127.0.0.1', base + i)));
-    if (all.every(Boolean)) return base;
-  }
-  throw new Error('no free port block');
-}
+import { eventually } from '@ranksafe/testing';
+import { NODE, testStack, type TestStack } from './harness';
 
 describe('the local stack (npm start) end to end', () => {
-  let dataDir: string;
+  let stack: TestStack;
   let env: NodeJS.ProcessEnv;
-  let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let base: number;
-  let up: ChildProcess | undefined;
-  let upOut = '';
-
-  const start = async () => {
-    upOut = '';
-    up = spawn(NODE[0]!, [...NODE.slice(1), 'infra/stack/up.ts'], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    up.stdout!.on('data', (d) => (upOut += d));
-    up.stderr!.on('data', (d) => (upOut += d));
-    let gone = false;
-    up.once('exit', () => (gone = true));
-    try {
-      await eventually(() => gone || upOut.includes('ranksafe is up'), 180_000, 200);
-    } catch (e) {
-      // Not up in time: stop it, or it outlives the test (and the next start finds it running).
-      await stopUp();
-      throw new Error(`${(e as Error).message}: up.ts did not come up:\n${upOut}\n${logTails()}`);
-    }
-    if (gone) throw new Error(`up.ts exited during start:\n${upOut}\n${logTails()}`);
-  };
-  /** Ctrl-C the running supervisor, if any, and wait for it to exit. */
-  const stopUp = async () => {
-    if (!up || up.exitCode !== null || up.signalCode !== null) return;
-    const exited = new Promise((r) => up!.once('exit', r));
-    up.kill('SIGINT');
-    await exited;
-  };
-  /** The last lines of every component log, to see in CI why a start failed. */
-  const logTails = () =>
-    fs
-      .readdirSync(path.join(dataDir, 'logs'))
-      .map(
-        (f) =>
-          `--- ${f}\n${fs
-            .readFileSync(path.join(dataDir, 'logs', f), 'utf8')
-            .trim()
-            .split('\n')
-            .slice(-4)
-            .join('\n')}`,
-      )
-      .join('\n');
-  const ops = (...args: string[]) =>
-    spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  const pidsOfStack = () =>
-    fs
-      .readdirSync(path.join(dataDir, 'run'))
-      .filter((f) => f.endsWith('.pid'))
-      .map((f) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', f), 'utf8')).pid as number);
+  let dataDir: string;
+  const start = () => stack.start();
+  const stopUp = () => stack.stop();
+  const ops = (...args: string[]) => stack.ops(...args);
+  const pidsOfStack = () => stack.pids();
 
   beforeAll(async () => {
-    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-stack-'));
-    db = await scratchDatabase('rs_stack');
-    base = await pickPorts();
-    env = {
-      ...process.env,
-      RANKSAFE_DATA_DIR: dataDir,
-      DATABASE_URL: db.url,
-      GATEWAY_PORT: String(base),
-      RETRIEVAL_PORT: String(base + 1),
-      RANKING_PORT: String(base + 3),
-      REGISTRY_PORT: String(base + 5),
-      TEMPORAL_PORT: String(base + 6),
-      TEMPORAL_UI_PORT: String(base + 7),
-      PLATFORM_PORT: String(base + 8),
-      PLATFORM_METRICS_PORT: String(base + 9),
-      METRICS_PORT_BASE: String(base + 10),
-      LOG_LEVEL: 'warn',
-      TEMPORAL_ADDRESS: '',
-      // A small demo shop keeps the first start short (the default is 100k products).
-      DEMO_CATALOG_PRODUCTS: '1500',
-      DEMO_CATALOG_USERS: '50',
-      // This test proves the serving path degrades on its own when replicas die; with the
-      // monitors on, Recovery would bring them back mid-assertion.
-      MONITORS: 'off',
-    };
+    // This test proves the serving path degrades on its own when replicas die; with the
+    // monitors on, Recovery would bring them back mid-assertion.
+    stack = await testStack('stack', { MONITORS: 'off' });
+    ({ env, base, dataDir } = stack);
   });
   afterAll(async () => {
-    await stopUp();
-    await db.drop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await stack?.teardown();
   });
 
   it('comes up healthy, runs a workflow, and Ctrl-C leaves no process behind', async () => {
     await start();
-    expect(upOut).toContain(`Temporal UI          http://127.0.0.1:${base + 7}`);
-    expect(upOut).toContain(`Platform             127.0.0.1:${base + 8}  ranksafe.v1.Platform`);
+    expect(stack.output).toContain(`Temporal UI          http://127.0.0.1:${base + 7}`);
+    expect(stack.output).toContain(`Platform             127.0.0.1:${base + 8}  ranksafe.v1.Platform`);
 
     const status = ops('status', '--json');
     expect(status.status).toBe(0);
@@ -140,10 +61,10 @@ describe('the local stack (npm start) end to end', () => {
     expect(ping.stderr).toBe('');
     expect(ping.stdout).toMatch(/^workflow ping-\S+ completed in \d+ ms: "e2e" answered by worker/);
 
-    const pids = [...pidsOfStack(), up!.pid!];
+    const pids = [...pidsOfStack(), stack.up!.pid!];
     expect(pids.length).toBe(9); // temporal + 7 apps + supervisor
-    up!.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => up!.once('exit', (c) => r(c)));
+    stack.up!.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => stack.up!.once('exit', (c) => r(c)));
     expect(code).toBe(0);
     await eventually(() => pids.every((p) => !isAlive(p)), 15_000);
     expect(fs.existsSync(path.join(dataDir, 'run', 'stack.json'))).toBe(false);
@@ -157,7 +78,7 @@ describe('the local stack (npm start) end to end', () => {
     await start();
     const ping = ops('ping-workflow', '-m', 'before-crash');
     const workflowId = /workflow (ping-\S+) completed/.exec(ping.stdout)![1]!;
-    const pids = [...pidsOfStack(), up!.pid!];
+    const pids = [...pidsOfStack(), stack.up!.pid!];
     for (const p of pids) process.kill(p, 'SIGKILL');
     await eventually(() => pids.every((p) => !isAlive(p)), 15_000);
 

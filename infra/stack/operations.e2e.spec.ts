@@ -1,0 +1,274 @@
+// The cold path on the real stack (npm start: 2 replicas per tier, Temporal dev server, Postgres,
+// the drill-worker), under steady open-loop Search traffic: a good model rolled out to every
+// replica, a bad one stopped by the quality gate, another bad one caught by the canary analysis
+// and rolled back, kill -9 of a ranking replica detected and recovered, and the drill-worker
+// itself SIGKILLed in the middle of a Rollout and of a Recovery. Figures are printed, not asserted
+// (the machines are noisy); what clients saw and what the step log says are asserted.
+import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
+import { createPool, listIncidents, listSteps } from '@ranksafe/db';
+import { openLoop, type LoadRun } from '@ranksafe/loadgen';
+import { PlatformClient, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { RankingClient, SearchClient, SearchRequest } from '@ranksafe/proto';
+import { RegistryClient } from '@ranksafe/registry-client';
+import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
+import { eventually } from '@ranksafe/testing';
+import { ids, modelRolloutWorkflow, recoveryStatusQuery, rolloutStatusQuery, SA, type RolloutInput, type RolloutResult } from '@ranksafe/workflows';
+import { testStack, type TestStack } from './harness';
+
+const MODEL = 'minilm-l6-v2';
+const RATE = 10; // req/s: about half of what this 2-core machine serves with the whole stack on it (tools/bench/e2e.ts)
+const QUERIES = ['oak table', 'garden chair', 'led lamp', 'wool rug', 'office desk', 'velvet sofa', 'bookshelf', 'wall mirror'];
+/** Short windows: this proves the mechanics on the real stack; thresholds as shipped except a wider p99 slack for a noisy 2-core box. */
+const FAST: RolloutInput['strategy'] = {
+  analysis: { windowMs: 8000, intervalMs: 2000, warmupMs: 2500, minRequests: 10, minMirrored: 5, p99SlackMs: 150, maxP99Ratio: 3 },
+};
+
+interface Answer {
+  atMs: number;
+  status: string;
+  version?: string;
+  variant?: string;
+  degraded?: boolean;
+}
+
+describe('operations on the real stack under load', () => {
+  let stack: TestStack;
+  let temporal: Client;
+  let conn: Connection;
+  let platform: PlatformClient;
+  let registry: RegistryClient;
+  let pool: ReturnType<typeof createPool>;
+  let search: SearchClient;
+  const versions: Record<string, string> = {};
+  const figures: string[] = [];
+
+  beforeAll(async () => {
+    stack = await testStack('ops', { MONITORS: 'on' });
+    await stack.start();
+    const token = stack.adminToken();
+    conn = await Connection.connect({ address: `127.0.0.1:${stack.base + 6}` });
+    temporal = new Client({ connection: conn });
+    platform = new PlatformClient(`127.0.0.1:${stack.base + 8}`, token);
+    registry = new RegistryClient(`127.0.0.1:${stack.base + 5}`, { token, actor: 'e2e' });
+    pool = createPool(stack.env.DATABASE_URL!, { max: 2 });
+    search = new SearchClient(`127.0.0.1:${stack.base}`, grpc.credentials.createInsecure());
+    versions.int8 = await registry.aliasVersion(MODEL, 'production');
+    // Candidates, published as an operator would: the fp32 build of the served model, and the deliberately broken one.
+    for (const [key, dir, variant] of [
+      ['fp32', 'models/minilm-l6-v2', 'fp32'],
+      ['bad', 'models/minilm-l6-v2-bad', 'int8'],
+    ] as const) {
+      const r = stack.ops('model', 'publish', path.join(WORKSPACE_ROOT, dir), '--variant', variant);
+      expect(r.stderr).toBe('');
+      versions[key] = new RegExp(`(${variant}-[0-9a-f]{12})`).exec(r.stdout)![1]!;
+    }
+  }, 300_000);
+  afterAll(async () => {
+    console.log(`operations e2e (open loop ${RATE}/s Search, 2 replicas per tier):\n  ${figures.join('\n  ')}`);
+    search?.close();
+    registry?.close();
+    platform?.close();
+    await pool?.end();
+    await conn?.close();
+    await stack?.teardown();
+  });
+
+  /** Open-loop Search at RATE/s, every answer kept with the version and variant that ranked it. */
+  function load(): { run: LoadRun; answers: Answer[] } {
+    const answers: Answer[] = [];
+    let n = 0;
+    const t0 = Date.now();
+    const run = openLoop({
+      ratePerSec: RATE,
+      durationMs: 3_600_000,
+      request: () => unaryCall(search.search.bind(search), SearchRequest.fromPartial({ query: QUERIES[n++ % QUERIES.length]!, k: 10 }), { deadlineMs: 5000 }),
+      classify: (r: { degraded: boolean }) => ({ degraded: r.degraded }),
+      onRecord: (rec) => {
+        const r = rec.response as { rankingModel?: { version: string }; variant?: string; degraded?: boolean } | undefined;
+        answers.push({ atMs: Date.now() - t0, status: rec.status, version: r?.rankingModel?.version, variant: r?.variant, degraded: r?.degraded });
+      },
+    });
+    return { run, answers };
+  }
+
+  async function finish(l: { run: LoadRun; answers: Answer[] }) {
+    l.run.stop();
+    const s = await l.run.done;
+    return { sent: s.sent, failed: s.failedTotal, degraded: s.degraded, errors: s.errorSamples };
+  }
+
+  async function rollout(version: string, strategy: RolloutInput['strategy'] = FAST) {
+    return temporal.workflow.start(modelRolloutWorkflow, {
+      taskQueue: 'ranksafe-drills',
+      workflowId: ids.rollout(MODEL),
+      workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+      args: [{ model: MODEL, version, strategy, reason: 'e2e' }],
+    });
+  }
+
+  async function replicaModels() {
+    const out: Record<string, Array<{ version: string; isDefault: boolean }>> = {};
+    for (const r of await platform.list({ component: 'ranking-service' })) {
+      const c = new RankingClient(r.address!, grpc.credentials.createInsecure());
+      try {
+        const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: adminMetadata(new grpc.Metadata(), stack.adminToken()), deadlineMs: 5000 });
+        out[r.name] = models.map((m) => ({ version: m.model!.version, isDefault: m.isDefault }));
+      } finally {
+        c.close();
+      }
+    }
+    return out;
+  }
+
+  /** Every step of a workflow run written once: a retried activity after a crash does not redo a completed step. */
+  async function repeatedSteps(workflowId: string, runId: string) {
+    const steps = (await listSteps(pool, workflowId, runId)).filter((s) => s.state === 'completed');
+    return { completed: steps.map((s) => s.step), repeated: steps.filter((s) => s.writes > 1).map((s) => s.step) };
+  }
+
+  it('rolls a good model (fp32 build) out to every replica, step by step, with 0 failed requests', async () => {
+    const l = load();
+    const h = await rollout(versions.fp32!);
+    const result: RolloutResult = await h.result();
+    const seen = await finish(l);
+    figures.push(
+      `good rollout: ${result.outcome} in ${((result.endedAtUnixMs - result.startedAtUnixMs) / 1000).toFixed(1)} s; ${seen.sent} requests, ${seen.failed} failed, ${seen.degraded} degraded; gate ndcg@10 ${result.quality?.candidate} vs ${result.quality?.production}`,
+    );
+    expect(result.outcome).toBe('succeeded');
+    expect(seen.errors).toEqual([]);
+    expect(seen.failed).toBe(0);
+    expect(result.analyses.map((a) => [a.weight, a.outcome])).toEqual([
+      [0.1, 'passed'],
+      [0.5, 'passed'],
+      [1, 'passed'],
+    ]);
+    expect(await registry.aliasVersion(MODEL, 'production')).toBe(versions.fp32);
+    expect(await registry.aliasVersion(MODEL, 'previous')).toBe(versions.int8);
+    // Load-before-unload done on both replicas: the candidate is the default and the old version is gone.
+    expect(await replicaModels()).toEqual({
+      'ranking-service-1': [{ version: versions.fp32, isDefault: true }],
+      'ranking-service-2': [{ version: versions.fp32, isDefault: true }],
+    });
+    // Clients saw the canary share grow: some answers by the candidate as canary, the last ones by it as production.
+    expect(l.answers.some((a) => a.variant === 'canary' && a.version === versions.fp32)).toBe(true);
+    const after = await unaryCall(search.search.bind(search), SearchRequest.fromPartial({ query: 'oak table', k: 5 }), { deadlineMs: 5000 });
+    expect(after.rankingModel?.version).toBe(versions.fp32);
+    const desc = await h.describe();
+    expect(desc.typedSearchAttributes.get(SA.OperationState)).toBe('succeeded');
+    expect(String(desc.memo?.summary)).toMatch(/is production on 2 replicas/);
+    expect((await repeatedSteps(h.workflowId, h.firstExecutionRunId)).completed).toEqual(
+      expect.arrayContaining(['plan', 'quality gate', 'snapshot registry', 'move production alias', 'default on ranking-service-2']),
+    );
+  }, 600_000);
+
+  it('stops a bad model at the quality gate: it never answers a request', async () => {
+    const l = load();
+    const result = await (await rollout(versions.bad!)).result();
+    const seen = await finish(l);
+    figures.push(`bad model at the gate: ${result.outcome}: ${result.reason}; ${seen.failed} failed`);
+    expect(result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/^quality gate failed: ndcg@10 0\.\d+ < production 0\.9/) });
+    expect(seen.failed).toBe(0);
+    expect(l.answers.filter((a) => a.version === versions.bad)).toEqual([]);
+    expect(await registry.aliasVersion(MODEL, 'production')).toBe(versions.fp32);
+  }, 600_000);
+
+  it('catches a bad model that skipped the gate in the canary analysis and rolls it back; production traffic saw it only at the canary share', async () => {
+    const l = load();
+    const h = await rollout(versions.bad!, { ...FAST, qualityGate: { skip: true } });
+    const result = await h.result();
+    const seen = await finish(l);
+    const during = l.answers.filter((a) => a.status === 'OK');
+    const byBad = during.filter((a) => a.version === versions.bad);
+    figures.push(
+      `bad model in the canary: ${result.outcome} (${result.reason}); failed analysis → rolled back in ${result.rollbackMs} ms; ${byBad.length} of ${during.length} answers by it; ${seen.failed} failed`,
+    );
+    expect(result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/canary analysis failed: (top10-overlap|score-drift) failed/) });
+    expect(result.analyses.map((a) => a.outcome)).toEqual(['failed']);
+    expect(seen.failed).toBe(0);
+    expect(byBad.every((a) => a.variant === 'canary')).toBe(true);
+    expect(byBad.length).toBeLessThanOrEqual(Math.ceil(during.length * 0.2));
+    expect(await registry.aliasVersion(MODEL, 'production')).toBe(versions.fp32);
+    expect(Object.values(await replicaModels()).flat()).toEqual([
+      { version: versions.fp32, isDefault: true },
+      { version: versions.fp32, isDefault: true },
+    ]);
+  }, 600_000);
+
+  it('detects kill -9 of a ranking replica and recovers it with no human action and 0 failed requests', async () => {
+    const l = load();
+    await new Promise((r) => setTimeout(r, 2000));
+    const killedAt = Date.now();
+    await platform.kill('ranking-service-2', 'SIGKILL');
+    const incident = await eventually(
+      async () => {
+        const [i] = (await listIncidents(pool, { instance: 'ranking-service-2', limit: 1 })).filter((x) => x.detectedAt.getTime() >= killedAt - 1000);
+        return i?.state === 'recovered' || i?.state === 'unrecovered' ? i : undefined;
+      },
+      120_000,
+      200,
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const seen = await finish(l);
+    figures.push(
+      `kill -9 ranking-service-2: detected ${incident!.detectedAt.getTime() - killedAt} ms after the kill, recovered ${incident!.recoveredAt!.getTime() - incident!.detectedAt.getTime()} ms after detection; ${seen.failed} failed, ${seen.degraded} degraded`,
+    );
+    expect(incident!.state).toBe('recovered');
+    expect(seen.failed).toBe(0);
+    // It came back on production, which is the fp32 build now.
+    expect((await replicaModels())['ranking-service-2']).toEqual([{ version: versions.fp32, isDefault: true }]);
+  }, 300_000);
+
+  it('finishes a Rollout whose drill-worker was SIGKILLed mid-canary, without repeating a completed step', async () => {
+    const l = load();
+    const h = await rollout(versions.int8!);
+    await eventually(async () => (await h.query(rolloutStatusQuery)).phase === 'canary', 300_000, 200);
+    await platform.kill('drill-worker', 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    await platform.start('drill-worker');
+    const result = await h.result();
+    const seen = await finish(l);
+    const steps = await repeatedSteps(h.workflowId, h.firstExecutionRunId);
+    figures.push(`rollout with the worker killed mid-canary: ${result.outcome}; repeated steps: ${steps.repeated.join(', ') || 'none'}; ${seen.failed} failed`);
+    expect(result.outcome).toBe('succeeded');
+    expect(steps.repeated).toEqual([]);
+    expect(steps.completed.filter((s) => s === 'move production alias')).toHaveLength(1);
+    expect(seen.failed).toBe(0);
+    expect(await registry.aliasVersion(MODEL, 'production')).toBe(versions.int8);
+  }, 600_000);
+
+  it('finishes a Recovery whose drill-worker was SIGKILLed mid-recovery: the replica restarted once, no step repeated', async () => {
+    const before = (await platform.get('ranking-service-1')).restarts;
+    const killedAt = Date.now();
+    await platform.kill('ranking-service-1', 'SIGKILL');
+    const wf = temporal.workflow.getHandle(ids.recovery('ranking-service-1'));
+    await eventually(
+      async () => {
+        const s = await wf.query(recoveryStatusQuery).catch(() => undefined);
+        return !!s && s.incidentId.startsWith('ranking-service-1') && s.timeline.some((t) => t.atUnixMs >= killedAt) && s.phase !== 'starting';
+      },
+      60_000,
+      50,
+    );
+    await platform.kill('drill-worker', 'SIGKILL');
+    await new Promise((r) => setTimeout(r, 1000));
+    await platform.start('drill-worker');
+    const incident = await eventually(
+      async () => {
+        const [i] = (await listIncidents(pool, { instance: 'ranking-service-1', limit: 1 })).filter((x) => x.detectedAt.getTime() >= killedAt - 1000);
+        return i?.state === 'recovered' || i?.state === 'unrecovered' ? i : undefined;
+      },
+      180_000,
+      200,
+    );
+    const d = await wf.describe();
+    const steps = await repeatedSteps(d.workflowId, d.runId);
+    const restarts = (await platform.get('ranking-service-1')).restarts - before;
+    figures.push(`recovery with the worker killed: ${incident!.state}; restarts +${restarts}; repeated steps: ${steps.repeated.join(', ') || 'none'}`);
+    expect(incident!.state).toBe('recovered');
+    expect(restarts).toBe(1);
+    expect(steps.repeated).toEqual([]);
+    expect(steps.completed.filter((s) => s === 'restart')).toHaveLength(1);
+  }, 300_000);
+});
