@@ -213,7 +213,9 @@ export async function publishCommand(cfg: StackEnv, dir: string, o: PublishOptio
   const plan = publishPlan(dir, o);
   const { name, version } = plan.spec;
   return withRegistry(cfg, async (registry) => {
-    process.stderr.write(`bundling ${plan.files.length} files of ${dir} (${fmtBytes(plan.bytes)}) as ${name}/${version} ...\n`);
+    if (!(await registry.exists(name, version))) {
+      process.stderr.write(`bundling ${plan.files.length} files of ${dir} (${fmtBytes(plan.bytes)}) and uploading them as ${name}/${version} ...\n`);
+    }
     const r = await publishDirectory(registry, { spec: plan.spec, dir, files: plan.files, alias: o.alias, reason: `ops model publish ${version}` });
     const lines = [`${name}/${version} ${r.uploaded ? 'published' : 'already registered (not uploaded again)'}`];
     if (o.alias) {

@@ -224,6 +224,12 @@ describe('ops rollout: rendering', () => {
     expect(progressView(status({ paused: true, phase: 'paused' }), 0).state).toBe('paused, step 1/3 at 10% — paused: ops rollout resume minilm-l6-v2');
     expect(progressView(status({ phase: 'succeeded' }), 0).stepsDone).toBe(3);
     expect(progressView(s, 1).key).not.toBe(progressView(status({ stepIndex: 1 }), 1).key);
+    const next = status({
+      stepIndex: 1,
+      weight: 0.5,
+      analyses: [analysis(), analysis({ step: 1, weight: 0.5, endedAtUnixMs: undefined, outcome: undefined, measurements: [] })],
+    });
+    expect(progressView(next, 0).measurement).toMatch(/^step 1 passed: error-rate 0\.25%/);
     expect(plainLine(v, Date.UTC(2026, 0, 1, 12, 0, 5))).toBe(
       '12:00:05  canary, step 1/3 at 10%  | steps 0/3  | error-rate 0.25%  p99 41 ms  top10-overlap 0.820  score-drift 0.041  n=40/120/30 (canary/production/mirrored)  | quality gate: ndcg@10 candidate 0.7123 vs production 0.7181 (tolerance 0.02, 50 queries): passed',
     );

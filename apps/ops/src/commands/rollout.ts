@@ -130,7 +130,7 @@ export function fmtMeasurement(m: Measurement | undefined): string {
   if (!m) return 'no measurement yet';
   const n = `n=${m.samples.canary}/${m.samples.production}/${m.samples.mirrored} (canary/production/mirrored)`;
   if (!m.conclusive) return `not enough samples yet, ${n}`;
-  return `${m.metrics.map(fmtMetric).join('  ')}  ${n}`;
+  return [...m.metrics.map(fmtMetric), n].join('  ');
 }
 
 export function fmtGate(q: QualityGateResult | undefined): string {
@@ -301,6 +301,16 @@ export interface ProgressView {
   gate: string;
 }
 
+/** The current step's last measurement; before it has one, how the step before ended. */
+function lastMeasurement(analyses: StepAnalysis[]): string {
+  const current = analyses.at(-1);
+  const prev = analyses.at(-2);
+  if (current && !current.measurements.length && current.endedAtUnixMs === undefined && prev) {
+    return `step ${analyses.length - 1} ${prev.outcome ?? 'ended'}: ${fmtMeasurement(prev.measurements.at(-1))}`;
+  }
+  return fmtMeasurement(current?.measurements.at(-1));
+}
+
 export function progressView(s: RolloutStatus, now: number, defaultWindowMs = DEFAULT_WINDOW_MS): ProgressView {
   const current = s.analyses.at(-1);
   const open = current && current.endedAtUnixMs === undefined;
@@ -320,7 +330,7 @@ export function progressView(s: RolloutStatus, now: number, defaultWindowMs = DE
     windowMs,
     elapsedMs,
     state: `${where(s)}${wait}`,
-    measurement: fmtMeasurement(current?.measurements.at(-1)),
+    measurement: lastMeasurement(s.analyses),
     gate: fmtGate(s.quality),
   };
 }
@@ -369,7 +379,7 @@ function ttyView(out: NodeJS.WritableStream): View {
         gate = bars.create(1, 0, { gate: v.gate }, { format: 'quality   gate: {gate}' });
       }
       if (v.key !== key) {
-        if (key) bars.log(`${plainLine(v, now)}\n`);
+        bars.log(`${plainLine(v, now)}\n`);
         key = v.key;
       }
       steps.setTotal(v.stepsTotal || 1);
@@ -384,7 +394,32 @@ function ttyView(out: NodeJS.WritableStream): View {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const withTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, sleep(ms).then(() => Promise.reject(new Error(`no answer in ${ms} ms`)))]);
+
+/** `p`, or a rejection after `ms`; the timer never outlives it (a CLI must exit as soon as it is done). */
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The status query with a deadline on the call itself: a run no worker serves does not answer,
+ * and an abandoned query would go on retrying after the connection closed.
+ */
+function queryStatus(h: WorkflowHandle, ms: number): Promise<RolloutStatus> {
+  return h.client
+    .withDeadline(Date.now() + ms, () => h.query(rolloutStatusQuery))
+    .catch((e: Error) => {
+      throw new Error(/deadline/i.test(e.message) ? `no answer in ${ms} ms` : e.message);
+    });
+}
+
+/** Whether `p` settled within `ms` (its timer cleared either way). */
+const settlesWithin = (p: Promise<unknown>, ms: number) =>
+  withTimeout(
+    p.then(() => true),
+    ms,
+  ).catch(() => false);
 
 export interface FollowOptions {
   /** Where the live view goes (default stderr). */
@@ -419,7 +454,7 @@ export async function followRollout(h: WorkflowHandle, o: FollowOptions = {}): P
   process.once('SIGINT', interrupt);
   try {
     for (;;) {
-      const s = await withTimeout(h.query(rolloutStatusQuery), 5000).catch(() => undefined);
+      const s = await queryStatus(h, 5000).catch(() => undefined);
       if (s) {
         last = s;
         view.update(progressView(s, Date.now(), o.windowMs), Date.now());
@@ -427,7 +462,7 @@ export async function followRollout(h: WorkflowHandle, o: FollowOptions = {}): P
         hinted = true;
         view.note(`${h.workflowId} has not answered its status query yet: is the drill-worker running (and does it register ${ROLLOUT_WORKFLOW})?`);
       }
-      if (await Promise.race([done.then(() => true), sleep(o.pollMs ?? 1000).then(() => false)])) break;
+      if (await settlesWithin(done, o.pollMs ?? 1000)) break;
     }
   } finally {
     process.removeListener('SIGINT', interrupt);
@@ -485,7 +520,7 @@ export async function rolloutStart(
     if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
     const other = client.workflow.getHandle(workflowId);
     const d = await describeOrUndefined(other).catch(() => undefined);
-    const s = await withTimeout(other.query(rolloutStatusQuery), 3000).catch(() => undefined);
+    const s = await queryStatus(other, 3000).catch(() => undefined);
     throw new Error(alreadyRunningMessage(input.model, d, s));
   }
   const runId = h.firstExecutionRunId;
@@ -510,7 +545,7 @@ export async function rolloutStatusOf(client: Client, model: string): Promise<st
     ['closed', d.closeTime ? `${d.closeTime.toISOString()} (${fmtAge(d.closeTime.getTime() - d.startTime.getTime())})` : '-'],
   ]);
   if (d.status.name === 'RUNNING') {
-    const s = await withTimeout(h.query(rolloutStatusQuery), 5000).catch((e: Error) => {
+    const s = await queryStatus(h, 5000).catch((e: Error) => {
       throw new Error(`${d.workflowId} is running but did not answer its status query (${e.message}): is the drill-worker up?`);
     });
     return renderStatus(s, d);
@@ -583,7 +618,7 @@ export async function rolloutSignal(client: Client, model: string, action: Rollo
   const d = await describeOrUndefined(h);
   const before =
     d?.status.name === 'RUNNING'
-      ? await withTimeout(h.query(rolloutStatusQuery), 5000).catch((e: Error) => {
+      ? await queryStatus(h, 5000).catch((e: Error) => {
           throw new Error(`${h.workflowId} did not answer its status query (${e.message}); nothing sent`);
         })
       : undefined;
@@ -596,7 +631,7 @@ export async function rolloutSignal(client: Client, model: string, action: Rollo
   let after: RolloutStatus | undefined;
   while (Date.now() < until) {
     await sleep(200);
-    after = await withTimeout(h.query(rolloutStatusQuery), 2000).catch(() => after);
+    after = await queryStatus(h, 2000).catch(() => after);
     if (after && signature(after) !== signature(before!)) break;
   }
   if (after && after.ignoredSignals.length > before!.ignoredSignals.length) {
