@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { modelBundleFiles, readManifest } from '@ranksafe/ranking-core';
+import { modelBundleFiles, modelBundleVersion, readManifest } from '@ranksafe/ranking-core';
 import { publishDirectory, RegistryClient } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
@@ -29,8 +29,7 @@ async function main() {
   try {
     const modelDir = values['model-dir'];
     const m = readManifest(modelDir);
-    const variantFile = m.variants[values.variant]!;
-    const modelVersion = `${values.variant}-${m.artifacts[variantFile]!.sha256.slice(0, 12)}`;
+    const modelVersion = modelBundleVersion(modelDir, values.variant);
     const model = await publishDirectory(registry, {
       spec: {
         name: m.name,

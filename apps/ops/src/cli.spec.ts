@@ -63,6 +63,7 @@ describe('ops main', () => {
       'incidents',
       'recover',
       'monitor',
+      'rollout',
       'help',
     ]);
   }, 60_000);

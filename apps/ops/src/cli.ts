@@ -18,6 +18,31 @@ export const int = (name: string, min: number, max: number) => (v: string) => {
   return n;
 };
 
+/** Milliseconds of a duration: `1500` or `1500ms`, `30s`, `2m`, `1h` (decimals allowed: `1.5s`). */
+export function parseDuration(v: string): number | undefined {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(v);
+  if (!m) return undefined;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+/** commander parser of a duration option (see parseDuration) in min..max ms. */
+export const duration = (name: string, min: number, max: number) => (v: string) => {
+  const ms = parseDuration(v);
+  if (ms === undefined || ms < min || ms > max)
+    throw new InvalidArgumentError(
+      `${name} must be a duration (e.g. 1500ms, 30s, 2m) between ${fmtAge(min).replace(/ 0[dhms]$/, '')} and ${fmtAge(max).replace(/ 0[dhms]$/, '')}`,
+    );
+  return ms;
+};
+
+/** commander parser of a number option in min..max (inclusive). */
+export const num = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a number in ${min}..${max}`);
+  return n;
+};
+
 export const say = (text: string) => process.stdout.write(`${text}\n`);
 
 /** Run a command; expected failures (registry errors, bad input) as one line on stderr and exit code 1. */
@@ -26,6 +51,20 @@ export const run =
   async (...args: A) => {
     try {
       say(await fn(...args));
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+    }
+  };
+
+/** As `run`, for a command whose outcome is also its exit code (e.g. 2 = rolled back). */
+export const runWithExitCode =
+  <A extends unknown[]>(fn: (...args: A) => Promise<{ text: string; exitCode: number }>) =>
+  async (...args: A) => {
+    try {
+      const r = await fn(...args);
+      if (r.text) say(r.text);
+      process.exitCode = r.exitCode;
     } catch (e) {
       process.stderr.write(`error: ${(e as Error).message}\n`);
       process.exitCode = 1;

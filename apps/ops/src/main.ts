@@ -6,6 +6,7 @@ import { runMain } from '@ranksafe/serving-kit';
 import { addIndexCommands } from './commands/index';
 import { addModelCommands } from './commands/model';
 import { addOperationCommands } from './commands/operations';
+import { addRolloutCommands } from './commands/rollout';
 import { addServingCommands } from './commands/serving';
 import { addSnapshotCommands } from './commands/snapshot';
 import { addStatusCommands } from './commands/status';
@@ -21,5 +22,6 @@ runMain('ops', async () => {
   addModelCommands(program, loadEnv);
   addSnapshotCommands(program, loadEnv);
   addOperationCommands(program, loadEnv);
+  addRolloutCommands(program, loadEnv);
   await program.parseAsync(process.argv);
 });

@@ -42,6 +42,19 @@ export function modelBundleFiles(dir: string, variant: string): string[] {
 }
 
 /**
+ * The registry version of one variant of a model directory: `<variant>-<first 12 hex of its onnx
+ * file's sha256>` as the manifest declares it (what `npm start` seeds and `ops model publish` registers).
+ */
+export function modelBundleVersion(dir: string, variant: string): string {
+  const m = readManifest(dir);
+  const file = m.variants[variant];
+  if (!file) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
+  const sha = m.artifacts[file]?.sha256;
+  if (!sha) throw new ArtifactIntegrityError(`${file} is not listed in ${path.join(dir, 'manifest.json')}`);
+  return `${variant}-${sha.slice(0, 12)}`;
+}
+
+/**
  * The variant to load from `dir`: `wanted` when its artifact is there; otherwise, for a bundle
  * that carries a single variant (as the registry holds them), that one. Also returns the artifact's
  * sha256 as the manifest declares it (verified again when the encoder loads).

@@ -1,9 +1,14 @@
 // `ops model …`: the model registry from the command line (register by streamed upload, list,
-// show, compare-and-set aliases, alias history, verified download), all through RegistryClient.
+// show, compare-and-set aliases, alias history, verified download, publish a model bundle
+// directory as a rollout candidate), all through RegistryClient.
+import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { StackEnv } from '@ranksafe/platform';
 import { ModelKind, modelKindToJSON, type ModelVersion } from '@ranksafe/proto';
+import { modelBundleFiles, modelBundleVersion, readManifest } from '@ranksafe/ranking-core';
+import { publishDirectory, type RegisterSpec } from '@ranksafe/registry-client';
 import { fields, fmtBytes, fmtTime, progressReporter, run, table, withRegistry, type LoadEnv } from '../cli';
 
 export const KINDS: Record<string, ModelKind> = {
@@ -168,6 +173,64 @@ export async function downloadCommand(cfg: StackEnv, name: string, version: stri
   });
 }
 
+export interface PublishOptions {
+  variant: string;
+  name?: string;
+  version?: string;
+  alias?: string;
+}
+
+/**
+ * What `ops model publish` registers for a model bundle directory (manifest.json + the variant's
+ * onnx + tokenizer files), checked before anything is sent: the name (manifest's unless given),
+ * the version (`<variant>-<sha12>` of the variant's onnx file unless given, as `npm start` seeds
+ * it), the spec and the files of the bundle.
+ */
+export function publishPlan(dir: string, o: PublishOptions): { spec: RegisterSpec; files: string[]; bytes: number } {
+  const m = readManifest(dir);
+  const files = modelBundleFiles(dir, o.variant);
+  const missing = files.filter((f) => !fs.existsSync(path.join(dir, f)));
+  if (missing.length) throw new Error(`${dir} lacks ${missing.join(', ')} (listed in its manifest.json)`);
+  const kind = KINDS[m.kind];
+  if (kind === undefined) throw new Error(`${dir}: manifest kind "${m.kind}" is not one of ${Object.keys(KINDS).join(', ')}`);
+  return {
+    spec: {
+      name: o.name ?? m.name,
+      version: o.version ?? modelBundleVersion(dir, o.variant),
+      kind,
+      framework: m.framework,
+      signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
+      metrics: {},
+      lineage: { source: `ops model publish ${path.resolve(dir)} (variant ${o.variant}; ${m.license})`, datasetSha256: '', parentVersion: '' },
+    },
+    files,
+    bytes: files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0),
+  };
+}
+
+/** Bundle a model directory's variant and register it (publishDirectory); an alias is only set when it does not exist yet. */
+export async function publishCommand(cfg: StackEnv, dir: string, o: PublishOptions): Promise<string> {
+  const plan = publishPlan(dir, o);
+  const { name, version } = plan.spec;
+  return withRegistry(cfg, async (registry) => {
+    if (!(await registry.exists(name, version))) {
+      process.stderr.write(`bundling ${plan.files.length} files of ${dir} (${fmtBytes(plan.bytes)}) and uploading them as ${name}/${version} ...\n`);
+    }
+    const r = await publishDirectory(registry, { spec: plan.spec, dir, files: plan.files, alias: o.alias, reason: `ops model publish ${version}` });
+    const lines = [`${name}/${version} ${r.uploaded ? 'published' : 'already registered (not uploaded again)'}`];
+    if (o.alias) {
+      const now = r.aliasSet ? version : await registry.aliasVersion(name, o.alias);
+      lines.push(
+        r.aliasSet || now === version
+          ? `${name}@${o.alias} -> ${version}`
+          : `${name}@${o.alias} already points at ${now}, not moved (move it with a rollout, or ops model alias ${name} ${o.alias} ${version})`,
+      );
+    }
+    lines.push(`roll it out: ops rollout start ${name} ${version}`);
+    return lines.join('\n');
+  });
+}
+
 /** Register `ops model …` on the program. */
 export function addModelCommands(program: Command, loadEnv: LoadEnv): void {
   const model = program.command('model').description('the model registry: versions, aliases, artifacts');
@@ -202,4 +265,12 @@ export function addModelCommands(program: Command, loadEnv: LoadEnv): void {
     .command('download <name> <version> <out-file>')
     .description('download an artifact, verify its size and sha256, then move it into place')
     .action(run((name: string, version: string, out: string) => downloadCommand(loadEnv(), name, version, out)));
+  model
+    .command('publish <dir>')
+    .description('register one variant of a model bundle directory (manifest.json + onnx + tokenizer files), e.g. as a rollout candidate')
+    .option('--variant <name>', 'which onnx variant of the manifest (fp32, int8)', 'int8')
+    .option('--name <name>', "registry name (default: the manifest's)")
+    .option('--version <version>', 'registry version (default: <variant>-<sha256 of its onnx file, 12 hex>)')
+    .option('--alias <alias>', 'also point this alias at it, when the alias does not exist yet (production moves by a rollout only)')
+    .action(run((dir: string, o: PublishOptions) => publishCommand(loadEnv(), dir, o)));
 }
