@@ -17,6 +17,8 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   DRILL_REGISTRY_CACHE_DIR: z.string().default('.data/registry-cache/drill-worker'),
   /** The catalog index (registry name) whose judged queries are the quality gate's evaluation set. */
   QUALITY_GATE_INDEX: z.string().min(1).default('demo-catalog'),
+  /** CPU niceness of the worker (0 = as started): the cold path yields to serving on a shared machine. */
+  DRILL_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 

@@ -18,6 +18,8 @@ import { expectedTopology, type StackState } from '@ranksafe/platform';
 import {
   abortSignal,
   approveSignal,
+  DEFAULT_STEPS,
+  DEFAULT_THRESHOLDS,
   freezeSignal,
   ids,
   pauseSignal,
@@ -41,12 +43,12 @@ import { duration, fields, fmtAge, fmtTime, int, num, run, runWithExitCode, tabl
 export const ROLLOUT_WORKFLOW = 'modelRolloutWorkflow';
 type RolloutWorkflow = (input: RolloutInput) => Promise<RolloutResult>;
 
-/** The workflow's defaults (messages.ts), for what ops must spell out itself: steps to put gates on, the window a bar fills. */
-export const DEFAULT_WEIGHTS = [0.1, 0.5, 1];
-export const DEFAULT_WINDOW_MS = 30_000;
+/** The workflow's defaults, for what ops must spell out itself: steps to put gates on, the window a bar fills. */
+export const DEFAULT_WEIGHTS = DEFAULT_STEPS.map((s) => s.weight);
+export const DEFAULT_WINDOW_MS = DEFAULT_THRESHOLDS.windowMs;
 
 const OUTCOME_EXIT: Record<RolloutResult['outcome'], number> = { succeeded: 0, 'rolled-back': 2, frozen: 2 };
-const ENDED: ReadonlySet<RolloutStatus['phase']> = new Set(['succeeded', 'rolled-back', 'failed']);
+const ENDED: ReadonlySet<RolloutStatus['phase']> = new Set(['succeeded', 'rolled-back', 'failed', 'frozen']);
 
 // -- options → RolloutInput -----------------------------------------------------------------
 

@@ -39,6 +39,8 @@ const analysisSchema = z
   .strict();
 
 export const DEFAULT_STEPS: RolloutStep[] = [{ weight: 0.1 }, { weight: 0.5 }, { weight: 1 }];
+/** The analysis thresholds a strategy that names none gets. */
+export const DEFAULT_THRESHOLDS = analysisSchema.parse({});
 
 export const rolloutInputSchema = z
   .object({
@@ -55,7 +57,7 @@ export const rolloutInputSchema = z
           .refine((s) => s.every((x, i) => i === 0 || x.weight > s[i - 1]!.weight), 'steps must have increasing weights')
           .optional(),
         mirrorRate: z.number().min(0).max(1).default(0.25),
-        analysis: analysisSchema.default(analysisSchema.parse({})),
+        analysis: analysisSchema.default(DEFAULT_THRESHOLDS),
         qualityGate: z
           .object({
             tolerance: z.number().min(0).max(1).default(0.02),
@@ -69,7 +71,7 @@ export const rolloutInputSchema = z
       .strict()
       .default({
         mirrorRate: 0.25,
-        analysis: analysisSchema.parse({}),
+        analysis: DEFAULT_THRESHOLDS,
         qualityGate: { tolerance: 0.02, skip: false, maxQueries: 60 },
         snapshot: true,
       }),

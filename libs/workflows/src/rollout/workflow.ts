@@ -46,8 +46,9 @@ import {
   type StepAnalysis,
 } from './messages';
 
+// Quick calls get a short timeout, so one in flight when the worker dies is retried soon.
 const quick = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
+  startToCloseTimeout: '10 seconds',
   retry: { maximumAttempts: 5, initialInterval: '200 milliseconds', maximumInterval: '2 seconds' },
 });
 const slow = proxyActivities<Activities>({
@@ -299,7 +300,7 @@ export class Rollout {
       status.stepIndex = i;
       const analysis: StepAnalysis = { step: i + 1, weight: s.weight, startedAtUnixMs: Date.now(), failures: {}, measurements: [] };
       status.analyses.push(analysis);
-      const reloaded = await quick.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version });
+      const reloaded = await slow.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version });
       if (reloaded.reloaded.length) await this.op.note('reload candidate', 'completed', { replicas: reloaded.reloaded });
       await this.step(`canary ${pct(s.weight)}`, () =>
         quick.setCanaryRouting({
@@ -442,7 +443,7 @@ export class Rollout {
     status.phase = 'promoting';
     this.op.summarize(`${cfg.model}: promoting ${cfg.version}`);
     await this.moveAliases(plan);
-    await quick.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version });
+    await slow.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version });
     for (const r of plan.replicas) {
       await this.waitForRecoveries([r.name]);
       this.saga.add(`default back on ${r.name}`, async () => {
