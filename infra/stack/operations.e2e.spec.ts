@@ -183,6 +183,11 @@ describe('operations on the real stack under load', () => {
     expect(after.rankingModel?.version).toBe(versions.fp32);
     const desc = await h.describe();
     expect(desc.typedSearchAttributes.get(SA.OperationState)).toBe('succeeded');
+    // What an operator reads afterwards: the last run's result, through the ops CLI.
+    const viaOps = stack.ops('rollout', 'status', MODEL);
+    expect([viaOps.status, viaOps.stderr]).toEqual([0, '']);
+    expect(viaOps.stdout).toMatch(/succeeded/);
+    expect(viaOps.stdout).toContain(versions.fp32);
     expect(String(desc.memo?.summary)).toMatch(/is production on 2 replicas/);
     expect((await repeatedSteps(h.workflowId, h.firstExecutionRunId)).completed).toEqual(
       expect.arrayContaining(['plan', 'quality gate', 'snapshot registry', 'move production alias', 'default on ranking-service-2']),

@@ -170,7 +170,7 @@ describe('ops rollout approve|pause|resume|abort|freeze: refusals', () => {
     expect(signalRefusal('freeze', 'minilm-l6-v2', 'RUNNING', status({ phase: 'rolled-back' }))).toMatch(/has rolled back and is closing: nothing to freeze/);
     expect(signalRefusal('abort', 'minilm-l6-v2', 'RUNNING', status({ phase: 'rolling-back' }))).toMatch(/already rolling back/);
     expect(signalRefusal('abort', 'minilm-l6-v2', 'RUNNING', status())).toBeUndefined();
-    expect(signalRefusal('freeze', 'minilm-l6-v2', 'RUNNING', status({ frozen: true, phase: 'frozen' }))).toMatch(/already frozen/);
+    expect(signalRefusal('freeze', 'minilm-l6-v2', 'RUNNING', status({ frozen: true, phase: 'frozen' }))).toMatch(/is frozen \(it stopped where it was/);
   });
 
   it('names the run that holds the id when a second start is refused', () => {

@@ -594,7 +594,9 @@ export function signalRefusal(action: RolloutAction, model: string, executionSta
   if (executionStatus !== 'RUNNING') return `${id} is not running (its latest run is ${executionStatus.toLowerCase()}): nothing to ${action}`;
   if (!s) return undefined;
   if (ENDED.has(s.phase))
-    return `${id} has ${s.phase === 'failed' ? 'failed' : s.phase === 'succeeded' ? 'succeeded' : 'rolled back'} and is closing: nothing to ${action}`;
+    return s.phase === 'frozen'
+      ? `${id} is frozen (it stopped where it was; an operator has it): nothing to ${action}`
+      : `${id} has ${s.phase === 'failed' ? 'failed' : s.phase === 'succeeded' ? 'succeeded' : 'rolled back'} and is closing: nothing to ${action}`;
   switch (action) {
     case 'approve':
       return s.awaitingApproval
@@ -603,10 +605,9 @@ export function signalRefusal(action: RolloutAction, model: string, executionSta
     case 'resume':
       return s.paused ? undefined : `${id} is not paused (${where(s)}): nothing to resume`;
     case 'pause':
-      if (s.frozen) return `${id} is frozen (an operator has it): nothing to pause`;
       return s.paused ? `${id} is already paused (${where(s)}): resume it with ops rollout resume ${model}` : undefined;
     case 'freeze':
-      return s.frozen ? `${id} is already frozen` : undefined;
+      return undefined;
     case 'abort':
       return s.phase === 'rolling-back' ? `${id} is already rolling back` : undefined;
   }
