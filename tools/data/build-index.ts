@@ -1,16 +1,18 @@
 // Build a versioned catalog index (products, user histories, embeddings, HNSW graph, manifest).
 //   node --import tsx tools/data/build-index.ts --out <index root> (--catalog <catalog.jsonl|csv> [--users users.jsonl]
 //        | --synthetic <products> [--synthetic-users 2000] [--seed 42] [--judged-queries 200])
-//        [--model-dir models/minilm-l6-v2] [--variant int8] [--description-words N] [--if-missing] [--no-publish]
+//        [--qrels qrels.json] [--model-dir models/minilm-l6-v2] [--variant int8] [--description-words N] [--if-missing] [--no-publish]
 // The index lands in <out>/<version>/ and <out>/CURRENT points at it (unless --no-publish). A
-// synthetic shop's index also carries judged-queries.json (graded queries for the quality gate).
+// synthetic shop's index also carries judged-queries.json (graded queries for the quality gate);
+// --qrels gives a real catalog's graded judgements instead (e.g. ../shared/data/wands/qrels-slice.json:
+// {"<query id>": {"query": "…", "grades": {"<product id>": 0|1|2}}}), kept to the products indexed.
 // --if-missing: do nothing when <out> already holds a servable index (what `npm start` uses).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { buildCatalogIndex, generateCatalog, judgedQuerySet, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
-import { parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
+import { JUDGED_QUERIES_FORMAT, judgedQueriesFromQrels, parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
 
 async function main() {
   const { values } = parseArgs({
@@ -21,6 +23,7 @@ async function main() {
       'synthetic-users': { type: 'string', default: '2000' },
       seed: { type: 'string', default: '42' },
       'judged-queries': { type: 'string', default: '200' },
+      qrels: { type: 'string' },
       out: { type: 'string' },
       'model-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2') },
       variant: { type: 'string', default: 'int8' },
@@ -61,6 +64,22 @@ async function main() {
     source = `synthetic demo shop (seed ${seed})`;
     const n = Number(values['judged-queries']);
     if (n > 0) judgedQueries = judgedQuerySet(products, { seed, queries: n, source: `${source}, ${products.length} products` });
+  }
+  if (values.qrels) {
+    const ids = new Set(products.map((p) => p.id));
+    const qrels = JSON.parse(fs.readFileSync(values.qrels, 'utf8')) as Record<string, { query: string; grades: Record<string, number> }>;
+    const kept = Object.fromEntries(
+      Object.entries(qrels).map(([q, r]) => [q, { query: r.query, grades: Object.fromEntries(Object.entries(r.grades).filter(([id]) => ids.has(id))) }]),
+    );
+    judgedQueries = parseJudgedQuerySet(
+      {
+        format: JUDGED_QUERIES_FORMAT,
+        source: `graded judgements ${path.resolve(values.qrels)}`,
+        grading: { '2': 'exact', '1': 'partial', '0': 'irrelevant' },
+        queries: judgedQueriesFromQrels(kept),
+      },
+      values.qrels,
+    );
   }
   console.log(
     `building a catalog index of ${products.length} products and ${users.length} users from ${source}: embedding each product text once (a few minutes for 100k on 2 cores; texts the current index already holds are reused) …`,
