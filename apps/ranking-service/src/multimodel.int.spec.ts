@@ -184,6 +184,13 @@ describe('ranking-service: a candidate version beside the production default', (
       source: 'canary',
     });
     expect(res.loaded!.cache!.size).toBeGreaterThanOrEqual(WARM_N);
+    // What is being served was warmed first: the products production ranked hit the candidate's cache.
+    const cacheOf = async () => (await list()).find((m) => m.model!.version === CAND)!.cache!;
+    const before = await cacheOf();
+    await rank({ modelVersion: CAND });
+    const after = await cacheOf();
+    expect(Number(after.hits) - Number(before.hits)).toBeGreaterThanOrEqual(PRODUCTS.length);
+    expect(Number(after.misses) - Number(before.misses)).toBeLessThanOrEqual(1); // the query text at most
     expect(traffic.failures).toEqual([]);
     expect(traffic.versions.length).toBeGreaterThan(0);
     expect(new Set(traffic.versions)).toEqual(new Set([PROD]));

@@ -14,6 +14,7 @@ import {
   ArtifactIntegrityError,
   BertEncoder,
   ExpiredError,
+  LruCache,
   QueueFullError,
   pickVariant,
   RankingEngine,
@@ -96,12 +97,20 @@ export class RankingModels {
   private readonly pending = new Map<string, Promise<Served>>();
   /** Name that requests with an empty model_name address: the first model given a default. */
   private primaryName?: string;
+  /**
+   * The candidate texts recently ranked here (any version), most recent first: the products being
+   * served now. A candidate version warms its cache with these before the index's first products,
+   * so it takes canary traffic warm on a large catalog too.
+   */
+  private readonly recentTexts: LruCache<true>;
 
   constructor(
     private readonly cfg: RankingConfig,
     private readonly logger: Logger,
     private readonly onServingChange: (serving: boolean) => void = () => undefined,
-  ) {}
+  ) {
+    this.recentTexts = new LruCache<true>(cfg.RANKING_WARM_TOP_N);
+  }
 
   /** The default version of the primary model (what a request without model_name gets). */
   get primary(): Served | undefined {
@@ -195,8 +204,9 @@ export class RankingModels {
 
   /**
    * Warm a model's embedding cache so its first requests do not all miss: with the catalog index's
-   * own embeddings when this exact model (same sha256) computed them, else by embedding the first
-   * RANKING_WARM_TOP_N products of the catalog with this model, in the background (through its
+   * own embeddings when this exact model (same sha256) computed them, else by embedding with this
+   * model up to RANKING_WARM_TOP_N texts — the candidates recently ranked here first (what is being
+   * served), then the catalog's first products — in the background (through its
    * batcher, so its own requests are served in between), reporting progress in ListModels.
    */
   private async warmCache(s: Served): Promise<void> {
@@ -204,22 +214,27 @@ export class RankingModels {
     const done = (state: WarmState) => {
       s.warm.state = state;
     };
-    if (!p) return done(WarmState.WARM_STATE_WARM);
-    let texts: string[];
-    try {
-      const t0 = Date.now();
-      const idx = readIndexEmbeddings(p);
-      const n = s.engine.prime(idx.manifest.embedding_model.sha256, idx.texts, idx.vectors);
-      if (n > 0) {
-        s.warm = { state: WarmState.WARM_STATE_WARM, source: 'index', done: n, target: n };
-        this.logger.info({ model: s.ref, index: idx.manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
-        return;
+    const limit = Math.min(this.cfg.RANKING_WARM_TOP_N, s.engine.cache.capacity);
+    const served = this.recentTexts.keysNewestFirst();
+    let texts: string[] = served;
+    if (p) {
+      try {
+        const t0 = Date.now();
+        const idx = readIndexEmbeddings(p);
+        const n = s.engine.prime(idx.manifest.embedding_model.sha256, idx.texts, idx.vectors);
+        if (n > 0) {
+          s.warm = { state: WarmState.WARM_STATE_WARM, source: 'index', done: n, target: n };
+          this.logger.info({ model: s.ref, index: idx.manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
+          return;
+        }
+        // What is being served first, then the index's products.
+        texts = [...new Set([...served, ...idx.texts.slice(0, limit)])];
+      } catch (e) {
+        this.logger.warn({ model: s.ref, err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
+        return done(WarmState.WARM_STATE_FAILED);
       }
-      texts = idx.texts.slice(0, Math.min(this.cfg.RANKING_WARM_TOP_N, s.engine.cache.capacity));
-    } catch (e) {
-      this.logger.warn({ model: s.ref, err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
-      return done(WarmState.WARM_STATE_FAILED);
     }
+    texts = texts.slice(0, limit);
     if (texts.length === 0) return done(WarmState.WARM_STATE_WARM);
     s.warm = { state: WarmState.WARM_STATE_WARMING, source: 'embedded', done: 0, target: texts.length };
     // Let the caller register the model before the first chunk runs.
@@ -347,6 +362,7 @@ export class RankingModels {
         const subject = req.subject;
         if (!subject) throw invalidArgument('subject', 'set query or profile');
         served.requests++;
+        for (const c of candidates) this.recentTexts.set(c.text, true);
         try {
           if (subject.$case === 'query') {
             const q = subject.value.trim();

@@ -28,6 +28,10 @@ export class LruCache<V> {
   get size(): number {
     return this.map.size;
   }
+  /** Keys, most recently used first. */
+  keysNewestFirst(): string[] {
+    return [...this.map.keys()].reverse();
+  }
 }
 
 export interface Candidate {
