@@ -103,6 +103,12 @@ export class RankingModels {
    * so it takes canary traffic warm on a large catalog too.
    */
   private readonly recentTexts: LruCache<true>;
+  /**
+   * The prime index's product texts and the model that embedded it, after the first read: reading
+   * and verifying a large index (150 MB at 100k products) blocks the event loop for seconds, which
+   * must not happen again on every candidate load (health checks would time out mid-rollout).
+   */
+  private indexTexts?: { path: string; embeddedBy: string; texts: string[] };
 
   constructor(
     private readonly cfg: RankingConfig,
@@ -220,15 +226,23 @@ export class RankingModels {
     if (p) {
       try {
         const t0 = Date.now();
-        const idx = readIndexEmbeddings(p);
-        const n = s.engine.prime(idx.manifest.embedding_model.sha256, idx.texts, idx.vectors);
-        if (n > 0) {
-          s.warm = { state: WarmState.WARM_STATE_WARM, source: 'index', done: n, target: n };
-          this.logger.info({ model: s.ref, index: idx.manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
-          return;
+        const known = this.indexTexts?.path === p ? this.indexTexts : undefined;
+        let indexTexts: string[];
+        if (known && known.embeddedBy !== s.engine.encoder.sha256) {
+          indexTexts = known.texts; // another model embedded the index: its vectors are of no use here, and the texts are known
+        } else {
+          const idx = readIndexEmbeddings(p);
+          this.indexTexts = { path: p, embeddedBy: idx.manifest.embedding_model.sha256, texts: idx.texts };
+          const n = s.engine.prime(idx.manifest.embedding_model.sha256, idx.texts, idx.vectors);
+          if (n > 0) {
+            s.warm = { state: WarmState.WARM_STATE_WARM, source: 'index', done: n, target: n };
+            this.logger.info({ model: s.ref, index: idx.manifest.version, entries: n, ms: Date.now() - t0 }, 'embedding cache warmed from the catalog index');
+            return;
+          }
+          indexTexts = idx.texts;
         }
         // What is being served first, then the index's products.
-        texts = [...new Set([...served, ...idx.texts.slice(0, limit)])];
+        texts = [...new Set([...served, ...indexTexts.slice(0, limit)])];
       } catch (e) {
         this.logger.warn({ model: s.ref, err: (e as Error).message, index: p }, 'cannot warm the embedding cache from the catalog index; serving cold');
         return done(WarmState.WARM_STATE_FAILED);

@@ -177,6 +177,23 @@ export function measureIndexCanary(
 }
 
 /**
+ * The metrics a step must have measured conclusively before it may pass: a check skipped for want
+ * of samples (say, too few mirrored requests for the overlap) must not let a step pass on the
+ * others alone. Ranking: error rate and p99 (when there is a baseline), plus overlap and drift when
+ * requests are mirrored; an index canary: all of its checks.
+ */
+export function requiredMetrics(kind: 'RANKING_MODEL' | 'CATALOG_INDEX', o: { weight: number; mirrorRate: number; hasBaseline: boolean }): string[] {
+  if (kind === 'CATALOG_INDEX') return ['probe-errors', 'p99', 'top10-overlap'];
+  return ['error-rate', ...(o.weight < 1 || o.hasBaseline ? ['p99'] : []), ...(o.weight < 1 && o.mirrorRate > 0 ? ['top10-overlap', 'score-drift'] : [])];
+}
+
+/** Required metrics the step has not measured conclusively yet. */
+export function missingMetrics(step: StepAnalysis, required: string[]): string[] {
+  const seen = new Set<string>(step.measurements.filter((m) => m.conclusive).flatMap((m) => m.metrics.map((x) => x.metric)));
+  return required.filter((r) => !seen.has(r));
+}
+
+/**
  * Add a measurement to the step's analysis. A conclusive measurement counts each failed metric;
  * a metric failing more than `failureLimit` times fails the step. Returns the failing metric.
  */

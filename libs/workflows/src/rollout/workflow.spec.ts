@@ -308,6 +308,15 @@ describe('modelRolloutWorkflow', () => {
     expect(r.result!.analyses[0]!.outcome).toBe('inconclusive');
   });
 
+  it('does not pass a step on error rate and p99 alone when too few requests were mirrored to judge the ranking', async () => {
+    const w = world();
+    const r = await run(fakes(w, { readCanaryAnalysis: async () => ({ ...summary(w), mirrorCompared: 3 }) }), input());
+    expect(r.result).toMatchObject({
+      outcome: 'rolled-back',
+      reason: expect.stringMatching(/inconclusive at 10%: too few samples to judge top10-overlap, score-drift in 30000 ms/),
+    });
+  });
+
   it('stops without overwriting when someone else moved production meanwhile', async () => {
     const w = world();
     const base = fakes(w);

@@ -30,7 +30,16 @@ import { Compensations } from '../shared/saga';
 import { SA } from '../shared/search-attributes';
 import { announceDrainSignal, endDrainSignal } from '../monitor/messages';
 import { backupSnapshotWorkflow } from '../snapshot/workflow';
-import { addMeasurement, failureReason, measureIndexCanary, measureRankingCanary, parseRolloutInput, type ResolvedRollout } from './analysis';
+import {
+  addMeasurement,
+  failureReason,
+  measureIndexCanary,
+  measureRankingCanary,
+  missingMetrics,
+  parseRolloutInput,
+  requiredMetrics,
+  type ResolvedRollout,
+} from './analysis';
 import {
   abortSignal,
   approveSignal,
@@ -276,7 +285,7 @@ export class Rollout {
       });
       await this.step(
         `load candidate on ${r.name}`,
-        () => slow.loadCandidate({ address: r.address, model: cfg.model, version: cfg.version }),
+        () => this.planned('ranking-service', [r.name], () => slow.loadCandidate({ address: r.address, model: cfg.model, version: cfg.version })),
         (x) => ({ ...x }),
       );
       await this.checkpoint();
@@ -300,7 +309,11 @@ export class Rollout {
       status.stepIndex = i;
       const analysis: StepAnalysis = { step: i + 1, weight: s.weight, startedAtUnixMs: Date.now(), failures: {}, measurements: [] };
       status.analyses.push(analysis);
-      const reloaded = await slow.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version });
+      const reloaded = await this.planned(
+        'ranking-service',
+        plan.replicas.map((r) => r.name),
+        () => slow.ensureLoaded({ replicas: plan.replicas, model: cfg.model, version: cfg.version }),
+      );
       if (reloaded.reloaded.length) await this.op.note('reload candidate', 'completed', { replicas: reloaded.reloaded });
       await this.step(`canary ${pct(s.weight)}`, () =>
         quick.setCanaryRouting({
@@ -316,7 +329,9 @@ export class Rollout {
       this.op.summarize(`${cfg.model}: ${cfg.version} answers ${pct(s.weight)} (step ${i + 1}/${cfg.steps.length}), analysing`);
       await this.wait(t.warmupMs);
       const epochs = await quick.resetCanaryAnalysis({ gateways: plan.gateways });
-      await this.analyse(analysis, s.analysisMs ?? t.windowMs, async () => {
+      const mirrorRate = s.weight >= 1 ? 0 : cfg.strategy.mirrorRate;
+      const required = requiredMetrics('RANKING_MODEL', { weight: s.weight, mirrorRate, hasBaseline: this.baselineP99Ms !== undefined });
+      await this.analyse(analysis, s.analysisMs ?? t.windowMs, required, async () => {
         const a = await quick.readCanaryAnalysis({ gateways: plan.gateways, epochs, canaryVersion: cfg.version });
         const m = measureRankingCanary(a, t, { weight: s.weight, gateways: plan.gateways.length, baselineP99Ms: this.baselineP99Ms });
         if (a.production.requests >= t.minRequests) this.baselineP99Ms = a.production.p99Ms;
@@ -325,12 +340,16 @@ export class Rollout {
     }
   }
 
-  /** Measure every interval for `windowMs` (paused time does not count); fail fast past a failureLimit. */
-  private async analyse(analysis: StepAnalysis, windowMs: number, measure: () => Promise<Measurement>): Promise<void> {
+  /**
+   * Measure every interval for `windowMs` (paused time does not count); fail fast past a
+   * failureLimit. The window is extended (up to 3×) until every required metric has been measured
+   * with enough samples; a step still missing one then is inconclusive.
+   */
+  private async analyse(analysis: StepAnalysis, windowMs: number, required: string[], measure: () => Promise<Measurement>): Promise<void> {
     const t = this.cfg.strategy.analysis;
     let elapsed = 0;
-    while (elapsed < windowMs) {
-      const slice = Math.min(t.intervalMs, windowMs - elapsed);
+    while (elapsed < windowMs || (missingMetrics(analysis, required).length > 0 && elapsed < windowMs * 3)) {
+      const slice = elapsed < windowMs ? Math.min(t.intervalMs, windowMs - elapsed) : t.intervalMs;
       await this.wait(slice);
       elapsed += slice;
       const m = await measure();
@@ -344,9 +363,10 @@ export class Rollout {
       }
     }
     analysis.endedAtUnixMs = Date.now();
-    if (!analysis.measurements.some((m) => m.conclusive)) {
+    const missing = missingMetrics(analysis, required);
+    if (missing.length) {
       analysis.outcome = 'inconclusive';
-      analysis.reason = `too few samples in ${windowMs} ms (need ${t.minRequests} requests per variant)`;
+      analysis.reason = `too few samples to judge ${missing.join(', ')} in ${elapsed} ms (need ${t.minRequests} requests per variant, ${t.minMirrored} mirrored)`;
       await this.op.note(`analysis step ${analysis.step}`, t.onInconclusive === 'rollback' ? 'failed' : 'skipped', { reason: analysis.reason });
       if (t.onInconclusive === 'rollback') throw new RollBack(`canary analysis inconclusive at ${pct(analysis.weight)}: ${analysis.reason}`);
       return;
@@ -486,19 +506,39 @@ export class Rollout {
     status.analyses.push(analysis);
     this.op.summarize(`${cfg.model}: ${cfg.version} on ${canary.name} (1 of ${plan.replicas.length}), analysing`);
     await this.wait(t.warmupMs);
-    await this.analyse(analysis, cfg.steps[0]?.analysisMs ?? t.windowMs, async () => {
-      const c = await quick.compareIndexReplicas({ canary: canary.address, baseline: baseline.address, queries: 30 });
-      return measureIndexCanary(c, t, Date.now());
-    });
+    await this.analyse(
+      analysis,
+      cfg.steps[0]?.analysisMs ?? t.windowMs,
+      requiredMetrics('CATALOG_INDEX', { weight: 1, mirrorRate: 0, hasBaseline: true }),
+      async () => {
+        const c = await quick.compareIndexReplicas({ canary: canary.address, baseline: baseline.address, queries: 30 });
+        return measureIndexCanary(c, t, Date.now());
+      },
+    );
   }
 
-  private async loadIndexOn(r: { name: string; address: string }, version: string) {
-    const monitor = getExternalWorkflowHandle(ids.monitor('retrieval-service'));
-    await monitor.signal(announceDrainSignal, { instance: r.name, forMs: 60_000, by: workflowInfo().workflowId }).catch(() => undefined);
+  private loadIndexOn(r: { name: string; address: string }, version: string) {
+    return this.planned('retrieval-service', [r.name], () => slow.loadReplicaIndex({ address: r.address, version }));
+  }
+
+  /**
+   * Work on replicas that may stall them for a while (a reload's drain window; loading and warming a
+   * candidate takes the CPU): announced to the tier's monitor first, so it is not taken for a dead
+   * replica and "recovered" mid-rollout, and ended after.
+   */
+  private async planned<T>(tier: string, instances: string[], fn: () => Promise<T>): Promise<T> {
+    const monitor = getExternalWorkflowHandle(ids.monitor(tier));
+    const by = workflowInfo().workflowId;
+    // Non-cancellable: a cancel arriving meanwhile must not leave a half-sent announcement (nor a drain never ended).
+    const tell = (send: (instance: string) => Promise<void>) =>
+      CancellationScope.nonCancellable(async () => {
+        for (const instance of instances) await send(instance).catch(() => undefined); // no monitor running: nothing to tell
+      });
+    await tell((instance) => monitor.signal(announceDrainSignal, { instance, forMs: 180_000, by }));
     try {
-      return await slow.loadReplicaIndex({ address: r.address, version });
+      return await fn();
     } finally {
-      await monitor.signal(endDrainSignal, { instance: r.name }).catch(() => undefined);
+      await tell((instance) => monitor.signal(endDrainSignal, { instance }));
     }
   }
 
