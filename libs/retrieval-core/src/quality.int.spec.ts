@@ -67,8 +67,8 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
       const bad = await evaluateNdcg(judged, await rankerFor(BAD));
       console.log(`WANDS slice ndcg@10 over ${good.queries} queries: good ${good.mean.toFixed(3)}, broken ${bad.mean.toFixed(3)}`);
       // Only 6 queries with mostly partial grades: NDCG is compressed here (0.845 vs 0.819), yet the
-    // gate at its default tolerance (0.02) still refuses the broken model. Deterministic: same models, same data.
-    expect(bad.mean).toBeLessThan(good.mean - 0.02);
+      // gate at its default tolerance (0.02) still refuses the broken model. Deterministic: same models, same data.
+      expect(bad.mean).toBeLessThan(good.mean - 0.02);
     },
     240_000,
   );
