@@ -19,6 +19,10 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   QUALITY_GATE_INDEX: z.string().min(1).default('demo-catalog'),
   /** CPU niceness of the worker (0 = as started): the cold path yields to serving on a shared machine. */
   DRILL_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  /** The RPO objective (same variable and default as the stack's backup schedule); exported on /metrics beside the RPO age. */
+  SNAPSHOT_RPO_TARGET_MS: z.coerce.number().int().min(1000).default(7_200_000),
+  /** Longest a /metrics scrape waits for each cold-path read (Postgres, the registry) before it reports that source unknown. */
+  METRICS_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { createLogger, runMain, ServiceMetrics, startMetricsServer, watchSupervisor } from '@ranksafe/serving-kit';
 import { loadWorkerConfig } from './config';
-import { createDrillWorker } from './worker';
+import { createDrillWorker, startColdPathMetrics } from './worker';
 
 runMain('drill-worker', async () => {
   const cfg = loadWorkerConfig();
@@ -25,8 +25,13 @@ runMain('drill-worker', async () => {
       logger[lvl]({ sdk: e.meta }, e.message);
     }),
   });
-  const { worker, close } = await createDrillWorker(cfg);
+  const { worker, deps, close } = await createDrillWorker(cfg);
   const metrics = new ServiceMetrics('drill-worker', cfg.INSTANCE_ID);
+  // The cold path (incidents, backups and RPO, rollouts) is exported here too, read on each scrape.
+  const coldPath =
+    cfg.METRICS_PORT >= 0
+      ? startColdPathMetrics(cfg, metrics.registry, deps.registry, (source, e) => logger.warn({ source, error: e.message }, 'cold-path metrics: read failed'))
+      : undefined;
   const http = cfg.METRICS_PORT >= 0 ? await startMetricsServer(metrics, cfg.GRPC_HOST, cfg.METRICS_PORT, () => worker.getState() === 'RUNNING') : undefined;
   const stop = () => {
     logger.info('draining');
@@ -38,6 +43,7 @@ runMain('drill-worker', async () => {
   logger.info({ address: cfg.TEMPORAL_ADDRESS, taskQueue: cfg.TEMPORAL_TASK_QUEUE, metricsPort: http?.port }, 'worker running');
   await worker.run();
   await http?.close();
+  await coldPath?.close();
   await close();
   logger.info('stopped');
 });

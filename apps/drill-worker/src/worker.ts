@@ -1,5 +1,14 @@
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, grpcGatewayControl, grpcServingControl, registryQualityEvaluator, type ActivityDeps } from '@ranksafe/activities';
+import type { Registry } from 'prom-client';
+import {
+  createActivities,
+  grpcGatewayControl,
+  grpcServingControl,
+  registerColdPathMetrics,
+  registryQualityEvaluator,
+  type ActivityDeps,
+  type ColdPathSource,
+} from '@ranksafe/activities';
 import { PlatformClient } from '@ranksafe/platform';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
@@ -66,5 +75,23 @@ export async function createDrillWorker(cfg: DrillWorkerConfig, injected?: Activ
     await connection.close();
     if (!injected) await (deps as ReturnType<typeof workerDeps>).close();
   };
-  return { worker, connection, close };
+  return { worker, connection, deps, close };
+}
+
+/**
+ * The cold path on the worker's /metrics (libs/activities cold-path-metrics): incidents, backups,
+ * rollouts, read on each scrape through a small pool of their own (so a scrape never waits for a
+ * connection the activities hold), every read bounded by METRICS_QUERY_TIMEOUT_MS, in Postgres
+ * too (statement_timeout). close() releases the pool.
+ */
+export function startColdPathMetrics(
+  cfg: Pick<WorkerConfig, 'DATABASE_URL' | 'SNAPSHOT_RPO_TARGET_MS' | 'METRICS_QUERY_TIMEOUT_MS'>,
+  metricsRegistry: Registry,
+  registry: ActivityDeps['registry'],
+  onError?: (source: ColdPathSource, error: Error) => void,
+) {
+  const timeoutMs = cfg.METRICS_QUERY_TIMEOUT_MS;
+  const pool = createPool(cfg.DATABASE_URL, { max: 2, statement_timeout: timeoutMs, connectionTimeoutMillis: timeoutMs, idleTimeoutMillis: 60_000 });
+  const metrics = registerColdPathMetrics(metricsRegistry, { pool, registry, rpoTargetMs: cfg.SNAPSHOT_RPO_TARGET_MS, timeoutMs, onError });
+  return { ...metrics, close: () => pool.end() };
 }

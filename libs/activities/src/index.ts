@@ -25,6 +25,7 @@ export * from './recovery';
 export * from './gateway';
 export * from './quality';
 export * from './rollout';
+export * from './cold-path-metrics';
 
 export interface ActivityDeps {
   /** The ranksafe database (operations log, incidents). */

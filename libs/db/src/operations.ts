@@ -100,22 +100,57 @@ export async function listSteps(pool: Pool, workflowId: string, runId?: string):
   }));
 }
 
-export async function listOperations(pool: Pool, opts: { kind?: OperationKind; limit?: number } = {}): Promise<Array<OperationRecord & { startedAt: Date }>> {
+export async function listOperations(pool: Pool, opts: { kind?: OperationKind; limit?: number } = {}): Promise<StoredOperation[]> {
   const r = await pool.query(
     `SELECT workflow_id, run_id, kind, target, state, started_at, ended_at, detail FROM operations
       WHERE ($1::text IS NULL OR kind = $1) ORDER BY started_at DESC LIMIT $2`,
     [opts.kind ?? null, Math.min(Math.max(opts.limit ?? 50, 1), 1000)],
   );
-  return r.rows.map((x) => ({
-    workflowId: x.workflow_id,
-    runId: x.run_id,
-    kind: x.kind,
-    target: x.target,
-    state: x.state,
-    startedAt: x.started_at,
-    endedAt: x.ended_at,
-    detail: x.detail,
-  }));
+  return r.rows.map(operationOf);
+}
+
+export type StoredOperation = OperationRecord & { startedAt: Date; endedAt: Date | null };
+
+interface OperationRow {
+  workflow_id: string;
+  run_id: string;
+  kind: OperationKind;
+  target: string;
+  state: string;
+  started_at: Date;
+  ended_at: Date | null;
+  detail: Record<string, unknown>;
+}
+
+const operationOf = (x: OperationRow): StoredOperation => ({
+  workflowId: x.workflow_id,
+  runId: x.run_id,
+  kind: x.kind,
+  target: x.target,
+  state: x.state,
+  startedAt: x.started_at,
+  endedAt: x.ended_at,
+  detail: x.detail,
+});
+
+/** The newest operation of `kind` for each target (e.g. each model's latest rollout), by target. */
+export async function latestOperationPerTarget(pool: Pool, kind: OperationKind): Promise<StoredOperation[]> {
+  const r = await pool.query(
+    `SELECT DISTINCT ON (target) workflow_id, run_id, kind, target, state, started_at, ended_at, detail FROM operations
+      WHERE kind = $1 ORDER BY target, started_at DESC, workflow_id DESC, run_id DESC`,
+    [kind],
+  );
+  return r.rows.map(operationOf);
+}
+
+/** The newest operation of `kind` that has ended (its outcome is known), or undefined when none has. */
+export async function latestEndedOperation(pool: Pool, kind: OperationKind): Promise<(StoredOperation & { endedAt: Date }) | undefined> {
+  const r = await pool.query(
+    `SELECT workflow_id, run_id, kind, target, state, started_at, ended_at, detail FROM operations
+      WHERE kind = $1 AND ended_at IS NOT NULL ORDER BY started_at DESC, ended_at DESC LIMIT 1`,
+    [kind],
+  );
+  return r.rows[0] ? (operationOf(r.rows[0]) as StoredOperation & { endedAt: Date }) : undefined;
 }
 
 /** Open an incident, or update it (state, recovery, recovered time) when it exists. */
@@ -162,4 +197,27 @@ export async function listIncidents(pool: Pool, opts: { instance?: string; openO
     recoveredAt: x.recovered_at,
     detail: x.detail,
   }));
+}
+
+/** The states in which an incident still needs something done (see countOpenIncidents). */
+export const OPEN_INCIDENT_STATES = ['open', 'recovering', 'unrecovered'] as const;
+export type OpenIncidentState = (typeof OPEN_INCIDENT_STATES)[number];
+
+/**
+ * Incidents that still need something done, by component: how many are `open`, `recovering` or
+ * `unrecovered`. Each instance counts by its newest incident only, so an `unrecovered` incident
+ * stays open until a later incident of the same instance supersedes it (a later Recovery, e.g.
+ * `ops recover`, that brought the replica back), since nothing else ever closes it. Every
+ * component with an incident on record is listed, with zeros when nothing is open.
+ */
+export async function countOpenIncidents(pool: Pool): Promise<Array<{ component: string; counts: Record<OpenIncidentState, number> }>> {
+  const r = await pool.query(
+    `SELECT component,
+            count(*) FILTER (WHERE state = 'open')::int AS open,
+            count(*) FILTER (WHERE state = 'recovering')::int AS recovering,
+            count(*) FILTER (WHERE state = 'unrecovered')::int AS unrecovered
+       FROM (SELECT DISTINCT ON (instance) instance, component, state FROM incidents ORDER BY instance, detected_at DESC, id DESC) newest
+      GROUP BY component ORDER BY component`,
+  );
+  return r.rows.map((x) => ({ component: x.component, counts: { open: x.open, recovering: x.recovering, unrecovered: x.unrecovered } }));
 }

@@ -24,6 +24,7 @@ describe('stack topology', () => {
     expect(c.every((x) => x.env.ADMIN_TOKEN === endpoints.adminToken)).toBe(true);
     expect(c.find((x) => x.app === 'model-registry')!.env.DATABASE_URL).toBe(endpoints.databaseUrl);
     expect(c.find((x) => x.app === 'drill-worker')!.env.PLATFORM_ADDRESS).toBe('127.0.0.1:50091');
+    expect(c.find((x) => x.app === 'drill-worker')!.env.SNAPSHOT_RPO_TARGET_MS).toBe('7200000');
   });
 
   it('tells the drill-worker where the Platform service is, and reads the restart policy', () => {

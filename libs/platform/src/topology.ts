@@ -105,6 +105,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     REGISTRY_ADDRESS: registry,
     PLATFORM_ADDRESS: platformAddressOf(cfg),
     DRILL_REGISTRY_CACHE_DIR: cache('drill-worker'),
+    SNAPSHOT_RPO_TARGET_MS: String(cfg.SNAPSHOT_RPO_TARGET_MS),
   });
   return out;
 }
