@@ -1,0 +1,115 @@
+// The scenario catalog: each scenario's title, what it rehearses, and its full default spec. A
+// drill's input names a scenario and overrides any field; resolveDrillSpec merges and validates.
+import { drillSpecSchema, SCENARIO_NAMES, type DrillInput, type DrillSpec, type ScenarioName } from './spec';
+
+export interface Scenario {
+  name: ScenarioName;
+  title: string;
+  /** What it rehearses and what passing means, for `ops drill list` and the report. */
+  description: string;
+  /** Everything but `scenario` and `dryRun`; zod fills what is left out from the schema's defaults. */
+  defaults: Omit<DrillInput, 'scenario' | 'dryRun'>;
+}
+
+export const CATALOG: Record<ScenarioName, Scenario> = {
+  'ranking-replica-kill': {
+    name: 'ranking-replica-kill',
+    title: 'Ranking replica SIGKILL',
+    description:
+      'kill -9 of one ranking replica under load: detection opens an incident, Recovery restarts it and loads production; clients see no error (the gateway retries on the other replica).',
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'kill' },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 15_000, maxFailedShare: 0 },
+    },
+  },
+  'ranking-replica-latency': {
+    name: 'ranking-replica-latency',
+    title: 'Ranking replica slow (added latency)',
+    description:
+      "2 s added to one ranking replica's Rank calls: the latency probe sees the SLO breach, the replica is drained and recovered (restart clears the fault); clients are answered meanwhile (hedging / degraded within budget).",
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'latency', latencyMs: 2000, methods: ['/ranksafe.v1.Ranking/Rank'] },
+      steadyState: { maxDegradedShare: 0.05 },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 5000, rtoTargetMs: 20_000, maxFailedShare: 0.01 },
+    },
+  },
+  'retrieval-replica-kill': {
+    name: 'retrieval-replica-kill',
+    title: 'Retrieval replica SIGKILL',
+    description: 'kill -9 of one retrieval replica under load: detected, recovered (index reloaded from the registry); clients see no error.',
+    defaults: {
+      target: { tier: 'retrieval-service', select: 'one' },
+      fault: { kind: 'kill' },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 20_000, maxFailedShare: 0 },
+    },
+  },
+  'ranking-tier-lost': {
+    name: 'ranking-tier-lost',
+    title: 'Whole ranking tier lost',
+    description:
+      'kill -9 of every ranking replica: Search and Recommend degrade to retrieval order and never fail; every replica is detected and recovered, and answers stop being degraded.',
+    defaults: {
+      target: { tier: 'ranking-service', select: 'all' },
+      fault: { kind: 'kill' },
+      abort: { errorBudget: 0.02 },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 30_000, maxFailedShare: 0 },
+    },
+  },
+};
+
+export const SCENARIOS: Scenario[] = SCENARIO_NAMES.map((n) => CATALOG[n]);
+
+export class DrillSpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid drill input: ${problems.join('; ')}`);
+    this.name = 'DrillSpecError';
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The scenario's defaults, overridden field by field by the input, validated. Throws DrillSpecError. */
+export function resolveDrillSpec(input: unknown): DrillSpec {
+  if (!isObject(input)) throw new DrillSpecError(['input must be a JSON object like {"scenario": "ranking-replica-kill"}']);
+  const scenario = input['scenario'];
+  if (typeof scenario !== 'string' || !(SCENARIO_NAMES as readonly string[]).includes(scenario))
+    throw new DrillSpecError([`scenario must be one of ${SCENARIO_NAMES.join(', ')} (got ${JSON.stringify(scenario)})`]);
+  const defaults = CATALOG[scenario as ScenarioName].defaults as Record<string, unknown>;
+  const merged: Record<string, unknown> = { scenario };
+  for (const key of Object.keys(drillSpecSchema.shape)) {
+    if (key === 'scenario') continue;
+    const d = defaults[key];
+    const o = input[key];
+    if (o !== undefined && key !== 'dryRun' && !isObject(o)) throw new DrillSpecError([`${key} must be an object`]);
+    merged[key] = key === 'dryRun' ? o : { ...(isObject(d) ? d : {}), ...(isObject(o) ? o : {}) };
+  }
+  for (const k of Object.keys(input)) if (!(k in drillSpecSchema.shape)) throw new DrillSpecError([`unknown field "${k}"`]);
+  const r = drillSpecSchema.safeParse(merged);
+  if (!r.success) throw new DrillSpecError(r.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`));
+  const spec = r.data;
+  if (spec.fault.kind === 'latency' && spec.fault.latencyMs <= 0) throw new DrillSpecError(['fault.latencyMs must be > 0 for a latency fault']);
+  if (spec.timing.baselineMs < spec.steadyState.windowMs)
+    throw new DrillSpecError([`timing.baselineMs (${spec.timing.baselineMs}) must be at least steadyState.windowMs (${spec.steadyState.windowMs})`]);
+  return spec;
+}
+
+/** `--set fault.latencyMs=500` → { fault: { latencyMs: 500 } } (numbers, booleans and JSON parsed). */
+export function applySetting(input: Record<string, unknown>, setting: string): Record<string, unknown> {
+  const eq = setting.indexOf('=');
+  if (eq <= 0) throw new DrillSpecError([`--set takes key=value (got "${setting}")`]);
+  const keys = setting.slice(0, eq).split('.');
+  const raw = setting.slice(eq + 1);
+  let value: unknown = raw;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    /* a plain string */
+  }
+  let at: Record<string, unknown> = input;
+  for (const k of keys.slice(0, -1)) at = (at[k] = isObject(at[k]) ? at[k] : {}) as Record<string, unknown>;
+  at[keys[keys.length - 1]!] = value;
+  return input;
+}
+

@@ -1,0 +1,3 @@
+export * from './spec';
+export * from './result';
+export * from './catalog';
