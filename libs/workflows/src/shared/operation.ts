@@ -1,7 +1,7 @@
 // The step log every operation keeps: each step is recorded in Postgres (started, completed or
 // failed, with its time on the workflow's clock) through local activities, and kept in memory for
-// the `status` query and the memo. Recording never fails the operation.
-import { log, proxyLocalActivities, setCurrentDetails, upsertMemo, workflowInfo } from '@temporalio/workflow';
+// the `status` query and the memo. Recording never fails the operation, and a cancel does not stop it.
+import { CancellationScope, log, proxyLocalActivities, setCurrentDetails, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '@ranksafe/activities';
 import { errorMessage } from './errors';
 
@@ -36,16 +36,18 @@ export class OperationLog {
   /** Record the operation itself (call at start and whenever its state changes). */
   async operation(state: string, detail: Record<string, unknown> = {}, ended = false): Promise<void> {
     const { workflowId, runId } = workflowInfo();
-    await recordOperation({
-      workflowId,
-      runId,
-      kind: this.kind,
-      target: this.target,
-      state,
-      startedAtUnixMs: this.startedAtUnixMs,
-      endedAtUnixMs: ended ? Date.now() : undefined,
-      detail,
-    }).catch((e) => log.warn('could not record operation', { error: errorMessage(e) }));
+    await CancellationScope.nonCancellable(() =>
+      recordOperation({
+        workflowId,
+        runId,
+        kind: this.kind,
+        target: this.target,
+        state,
+        startedAtUnixMs: this.startedAtUnixMs,
+        endedAtUnixMs: ended ? Date.now() : undefined,
+        detail,
+      }),
+    ).catch((e) => log.warn('could not record operation', { error: errorMessage(e) }));
   }
 
   /** Run one step, recording it as started and then completed or failed. */
@@ -78,8 +80,10 @@ export class OperationLog {
   private async write(seq: number, step: string, state: StepState, atUnixMs: number, detail?: Record<string, unknown>, durationMs?: number) {
     this.timeline.push({ seq, step, state, atUnixMs, durationMs, detail });
     const { workflowId, runId } = workflowInfo();
-    await recordStep({ workflowId, runId, seq, step, state, atUnixMs, detail: { ...detail, ...(durationMs !== undefined ? { durationMs } : {}) } }).catch((e) =>
-      log.warn('could not record step', { step, state, error: errorMessage(e) }),
-    );
+    // Non-cancellable: the log is written whatever happens, a cancel from the UI included (a local
+    // activity scheduled in a cancelled scope could otherwise hang the workflow on the test server).
+    await CancellationScope.nonCancellable(() =>
+      recordStep({ workflowId, runId, seq, step, state, atUnixMs, detail: { ...detail, ...(durationMs !== undefined ? { durationMs } : {}) } }),
+    ).catch((e) => log.warn('could not record step', { step, state, error: errorMessage(e) }));
   }
 }
