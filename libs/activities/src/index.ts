@@ -26,6 +26,7 @@ export * from './gateway';
 export * from './quality';
 export * from './rollout';
 export * from './cold-path-metrics';
+export * from './report';
 
 export interface ActivityDeps {
   /** The ranksafe database (operations log, incidents). */

@@ -112,4 +112,3 @@ export function applySetting(input: Record<string, unknown>, setting: string): R
   at[keys[keys.length - 1]!] = value;
   return input;
 }
-
