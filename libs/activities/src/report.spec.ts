@@ -49,7 +49,7 @@ describe('drillReportMarkdown', () => {
     expect(lines.length).toBeLessThanOrEqual(25);
     expect(lines[0]).toBe(`## Drill Ranking replica SIGKILL: passed, score ${r.score.value} / 100`);
     expect(lines[1]).toMatch(/^\*\*passed\*\*: ranking-service-2 was detected in 1\.8 s and steady state restored in 11\.5 s; no request failed\./);
-    expect(lines[1]).toContain('Points lost on: detection 0.95, recovery 0.78, degradation 0.9, latency 0.02.');
+    expect(lines[1]).toContain('Points lost on: detection 0.95, recovery 0.78, degradation 0.9.');
     expect(lines[2]).toBe('`drill-ranking-replica-kill-20250602T095952Z` · ranking-replica-kill · started 2025-06-02T09:59:52.800Z');
   });
 

@@ -33,7 +33,8 @@ function figures(over: Partial<DrillFigures> = {}): DrillFigures {
 }
 
 // ranking-replica-kill: mttd target 3 s, rto target 15 s, no failure tolerated, abort at 5% failed, 5% degraded tolerated.
-const kill = resolveDrillSpec({ scenario: 'ranking-replica-kill' });
+// A tight p99 ceiling (20 ms), so the latency target is 2× the 10 ms before in these hand computations.
+const kill = resolveDrillSpec({ scenario: 'ranking-replica-kill', steadyState: { maxP99Ms: 20 } });
 const part = (s: ReturnType<typeof resilienceScore>, name: string) => s.parts.find((p) => p.name === name);
 const weightSum = (s: ReturnType<typeof resilienceScore>) => s.parts.reduce((a, p) => a + p.weight, 0);
 
@@ -115,6 +116,17 @@ describe('resilienceScore', () => {
     expect(slow.value).toBeLessThan(60);
   });
 
+  it('judges latency against the steady-state ceiling when that is looser than 2× before', () => {
+    // p99 10 ms → 180 ms: ×18 the baseline, but well under the 1500 ms ceiling the hypothesis promises → 1
+    const loose = resolveDrillSpec({ scenario: 'ranking-replica-kill' });
+    const s = resilienceScore({ outcome: 'passed', spec: loose, figures: figures({ mttdMs: 800, rtoMs: 6000, during: phase(180) }) });
+    expect(part(s, 'latency')!.value).toBe(1);
+    expect(part(s, 'latency')!.detail).toContain('target 1.5 s');
+    // 3000 ms: 2× the ceiling → 0.1
+    const slow = resilienceScore({ outcome: 'passed', spec: loose, figures: figures({ mttdMs: 800, rtoMs: 6000, during: phase(3000) }) });
+    expect(part(slow, 'latency')!.value).toBeCloseTo(0.1, 4);
+  });
+
   it('100 for a pass well under every target with nothing failed, nothing degraded, latency unchanged', () => {
     const s = resilienceScore({ outcome: 'passed', spec: kill, figures: figures({ mttdMs: 800, rtoMs: 6000 }) });
     expect(s.value).toBe(100);
@@ -138,7 +150,7 @@ describe('resilienceScore', () => {
   });
 
   it('leaves out a missing part and renormalises the weights (a fault that clears itself: no detection)', () => {
-    const spec = resolveDrillSpec({ scenario: 'ranking-replica-latency', expect: { recovery: 'fault-cleared' } });
+    const spec = resolveDrillSpec({ scenario: 'ranking-replica-latency', steadyState: { maxP99Ms: 20 }, expect: { recovery: 'fault-cleared' } });
     // rto 10 s of 20 s (½ → 1), 0.5% failed of 1% (→ 0.75), 2.5% degraded of 5% (→ 0.75), p99 ×3 (1.5 → 0.2);
     // without detection the weights sum to 0.75: (0.35·1 + 0.2·0.75 + 0.1·0.75 + 0.1·0.2) / 0.75 = 0.79333…
     const s = resilienceScore({

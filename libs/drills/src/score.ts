@@ -10,7 +10,7 @@
 //   recovery      0.35    rto / expect.rtoTargetMs    speed(r)
 //   client impact 0.20    failedShare                 share(x, expect.maxFailedShare, abort.errorBudget)
 //   degradation   0.10    degradedShare               share(x, steadyState.maxDegradedShare, 1)
-//   latency       0.10    during p99 / before p99     speed(q / 2)
+//   latency       0.10    during p99 / target         speed(p99 / max(2 × before p99, steadyState.maxP99Ms))
 //
 //   speed(r) = 1 for r ≤ ½, else 1 / (1 + (2r − 1)²): 1 at half the target, 0.5 at the target,
 //              0.2 at 1.5×, 0.1 at 2×, 0.038 at 3× (towards 0); smooth (its slope is 0 at r = ½).
@@ -18,7 +18,8 @@
 //   share(x, t, z) = 1 at x = 0, linear down to 0.5 at x = t (the pass target), linear down to 0 at
 //              x = z (the abort level; for degradation, every answer degraded), 0 beyond. With t = 0 any
 //              failure costs half at once (the target was "none"), then falls linearly to 0 at z.
-//   latency: the p99 of answered requests during the fault against twice the p99 before it: 1 when no
+//   latency: the p99 of answered requests during the fault against twice the p99 before it, or the
+//              steady-state p99 ceiling when that is looser (speed curve of p99 / target): 1 when no
 //              worse than before, 0.5 at 2×, 0.2 at 3×, 0.1 at 4×.
 //
 // A part whose figure is missing is left out and the weights of the others renormalised (so the
@@ -102,10 +103,13 @@ export function resilienceScore({ outcome, spec, figures }: ScoreInput): Resilie
   const { before, during } = figures;
   if (before.ok > 0 && during.ok > 0 && before.p99Ms > 0) {
     const q = during.p99Ms / before.p99Ms;
+    // The target: twice the p99 before, or the hypothesis's own p99 ceiling when that is looser (a
+    // 20 ms → 180 ms blip while a replica dies is well inside what clients were promised).
+    const targetMs = Math.max(2 * before.p99Ms, spec.steadyState.maxP99Ms);
     parts.push({
       name: 'latency',
-      value: speedCurve(q / 2),
-      detail: `p99 ${formatMs(during.p99Ms)} during the fault against ${formatMs(before.p99Ms)} before (×${trim(q, 2)}; half the points lost at ×2).`,
+      value: speedCurve(during.p99Ms / targetMs),
+      detail: `p99 ${formatMs(during.p99Ms)} during the fault against ${formatMs(before.p99Ms)} before (×${trim(q, 2)}); target ${formatMs(targetMs)} (2× before or the steady-state ceiling).`,
     });
   }
   if (parts.length === 0)
