@@ -2,3 +2,4 @@ export * from './postgres';
 export * from './migrate';
 export * from './events';
 export * from './operations';
+export * from './drill-load';
