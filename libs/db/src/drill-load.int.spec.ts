@@ -80,7 +80,8 @@ describe('drill load', () => {
     expect((await nextLoad(pool))?.runId).toBe('old');
     expect(await heartbeatLoad(pool, 'nope')).toBeUndefined();
     const hb = await heartbeatLoad(pool, 'old');
-    expect(hb).toMatchObject({ state: 'wanted' });
+    expect(hb).toMatchObject({ state: 'wanted', expired: false });
+    expect(await heartbeatLoad(pool, 'expired')).toMatchObject({ state: 'wanted', expired: true });
     expect((await getLoad(pool, 'old'))!.heartbeatAt).toBeInstanceOf(Date);
   });
 

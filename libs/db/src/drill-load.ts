@@ -168,15 +168,16 @@ export async function markLoadRunning(pool: Pool, runId: string, agent: { pid: n
 
 /**
  * The agent is alive: heartbeat_at now. Returns the row's current state and deadline (the drill
- * may have stopped the load or extended it), or undefined when the row is gone.
+ * may have stopped the load or extended it) and whether the deadline has passed by the database's
+ * clock (the TTL: the agent then stops by itself), or undefined when the row is gone.
  */
-export async function heartbeatLoad(pool: Pool, runId: string): Promise<{ state: DrillLoadState; deadlineAt: Date } | undefined> {
-  const r = await pool.query<{ state: DrillLoadState; deadline_at: Date }>(
-    `UPDATE drill_load SET heartbeat_at = now() WHERE run_id = $1 RETURNING state, deadline_at`,
+export async function heartbeatLoad(pool: Pool, runId: string): Promise<{ state: DrillLoadState; deadlineAt: Date; expired: boolean } | undefined> {
+  const r = await pool.query<{ state: DrillLoadState; deadline_at: Date; expired: boolean }>(
+    `UPDATE drill_load SET heartbeat_at = now() WHERE run_id = $1 RETURNING state, deadline_at, deadline_at <= now() AS expired`,
     [runId],
   );
   const x = r.rows[0];
-  return x && { state: x.state, deadlineAt: x.deadline_at };
+  return x && { state: x.state, deadlineAt: x.deadline_at, expired: x.expired };
 }
 
 /** Append requests of `runId` in one INSERT (arrays unnested); nothing for an empty list. */
