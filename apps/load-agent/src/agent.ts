@@ -85,7 +85,7 @@ export class LoadAgent {
   /** Requests recorded but not written (the current load's). */
   private buffer: DrillRequestRecord[] = [];
   private lost = 0;
-  /** The runs this agent has run (tests). */
+  /** The last runs of this agent, newest last (tests, logs). */
   readonly runs: Array<{ runId: string; end: LoadEnd; summary?: LoadSummary }> = [];
 
   constructor(private readonly opts: LoadAgentOptions) {
@@ -140,7 +140,14 @@ export class LoadAgent {
         await this.sleep(this.opts.pollMs);
         continue;
       }
-      await this.runLoad(load);
+      try {
+        await this.runLoad(load);
+      } catch (e) {
+        this.endCurrent = undefined;
+        this.opts.onLoad?.(undefined);
+        this.log.error({ runId: load.runId, error: (e as Error).stack ?? String(e) }, 'load failed; waiting for the next');
+        await this.sleep(this.opts.pollMs);
+      }
     }
   }
 
@@ -154,7 +161,7 @@ export class LoadAgent {
         'invalid load profile; stopping it',
       );
       await this.opts.store.stop(runId).catch(() => undefined);
-      this.runs.push({ runId, end: 'invalid' });
+      this.remember({ runId, end: 'invalid' });
       return;
     }
     const profile: DrillLoadProfile = parsed.data;
@@ -244,8 +251,13 @@ export class LoadAgent {
     );
     if (this.lost) this.log.error({ runId, lostRecords: this.lost }, 'requests that could not be written to drill_requests');
     this.lost = 0;
-    this.runs.push({ runId, end: why, summary });
+    this.remember({ runId, end: why, summary });
     this.opts.onLoad?.(undefined);
+  }
+
+  private remember(run: LoadAgent['runs'][number]): void {
+    this.runs.push(run);
+    if (this.runs.length > 20) this.runs.shift();
   }
 
   /** Write the buffered records; on failure they stay buffered (in order) for the next try. */
