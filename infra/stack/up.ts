@@ -29,6 +29,7 @@ import {
   writeStackState,
   type ComponentSpec,
   type PlatformEventInfo,
+  type ProcessSpec,
   type StackState,
 } from '@ranksafe/platform';
 import { ConfigError, waitForServing, type RunningService } from '@ranksafe/serving-kit';
@@ -72,7 +73,8 @@ async function main() {
       if (!up) return;
       if (e.event === 'exited') say(`! ${e.name} exited unexpectedly (${JSON.stringify(e.detail)}); log: ${rel(path.join(logDir, `${e.name}.log`))}`);
       if (e.event === 'killed') say(`! ${e.name} killed (${String(e.detail.signal)}) through the Platform`);
-      if (e.event === 'starting' && typeof e.detail.restarts === 'number') void announceReady(e.name, e.component, e.detail);
+      if (e.event === 'starting' && onDemand.has(e.name)) say(`  ${e.name} started on demand (pid ${String(e.detail.pid)})`);
+      else if (e.event === 'starting' && typeof e.detail.restarts === 'number') void announceReady(e.name, e.component, e.detail);
     },
     { restartPolicy },
   ));
@@ -117,6 +119,8 @@ async function main() {
   const temporalAddress = cfg.TEMPORAL_ADDRESS ?? `${cfg.RANKSAFE_HOST}:${cfg.TEMPORAL_PORT}`;
   const endpointsDraft = { host: cfg.RANKSAFE_HOST, databaseUrl: '', temporalAddress, adminToken: token };
   const planned = stackComponents(cfg, endpointsDraft);
+  /** Instances registered with the Platform, not started: something starts them when needed (a drill, its load agent). */
+  const onDemand = new Set(planned.filter((c) => c.onDemand).map((c) => c.instance));
 
   // Fail fast on ports that are taken, before starting anything.
   const ports: Array<[number, string, string]> = [[cfg.PLATFORM_PORT, 'Platform service', 'PLATFORM_PORT']];
@@ -131,6 +135,7 @@ async function main() {
       'ranking-service': 'RANKING_PORT',
       gateway: 'GATEWAY_PORT',
       'drill-worker': '',
+      'load-agent': '',
     }[c.app];
     if (c.env.GRPC_PORT) ports.push([Number(c.env.GRPC_PORT), `${c.instance} gRPC`, portVar]);
     ports.push([c.metricsPort, `${c.instance} metrics`, 'METRICS_PORT_BASE']);
@@ -186,16 +191,17 @@ async function main() {
   say(`  temporal ready at ${temporalAddress}`);
 
   const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url, catalogIndex });
+  const processSpec = (c: ComponentSpec): ProcessSpec => ({
+    name: c.instance,
+    component: c.app,
+    command: process.execPath,
+    args: ['--import', 'tsx', c.entry],
+    env: c.env,
+    cwd: WORKSPACE_ROOT,
+    address: c.grpcAddress,
+  });
   const startAndWait = async (c: ComponentSpec) => {
-    await platform.start({
-      name: c.instance,
-      component: c.app,
-      command: process.execPath,
-      args: ['--import', 'tsx', c.entry],
-      env: c.env,
-      cwd: WORKSPACE_ROOT,
-      address: c.grpcAddress,
-    });
+    await platform.start(processSpec(c));
     const alive = () => platform.get(c.instance)?.state === 'running';
     let ok: boolean;
     if (c.grpcAddress) {
@@ -220,17 +226,24 @@ async function main() {
     temporalTaskQueue: cfg.TEMPORAL_TASK_QUEUE,
     temporalUiUrl,
     platformAddress,
-    components: components.map(({ app, instance, grpcAddress, metricsPort }) => ({ app, instance, grpcAddress, metricsPort })),
+    components: components.map(({ app, instance, grpcAddress, metricsPort, onDemand }) => ({
+      app,
+      instance,
+      grpcAddress,
+      metricsPort,
+      ...(onDemand ? { onDemand } : {}),
+    })),
   });
 
   say('starting services …');
   // Registry first; replicas of a tier start together; gateway and worker last.
-  const byApp = (app: keyof typeof APPS) => components.filter((c) => c.app === app);
+  const byApp = (app: keyof typeof APPS) => components.filter((c) => c.app === app && !c.onDemand);
   await Promise.all(byApp('model-registry').map(startAndWait));
   await seedRegistry(byApp('model-registry')[0]!.grpcAddress!);
   for (const tier of [[...byApp('retrieval-service'), ...byApp('ranking-service')], byApp('gateway'), byApp('drill-worker')]) {
     await Promise.all(tier.map(startAndWait));
   }
+  for (const c of components.filter((x) => x.onDemand)) await platform.register(processSpec(c));
   writeStackState(cfg, stateOf());
   const monitors: string[] = [];
   const schedule = await scheduleBackups();
@@ -247,7 +260,10 @@ async function main() {
     'Platform',
     `${platformAddress}  ranksafe.v1.Platform${cfg.PLATFORM_METRICS_PORT > 0 ? `  metrics :${cfg.PLATFORM_METRICS_PORT}` : ''}  restart policy ${cfg.PLATFORM_RESTART_POLICY}`,
   );
-  for (const c of components) row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
+  for (const c of components) {
+    if (c.onDemand) row(c.instance, `on demand (started through the Platform by a drill)  metrics :${c.metricsPort} while it runs`);
+    else row(c.instance, c.grpcAddress ? `${c.grpcAddress}  metrics :${c.metricsPort}` : `metrics :${c.metricsPort}`);
+  }
   if (schedule) row('backups', schedule);
   row('detection', monitors.length ? `${monitors.join(', ')} (a failed replica is recovered automatically)` : 'off (MONITORS=off)');
   row('logs', `${rel(logDir)}/`);

@@ -3,3 +3,4 @@ export * from './migrate';
 export * from './events';
 export * from './operations';
 export * from './drills';
+export * from './drill-load';

@@ -17,7 +17,14 @@ describe('migrations on a scratch database', () => {
   it('applies every migration once, and is idempotent (also when run concurrently)', async () => {
     const [a, b] = await Promise.all([migrateUp(db.url), migrateUp(db.url)]);
     const applied = [...a.applied, ...b.applied];
-    expect(applied).toEqual(['0001_platform_events', '0002_model_registry', '0003_registry_snapshots', '0004_gateway_routing', '0005_operations']);
+    expect(applied).toEqual([
+      '0001_platform_events',
+      '0002_model_registry',
+      '0003_registry_snapshots',
+      '0004_gateway_routing',
+      '0005_operations',
+      '0006_drills',
+    ]);
     expect((await migrateUp(db.url)).applied).toEqual([]);
     pool = createPool(db.url);
     const r = await pool.query('SELECT name FROM pgmigrations ORDER BY id');
@@ -27,6 +34,7 @@ describe('migrations on a scratch database', () => {
       '0003_registry_snapshots',
       '0004_gateway_routing',
       '0005_operations',
+      '0006_drills',
     ]);
   });
 

@@ -77,6 +77,33 @@ describe('LocalProcessPlatform', () => {
     await expect(platform.start(spec('demo-3'))).rejects.toThrow(/already running/);
   });
 
+  it('registers an on-demand instance without starting it; start, stop and kill then work on it by name', async () => {
+    const registered = await platform.register(spec('on-demand'));
+    expect(registered).toMatchObject({ name: 'on-demand', component: 'demo', state: 'stopped', pid: 0, restarts: 0 });
+    expect(platform.list().map((p) => [p.name, p.state])).toEqual([['on-demand', 'stopped']]);
+    expect(fs.existsSync(path.join(dir, 'run', 'on-demand.pid'))).toBe(false);
+    expect(events).toEqual([]);
+    // Stop and kill of an instance that is not running return it as it is.
+    expect((await platform.stop('on-demand', 1000)).state).toBe('stopped');
+    expect((await platform.kill('on-demand')).state).toBe('stopped');
+
+    const started = await platform.startKnown('on-demand');
+    expect(started).toMatchObject({ state: 'running', restarts: 0 });
+    expect(isAlive(started.pid)).toBe(true);
+    await expect(platform.register(spec('on-demand'))).rejects.toThrow(/already running/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await platform.stop('on-demand', 5000)).state).toBe('stopped');
+    expect(isAlive(started.pid)).toBe(false);
+    const again = await platform.startKnown('on-demand');
+    expect(again).toMatchObject({ state: 'running', restarts: 1 });
+    expect((await platform.kill('on-demand')).state).toBe('killed');
+    expect(events.map((e) => e.event)).toEqual(['starting', 'stopping', 'stopped', 'starting', 'killed']);
+
+    // Registering a known instance that is not running gives it the new spec (same name).
+    const changed = await platform.register({ ...spec('on-demand'), address: '127.0.0.1:1' });
+    expect(changed).toMatchObject({ state: 'killed', address: '127.0.0.1:1' });
+  });
+
   it('reaps processes left behind by a supervisor that died, and only those', async () => {
     const info = await platform.start(spec('orphan'));
     // A pid file whose pid now runs something else must not be killed.

@@ -77,9 +77,10 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 /**
  * Runs each process in its own process group, logs its output to <logDir>/<name>.log and keeps a
  * pid file in <runDir>, so that a later start can reap what an unclean stop (kill -9) left behind.
- * It remembers every spec it started, so an instance can be started again, restarted (same name,
- * command, env and so the same port) and, with the `on-failure` policy, brought back after a crash
- * or a kill with exponential backoff. Operations on one instance run one at a time.
+ * It remembers every spec it started or was given by register() (an on-demand instance), so an
+ * instance can be started again, restarted (same name, command, env and so the same port) and,
+ * with the `on-failure` policy, brought back after a crash or a kill with exponential backoff.
+ * Operations on one instance run one at a time.
  */
 export class LocalProcessPlatform implements Platform {
   private procs = new Map<string, Managed>();
@@ -151,6 +152,32 @@ export class LocalProcessPlatform implements Platform {
         this.procs.delete(spec.name);
         throw e;
       }
+    });
+  }
+
+  /**
+   * Remember an instance without starting it (an on-demand one, e.g. the drills' load agent): it
+   * is listed as 'stopped' and Start, Stop, Kill and Restart work on it by name. Registering a known
+   * instance that is not running gives it the new spec; a running one is refused.
+   */
+  async register(spec: ProcessSpec): Promise<ProcessInfo> {
+    return this.serial(spec.name, async () => {
+      const existing = this.procs.get(spec.name);
+      if (existing && existing.info.state === 'running') throw new Error(`${spec.name} is already running (pid ${existing.info.pid})`);
+      if (existing) {
+        existing.spec = spec;
+        existing.info = { ...existing.info, component: spec.component, address: spec.address };
+        return snapshot(existing);
+      }
+      const m: Managed = {
+        spec,
+        info: { name: spec.name, component: spec.component, address: spec.address, pid: 0, state: 'stopped', startedAt: new Date(), restarts: -1 },
+        exited: Promise.resolve(),
+        intent: 'none',
+        failures: 0,
+      };
+      this.procs.set(spec.name, m);
+      return snapshot(m);
     });
   }
 
@@ -352,13 +379,13 @@ export class LocalProcessPlatform implements Platform {
   private mustGet(name: string): Managed {
     if (!name) throw new PlatformError('invalid_argument', 'name: must not be empty', 'name');
     const m = this.procs.get(name);
-    if (!m) throw new PlatformError('not_found', `no instance named ${JSON.stringify(name)} was started by this platform`);
+    if (!m) throw new PlatformError('not_found', `no instance named ${JSON.stringify(name)} was started or registered by this platform`);
     return m;
   }
 }
 
-/** A copy of the current state (callers never see it change under them). */
-const snapshot = (m: Managed): ProcessInfo => ({ ...m.info });
+/** A copy of the current state (callers never see it change under them); a registered instance never started has 0 restarts. */
+const snapshot = (m: Managed): ProcessInfo => ({ ...m.info, restarts: Math.max(0, m.info.restarts) });
 
 const isSignal = (s: string): s is NodeJS.Signals => Object.prototype.hasOwnProperty.call(os.constants.signals, s);
 

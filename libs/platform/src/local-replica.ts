@@ -36,7 +36,7 @@ export const postgresEventSource =
 
 /**
  * The ReplicaPlatform port over the local supervisor's process table: what `npm start` serves as
- * ranksafe.v1.Platform. Only instances this supervisor started are known (anything else is
+ * ranksafe.v1.Platform. Only instances this supervisor started or registered are known (anything else is
  * 'not_found'); Start of a running instance returns it unchanged (idempotent, so an activity may
  * retry it).
  */
@@ -58,7 +58,7 @@ export class LocalReplicaPlatform implements ReplicaPlatform {
   async get(name: string): Promise<ReplicaInfo> {
     if (!name) throw new PlatformError('invalid_argument', 'name: must not be empty', 'name');
     const p = this.local.get(name);
-    if (!p) throw new PlatformError('not_found', `no instance named ${JSON.stringify(name)} was started by this platform`);
+    if (!p) throw new PlatformError('not_found', `no instance named ${JSON.stringify(name)} was started or registered by this platform`);
     return toReplica(p);
   }
 

@@ -227,4 +227,18 @@ describe('the Platform service over a LocalProcessPlatform', () => {
     const stopped = await client.stop('flaky', { graceMs: 5000 });
     expect(stopped).toMatchObject({ state: 'stopped', nextRestartAt: undefined });
   });
+
+  it('serves an on-demand instance that was registered, not started: listed stopped, then Start and Stop by name', async () => {
+    const { local, client } = await supervisor([]);
+    const port = await freePort();
+    await local.register({ name: 'agent', component: 'load-agent', command: process.execPath, args: ['-e', server], env: { PORT: String(port) } });
+    expect((await client.list()).map((i) => [i.name, i.component, i.state, i.pid])).toEqual([['agent', 'load-agent', 'stopped', 0]]);
+    const started = await client.start('agent');
+    expect(started).toMatchObject({ name: 'agent', state: 'running', restarts: 0 });
+    expect(await pidOn(port)).toBe(started.pid);
+    expect((await client.start('agent')).pid).toBe(started.pid);
+    const stopped = await client.stop('agent', { graceMs: 5000 });
+    expect(stopped).toMatchObject({ state: 'stopped', exitCode: 0 });
+    expect(isAlive(started.pid)).toBe(false);
+  });
 });

@@ -17,7 +17,8 @@ export interface StackState {
   temporalUiUrl?: string;
   /** host:port of ranksafe.v1.Platform (the supervisor's process table). */
   platformAddress?: string;
-  components: Array<Pick<ComponentSpec, 'app' | 'instance' | 'grpcAddress' | 'metricsPort'>>;
+  /** Every component; `onDemand` ones are registered with the Platform, not started by `npm start`. */
+  components: Array<Pick<ComponentSpec, 'app' | 'instance' | 'grpcAddress' | 'metricsPort' | 'onDemand'>>;
 }
 
 export const stackStateFile = (cfg: StackEnv) => path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'run', 'stack.json');
@@ -81,6 +82,12 @@ export function expectedTopology(cfg: StackEnv): StackState {
     temporalTaskQueue: cfg.TEMPORAL_TASK_QUEUE,
     temporalUiUrl: cfg.TEMPORAL_ADDRESS ? undefined : `http://${cfg.RANKSAFE_HOST}:${cfg.TEMPORAL_UI_PORT}`,
     platformAddress: platformAddressOf(cfg),
-    components: stackComponents(cfg, endpoints).map(({ app, instance, grpcAddress, metricsPort }) => ({ app, instance, grpcAddress, metricsPort })),
+    components: stackComponents(cfg, endpoints).map(({ app, instance, grpcAddress, metricsPort, onDemand }) => ({
+      app,
+      instance,
+      grpcAddress,
+      metricsPort,
+      ...(onDemand ? { onDemand } : {}),
+    })),
   };
 }

@@ -15,6 +15,7 @@ describe('stack topology', () => {
       'ranking-service-2',
       'gateway',
       'drill-worker',
+      'load-agent',
     ]);
     const ports = c.flatMap((x) => [x.env.GRPC_PORT, x.env.METRICS_PORT]).filter(Boolean);
     expect(new Set(ports).size).toBe(ports.length);
@@ -25,6 +26,24 @@ describe('stack topology', () => {
     expect(c.find((x) => x.app === 'model-registry')!.env.DATABASE_URL).toBe(endpoints.databaseUrl);
     expect(c.find((x) => x.app === 'drill-worker')!.env.PLATFORM_ADDRESS).toBe('127.0.0.1:50091');
     expect(c.find((x) => x.app === 'drill-worker')!.env.SNAPSHOT_RPO_TARGET_MS).toBe('7200000');
+  });
+
+  it('has an on-demand load agent (registered, not started) that sends through the gateway and records in Postgres', () => {
+    const c = stackComponents(loadStackEnv({ GATEWAY_PORT: '7000' }), { ...endpoints, catalogIndex: '/data/indexes/demo' });
+    expect(c.filter((x) => x.onDemand).map((x) => x.instance)).toEqual(['load-agent']);
+    const agent = c.at(-1)!;
+    expect(agent).toMatchObject({ app: 'load-agent', instance: 'load-agent', grpcAddress: undefined, onDemand: true });
+    expect(agent.entry).toMatch(/apps\/load-agent\/src\/main\.ts$/);
+    expect(agent.env).toMatchObject({
+      DATABASE_URL: endpoints.databaseUrl,
+      GATEWAY_ADDRESS: '127.0.0.1:7000',
+      ADMIN_TOKEN: endpoints.adminToken,
+      LOAD_CATALOG_DIR: '/data/indexes/demo',
+      METRICS_PORT: String(agent.metricsPort),
+    });
+    expect(agent.env.GRPC_PORT).toBeUndefined();
+    // Without a known index: the data dir's demo index.
+    expect(stackComponents(loadStackEnv({ RANKSAFE_DATA_DIR: '/tmp/rs-data' }), endpoints).at(-1)!.env.LOAD_CATALOG_DIR).toBe('/tmp/rs-data/indexes/demo');
   });
 
   it('tells the drill-worker where the Platform service is, and reads the restart policy', () => {

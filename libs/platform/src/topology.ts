@@ -9,6 +9,7 @@ export const APPS = {
   'ranking-service': { entry: 'apps/ranking-service/src/main.ts', healthService: 'ranksafe.v1.Ranking' },
   gateway: { entry: 'apps/gateway/src/main.ts', healthService: 'ranksafe.v1.Search' },
   'drill-worker': { entry: 'apps/drill-worker/src/main.ts', healthService: undefined },
+  'load-agent': { entry: 'apps/load-agent/src/main.ts', healthService: undefined },
 } as const;
 export type AppName = keyof typeof APPS;
 
@@ -22,6 +23,8 @@ export interface ComponentSpec {
   metricsPort: number;
   entry: string;
   env: Record<string, string>;
+  /** Registered with the Platform but not started: something starts it when needed (the drills' load agent). */
+  onDemand?: boolean;
 }
 
 export interface StackEndpoints {
@@ -36,7 +39,8 @@ export interface StackEndpoints {
 
 /**
  * Every app process of the stack in start order: registry, retrieval and ranking replicas,
- * gateway, drill-worker. Ports follow the stack env (replica n gets base port + n - 1).
+ * gateway, drill-worker, then the on-demand load-agent (registered, not started: a drill starts it
+ * through the Platform). Ports follow the stack env (replica n gets base port + n - 1).
  */
 export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpec[] {
   const out: ComponentSpec[] = [];
@@ -47,7 +51,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     GRPC_HOST: cfg.RANKSAFE_HOST,
     RANKSAFE_SUPERVISED: '1',
   };
-  const add = (app: AppName, instance: string, port: number | undefined, env: Record<string, string>) => {
+  const add = (app: AppName, instance: string, port: number | undefined, env: Record<string, string>, opts: { onDemand?: boolean } = {}) => {
     const m = metricsPort++;
     out.push({
       app,
@@ -62,6 +66,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
         ...(port === undefined ? {} : { GRPC_PORT: String(port) }),
         ...env,
       },
+      ...(opts.onDemand ? { onDemand: true } : {}),
     });
   };
   add('model-registry', 'model-registry', cfg.REGISTRY_PORT, {
@@ -107,5 +112,18 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     DRILL_REGISTRY_CACHE_DIR: cache('drill-worker'),
     SNAPSHOT_RPO_TARGET_MS: String(cfg.SNAPSHOT_RPO_TARGET_MS),
   });
+  // The drills' load agent: Search + Recommend through the gateway, every request recorded in
+  // Postgres; queries and users from the catalog the stack serves.
+  add(
+    'load-agent',
+    'load-agent',
+    undefined,
+    {
+      DATABASE_URL: ep.databaseUrl,
+      GATEWAY_ADDRESS: `${cfg.RANKSAFE_HOST}:${cfg.GATEWAY_PORT}`,
+      LOAD_CATALOG_DIR: ep.catalogIndex ?? (cfg.CATALOG_INDEX ? path.resolve(cfg.CATALOG_INDEX) : path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'indexes', 'demo')),
+    },
+    { onDemand: true },
+  );
   return out;
 }
