@@ -23,6 +23,18 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   SNAPSHOT_RPO_TARGET_MS: z.coerce.number().int().min(1000).default(7_200_000),
   /** Longest a /metrics scrape waits for each cold-path read (Postgres, the registry) before it reports that source unknown. */
   METRICS_QUERY_TIMEOUT_MS: z.coerce.number().int().min(50).max(60_000).default(2000),
+  /** Drills inject real faults: off unless turned on (npm start's embedded stack turns them on). */
+  DRILLS_ENABLED: z.enum(['true', 'false']).default('false'),
+  /** What drills may hit: instance names, tiers (ranking-service) or "*", comma-separated. */
+  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service'),
+  /** Where drill reports (JSON, HTML, Markdown) are written. */
+  DRILL_REPORT_DIR: z.string().default('.data/drills'),
+  /** host:port of each gateway's /metrics, comma-separated: "in rotation" for full capacity; empty = not checked. */
+  DRILL_GATEWAY_METRICS: z.string().default(''),
+  /** The Platform instance of the load agent. */
+  DRILL_LOAD_AGENT: z.string().min(1).default('load-agent'),
+  /** How often faults no running drill owns (expired, or their drill ended without cleanup) are reverted; 0 = never. */
+  DRILL_RECONCILE_MS: z.coerce.number().int().min(0).default(15_000),
 });
 export type WorkerConfig = z.infer<typeof workerEnvSchema>;
 

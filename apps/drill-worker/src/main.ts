@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { DefaultLogger, Runtime, type LogEntry } from '@temporalio/worker';
 import { createLogger, runMain, ServiceMetrics, startMetricsServer, watchSupervisor } from '@ranksafe/serving-kit';
 import { loadWorkerConfig } from './config';
-import { createDrillWorker, startColdPathMetrics } from './worker';
+import { createDrillWorker, startColdPathMetrics, startFaultReconciler } from './worker';
 
 runMain('drill-worker', async () => {
   const cfg = loadWorkerConfig();
@@ -32,6 +32,7 @@ runMain('drill-worker', async () => {
     cfg.METRICS_PORT >= 0
       ? startColdPathMetrics(cfg, metrics.registry, deps.registry, (source, e) => logger.warn({ source, error: e.message }, 'cold-path metrics: read failed'))
       : undefined;
+  const reconciler = startFaultReconciler(deps, cfg.DRILL_RECONCILE_MS, (msg, detail) => logger.warn(detail, msg));
   const http = cfg.METRICS_PORT >= 0 ? await startMetricsServer(metrics, cfg.GRPC_HOST, cfg.METRICS_PORT, () => worker.getState() === 'RUNNING') : undefined;
   const stop = () => {
     logger.info('draining');
@@ -44,6 +45,7 @@ runMain('drill-worker', async () => {
   await worker.run();
   await http?.close();
   await coldPath?.close();
+  reconciler.close();
   await close();
   logger.info('stopped');
 });

@@ -1,15 +1,17 @@
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import {
   createActivities,
   grpcGatewayControl,
   grpcServingControl,
+  reconcileDrillFaults,
   registerColdPathMetrics,
   registryQualityEvaluator,
   type ActivityDeps,
   type ColdPathSource,
 } from '@ranksafe/activities';
-import { PlatformClient } from '@ranksafe/platform';
+import { PlatformClient, workflowBundlerOptions } from '@ranksafe/platform';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
 import { RegistryClient, RegistryFetcher } from '@ranksafe/registry-client';
@@ -27,10 +29,25 @@ export type DrillWorkerConfig = Pick<
   | 'PLATFORM_ADDRESS'
   | 'DRILL_REGISTRY_CACHE_DIR'
   | 'QUALITY_GATE_INDEX'
+  | 'DRILLS_ENABLED'
+  | 'DRILL_ALLOW_LIST'
+  | 'DRILL_REPORT_DIR'
+  | 'DRILL_GATEWAY_METRICS'
+  | 'DRILL_LOAD_AGENT'
 >;
 
-/** The activity clients of a worker from its config; close() releases them. */
-export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Promise<void> } {
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+/**
+ * The activity clients of a worker from its config; close() releases them. `isWorkflowRunning`
+ * (the drill guard and the fault reconciler ask it) needs a Temporal client: without one, every
+ * workflow counts as running (nothing is reconciled away by mistake).
+ */
+export function workerDeps(cfg: DrillWorkerConfig, temporal?: Client): ActivityDeps & { close(): Promise<void> } {
   const pool = createPool(cfg.DATABASE_URL, { max: 4 });
   const registry = new RegistryClient(cfg.REGISTRY_ADDRESS, { token: cfg.ADMIN_TOKEN, actor: 'drill-worker' });
   const platform = new PlatformClient(cfg.PLATFORM_ADDRESS, cfg.ADMIN_TOKEN ?? '');
@@ -42,6 +59,23 @@ export function workerDeps(cfg: DrillWorkerConfig): ActivityDeps & { close(): Pr
     serving: grpcServingControl({ token: cfg.ADMIN_TOKEN, registry }),
     gateway: grpcGatewayControl({ token: cfg.ADMIN_TOKEN }),
     quality: registryQualityEvaluator({ fetch: (name, ref) => fetcher.fetch(name, ref), indexName: cfg.QUALITY_GATE_INDEX }),
+    drills: {
+      enabled: cfg.DRILLS_ENABLED === 'true',
+      allowList: list(cfg.DRILL_ALLOW_LIST),
+      reportDir: cfg.DRILL_REPORT_DIR,
+      gatewayMetrics: list(cfg.DRILL_GATEWAY_METRICS),
+      loadAgent: cfg.DRILL_LOAD_AGENT,
+      isWorkflowRunning: async (workflowId) => {
+        if (!temporal) return true;
+        try {
+          const d = await temporal.workflow.getHandle(workflowId).describe();
+          return d.status.name === 'RUNNING';
+        } catch (e) {
+          if (e instanceof WorkflowNotFoundError) return false;
+          throw e;
+        }
+      },
+    },
     close: async () => {
       fetcher.close();
       registry.close();
@@ -61,21 +95,49 @@ export async function createDrillWorker(cfg: DrillWorkerConfig, injected?: Activ
       `drill-worker cannot reach Temporal at ${cfg.TEMPORAL_ADDRESS} (${(e as Error).message.split('\n')[0]}); start it (npm start) or fix TEMPORAL_ADDRESS`,
     );
   }
-  const deps = injected ?? workerDeps(cfg);
+  const clientConnection = await Connection.connect({ address: cfg.TEMPORAL_ADDRESS });
+  const temporal = new Client({ connection: clientConnection, namespace: cfg.TEMPORAL_NAMESPACE });
+  const deps = injected ?? workerDeps(cfg, temporal);
   const worker = await Worker.create({
     connection,
     namespace: cfg.TEMPORAL_NAMESPACE,
     taskQueue: cfg.TEMPORAL_TASK_QUEUE,
     workflowsPath: require.resolve('@ranksafe/workflows'),
+    bundlerOptions: workflowBundlerOptions(),
     activities: createActivities(deps),
     shutdownGraceTime: cfg.SHUTDOWN_GRACE_MS,
   });
   /** Close the Temporal connection and the clients this call created (after worker.run() returned). */
   const close = async () => {
     await connection.close();
+    await clientConnection.close();
     if (!injected) await (deps as ReturnType<typeof workerDeps>).close();
   };
   return { worker, connection, deps, close };
+}
+
+/**
+ * Every `everyMs`, revert the drill faults that no running drill owns (expired, or their drill was
+ * terminated or timed out, so its cleanup never ran): libs/activities reconcileDrillFaults.
+ */
+export function startFaultReconciler(deps: ActivityDeps, everyMs: number, log: (msg: string, detail: Record<string, unknown>) => void) {
+  if (everyMs <= 0) return { close: () => undefined };
+  let busy = false;
+  const tick = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      for (const r of await reconcileDrillFaults(deps)) log('drill fault reverted by the reconciler', r);
+    } catch (e) {
+      log('drill fault reconciler failed', { error: (e as Error).message });
+    } finally {
+      busy = false;
+    }
+  };
+  const t = setInterval(() => void tick(), everyMs);
+  t.unref();
+  void tick();
+  return { close: () => clearInterval(t) };
 }
 
 /**

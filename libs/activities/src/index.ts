@@ -3,6 +3,7 @@
 //   proxyActivities<Activities>(...)
 import type { Pool } from 'pg';
 import type { ReplicaPlatform } from '@ranksafe/platform';
+import { createDrillActivities, type DrillConfig } from './drills';
 import { createOperationActivities } from './operations';
 import { ping } from './ping';
 import { createPlatformActivities } from './platform';
@@ -26,6 +27,7 @@ export * from './gateway';
 export * from './quality';
 export * from './rollout';
 export * from './cold-path-metrics';
+export * from './drills';
 export * from './report';
 
 export interface ActivityDeps {
@@ -41,6 +43,8 @@ export interface ActivityDeps {
   gateway: GatewayControl;
   /** The rollout's quality gate (scratch sessions in the worker). */
   quality: QualityEvaluator;
+  /** Drills: the guard, where reports go, the load agent, gateway pools. */
+  drills: DrillConfig;
 }
 
 /** Every activity the drill-worker runs, with its clients injected. */
@@ -53,6 +57,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createProbeActivities(deps),
     ...createRecoveryActivities(deps),
     ...createRolloutActivities(deps),
+    ...createDrillActivities(deps),
   };
 }
 

@@ -1,7 +1,17 @@
 // The serving tier seen from the cold path: health, drain (health override), a canary request,
 // and "is this replica on the production version" — over each service's own gRPC API.
 import * as grpc from '@grpc/grpc-js';
-import { AdminClient, HealthOverride, LoadModelRequest, RankingClient, RankRequest, RetrievalClient, RetrievalMode, RetrieveRequest } from '@ranksafe/proto';
+import {
+  AdminClient,
+  FaultKind,
+  HealthOverride,
+  LoadModelRequest,
+  RankingClient,
+  RankRequest,
+  RetrievalClient,
+  RetrievalMode,
+  RetrieveRequest,
+} from '@ranksafe/proto';
 import type { RegistryClient } from '@ranksafe/registry-client';
 import { adminMetadata, checkHealth, unaryCall, type HealthStatus } from '@ranksafe/serving-kit';
 
@@ -28,6 +38,13 @@ export interface ServingControl {
   describeIndex(address: string): Promise<{ version: string; products: number }>;
   /** Retrieve on one replica, for an index canary's analysis; rejects with the gRPC error. */
   retrieveIds(address: string, query: string, topN: number, timeoutMs: number): Promise<{ ids: string[]; latencyMs: number }>;
+  /** An Admin fault in the replica's process (latency or a hang on some methods), clearing itself after ttlMs. */
+  injectFault(
+    address: string,
+    f: { kind: 'latency' | 'hang'; latencyMs?: number; methods?: string[]; ttlMs: number },
+  ): Promise<{ id: string; expiresAtUnixMs: number }>;
+  /** Clear one fault (by id) or all of them; returns how many were cleared. */
+  clearFaults(address: string, id?: string): Promise<{ cleared: number }>;
 }
 
 export interface ReplicaModel {
@@ -169,6 +186,29 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
           deadlineMs: timeoutMs,
         });
         return { ids: r.candidates.map((x) => x.product?.id ?? ''), latencyMs: Date.now() - t0 };
+      }),
+    injectFault: (address, f) =>
+      once(AdminClient, address, async (c) => {
+        const r = await unaryCall(
+          c.injectFault.bind(c),
+          {
+            spec: {
+              kind: f.kind === 'latency' ? FaultKind.FAULT_KIND_LATENCY : FaultKind.FAULT_KIND_HANG,
+              methods: f.methods ?? [],
+              latencyMs: f.latencyMs ?? 0,
+              statusCode: 0,
+              probability: 0,
+              ttlMs: f.ttlMs,
+            },
+          },
+          { metadata: md(), deadlineMs: 5000 },
+        );
+        return { id: r.id, expiresAtUnixMs: Number(r.expiresAtUnixMs) };
+      }),
+    clearFaults: (address, id) =>
+      once(AdminClient, address, async (c) => {
+        const r = await unaryCall(c.clearFaults.bind(c), { id: id ?? '' }, { metadata: md(), deadlineMs: 5000 });
+        return { cleared: r.cleared };
       }),
   };
 }

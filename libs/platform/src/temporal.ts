@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { Connection } from '@temporalio/client';
+import type { WorkerOptions } from '@temporalio/worker';
 import * as path from 'node:path';
 import type { Platform } from './platform';
 import { startupError } from '@ranksafe/serving-kit';
@@ -100,4 +101,22 @@ export async function startTemporalDevServer(platform: Platform, o: DevServerOpt
     throw startupError(`the Temporal dev server ${why}; see ${info.logFile ?? 'its log'}`);
   }
   return address;
+}
+
+/**
+ * Bundler options for a Worker (and Worker.runReplayHistories) over libs/workflows: the workflow
+ * bundle resolves `@ranksafe/*` imports through tsconfig.base.json's paths, as tsx and jest do
+ * (workflow code imports workflow-safe libs such as @ranksafe/drills; everything else it imports as types).
+ */
+export function workflowBundlerOptions(): NonNullable<WorkerOptions['bundlerOptions']> {
+  const tsconfig = JSON.parse(fs.readFileSync(path.join(WORKSPACE_ROOT, 'tsconfig.base.json'), 'utf8')) as {
+    compilerOptions: { paths: Record<string, string[]> };
+  };
+  const alias = Object.fromEntries(Object.entries(tsconfig.compilerOptions.paths).map(([name, [target]]) => [name, path.join(WORKSPACE_ROOT, target!)]));
+  return {
+    webpackConfigHook: (config) => ({
+      ...config,
+      resolve: { ...config.resolve, alias: { ...(config.resolve?.alias as Record<string, string> | undefined), ...alias } },
+    }),
+  };
 }

@@ -7,3 +7,4 @@ export * from './snapshot';
 export * from './recover';
 export * from './monitor';
 export * from './rollout';
+export * from './drill';

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { temporal } from '@temporalio/proto';
 import { Worker } from '@temporalio/worker';
 import { HISTORIES_DIR } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 
 const files = fs.existsSync(HISTORIES_DIR)
   ? fs
@@ -22,6 +23,10 @@ describe('replay of committed workflow histories', () => {
 
   it.each(files)('%s replays deterministically', async (file) => {
     const history = temporal.api.history.v1.History.decode(fs.readFileSync(path.join(HISTORIES_DIR, file)));
-    await Worker.runReplayHistory({ workflowsPath: require.resolve('../src/index'), replayName: file }, history, path.basename(file, '.history.pb'));
+    await Worker.runReplayHistory(
+      { workflowsPath: require.resolve('../src/index'), bundlerOptions: workflowBundlerOptions(), replayName: file },
+      history,
+      path.basename(file, '.history.pb'),
+    );
   });
 });

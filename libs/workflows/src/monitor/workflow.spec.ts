@@ -6,6 +6,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities, ProbeInput } from '@ranksafe/activities';
 import { eventually, temporalTimeSkippingEnv } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 import { announceDrainSignal, monitorStatusQuery, monitorWorkflow } from '../index';
 
 const replicas = [
@@ -62,7 +63,13 @@ describe('monitorWorkflow', () => {
       verifyReplica: async () => ({ latencyMs: 1, detail: 'ok' }),
     };
     const taskQueue = `monitor-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../index'), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../index'),
+      bundlerOptions: workflowBundlerOptions(),
+      activities: acts,
+    });
     await worker.runUntil(async () => {
       const workflowId = `monitor-test-${randomUUID()}`;
       const h = await env.client.workflow.start(monitorWorkflow, { taskQueue, workflowId, args: [{ tier: 'ranking-service', replicas }] });

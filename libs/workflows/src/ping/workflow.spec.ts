@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { temporalTimeSkippingEnv } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 import { pingWorkflow } from '../index';
 
 describe('pingWorkflow', () => {
@@ -21,6 +22,7 @@ describe('pingWorkflow', () => {
       connection: env.nativeConnection,
       taskQueue: 'test-ping',
       workflowsPath: require.resolve('../index'),
+      bundlerOptions: workflowBundlerOptions(),
       activities: {
         ping: async (message: string) => {
           calls.push(message);

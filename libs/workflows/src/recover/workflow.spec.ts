@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, InstanceSummary } from '@ranksafe/activities';
 import type { IncidentRecord, StepRecord } from '@ranksafe/db';
 import { recordHistory, temporalTimeSkippingEnv } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 import { recoveryStatusQuery, recoveryWorkflow, SA, type Incident } from '../index';
 
 const inst = (over: Partial<InstanceSummary> = {}): InstanceSummary => ({
@@ -60,7 +61,13 @@ describe('recoveryWorkflow', () => {
 
   async function run(acts: Partial<Activities>, input: unknown, history?: string) {
     const taskQueue = `recover-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../index'), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../index'),
+      bundlerOptions: workflowBundlerOptions(),
+      activities: acts,
+    });
     return worker.runUntil(async () => {
       const h = await env.client.workflow.start(recoveryWorkflow, { taskQueue, workflowId: `recover-test-${randomUUID()}`, args: [input as Incident] });
       let result, error: Error | undefined;

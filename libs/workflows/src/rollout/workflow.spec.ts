@@ -11,6 +11,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, AnalysisSummary, RolloutPlan } from '@ranksafe/activities';
 import type { StepRecord } from '@ranksafe/db';
 import { recordHistory, temporalTimeSkippingEnv } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 import {
   abortSignal,
   approveSignal,
@@ -183,7 +184,13 @@ describe('modelRolloutWorkflow', () => {
     o: { history?: string; workflowId?: string; during?: (h: { id: string }) => Promise<void> } = {},
   ): Promise<{ result?: RolloutResult; error?: Error; status?: RolloutStatus; sa: (k: (typeof SA)[keyof typeof SA]) => unknown; memo: string }> {
     const taskQueue = `rollout-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../index'), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../index'),
+      bundlerOptions: workflowBundlerOptions(),
+      activities: acts,
+    });
     return worker.runUntil(async () => {
       const h = await env.client.workflow.start(modelRolloutWorkflow, {
         taskQueue,

@@ -11,4 +11,6 @@ export const ids = {
   snapshotSchedule: 'backup-snapshot',
   /** One manual snapshot run, e.g. from `ops snapshot run`. */
   snapshotRun: (atUnixMs: number) => `backup-snapshot-manual-${new Date(atUnixMs).toISOString().replace(/[:.]/g, '-')}`,
+  /** A drill run: `drill-<scenario>-<UTC time, seconds>`, e.g. drill-ranking-replica-kill-20261202T071500Z. */
+  drill: (scenario: string, atUnixMs: number) => `drill-${scenario}-${new Date(atUnixMs).toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '')}`,
 };

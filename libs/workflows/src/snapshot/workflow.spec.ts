@@ -9,6 +9,7 @@ import { Worker } from '@temporalio/worker';
 import type { Activities, SnapshotSummary } from '@ranksafe/activities';
 import type { StepRecord } from '@ranksafe/db';
 import { recordHistory, temporalTimeSkippingEnv } from '@ranksafe/testing';
+import { workflowBundlerOptions } from '@ranksafe/platform';
 import { backupSnapshotStatusQuery, backupSnapshotWorkflow, SA } from '../index';
 
 const snap = (over: Partial<SnapshotSummary> = {}): SnapshotSummary => ({
@@ -49,7 +50,13 @@ describe('backupSnapshotWorkflow', () => {
 
   async function run(acts: Partial<Activities>, input: unknown, workflowId = `backup-snapshot-${randomUUID()}`, history?: string) {
     const taskQueue = `snap-${randomUUID()}`;
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowsPath: require.resolve('../index'), activities: acts });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowsPath: require.resolve('../index'),
+      bundlerOptions: workflowBundlerOptions(),
+      activities: acts,
+    });
     return worker.runUntil(async () => {
       const h = await env.client.workflow.start(backupSnapshotWorkflow, { taskQueue, workflowId, args: [input as never] });
       try {
