@@ -53,6 +53,10 @@ export const stackEnvSchema = z.object({
   SNAPSHOT_RPO_TARGET_MS: z.coerce.number().int().min(1000).default(7_200_000),
   /** Run the FailureDetection monitors (one per serving tier) that start a Recovery for each failed replica. */
   MONITORS: z.enum(['on', 'off']).default('on'),
+  /** Drills on this stack: on for the embedded stack (npm start), which exists to be drilled; `false` turns them off. */
+  DRILLS_ENABLED: z.enum(['true', 'false']).default('true'),
+  /** What drills may hit (the drill-worker's DRILL_ALLOW_LIST). */
+  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service'),
   /** Monitor probe interval and failed-probes-in-a-row threshold. */
   MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
   MONITOR_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),

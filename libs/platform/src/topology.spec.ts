@@ -26,6 +26,10 @@ describe('stack topology', () => {
     expect(c.find((x) => x.app === 'model-registry')!.env.DATABASE_URL).toBe(endpoints.databaseUrl);
     expect(c.find((x) => x.app === 'drill-worker')!.env.PLATFORM_ADDRESS).toBe('127.0.0.1:50091');
     expect(c.find((x) => x.app === 'drill-worker')!.env.SNAPSHOT_RPO_TARGET_MS).toBe('7200000');
+    // Drills are on for the embedded stack, and the worker reads "in rotation" from the gateway's own /metrics.
+    const worker = c.find((x) => x.app === 'drill-worker')!;
+    expect(worker.env).toMatchObject({ DRILLS_ENABLED: 'true', DRILL_ALLOW_LIST: 'ranking-service,retrieval-service', DRILL_LOAD_AGENT: 'load-agent' });
+    expect(worker.env.DRILL_GATEWAY_METRICS).toBe(`127.0.0.1:${gw.metricsPort}`);
   });
 
   it('has an on-demand load agent (registered, not started) that sends through the gateway and records in Postgres', () => {

@@ -102,6 +102,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     RANKING_TARGETS: targets(rankingPorts),
     DATABASE_URL: ep.databaseUrl,
   });
+  const gatewayMetrics = `${cfg.RANKSAFE_HOST}:${out[out.length - 1]!.metricsPort}`;
   add('drill-worker', 'drill-worker', undefined, {
     TEMPORAL_ADDRESS: ep.temporalAddress,
     TEMPORAL_NAMESPACE: cfg.TEMPORAL_NAMESPACE,
@@ -111,6 +112,11 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     PLATFORM_ADDRESS: platformAddressOf(cfg),
     DRILL_REGISTRY_CACHE_DIR: cache('drill-worker'),
     SNAPSHOT_RPO_TARGET_MS: String(cfg.SNAPSHOT_RPO_TARGET_MS),
+    DRILLS_ENABLED: cfg.DRILLS_ENABLED,
+    DRILL_ALLOW_LIST: cfg.DRILL_ALLOW_LIST,
+    DRILL_REPORT_DIR: path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'drills'),
+    DRILL_GATEWAY_METRICS: gatewayMetrics,
+    DRILL_LOAD_AGENT: 'load-agent',
   });
   // The drills' load agent: Search + Recommend through the gateway, every request recorded in
   // Postgres; queries and users from the catalog the stack serves.
