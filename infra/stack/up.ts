@@ -297,6 +297,7 @@ async function main() {
             replicas,
             intervalMs: cfg.MONITOR_INTERVAL_MS,
             failureThreshold: cfg.MONITOR_FAILURE_THRESHOLD,
+            latencySloMs: cfg.MONITOR_LATENCY_SLO_MS,
           });
           monitors.push(`${m.workflowId}${m.started ? '' : ' (already running)'}`);
         }

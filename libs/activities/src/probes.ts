@@ -41,9 +41,12 @@ export async function probeOnce(serving: ServingControl, tier: string, t: ProbeT
   const h = await serving.health(t.address, timeoutMs);
   if (h.status !== 'SERVING') return `health ${h.status}${h.detail ? ` (${h.detail})` : ''}`;
   try {
-    const { latencyMs } = await serving.canaryQuery(tier, t.address, sloMs > 0 ? Math.max(sloMs * 2, timeoutMs) : timeoutMs);
+    // The request's deadline is the SLO itself: a slow replica fails its probe at the SLO, not
+    // after however long it takes (a +3 s replica took three 3 s probes, 15 s, to be detected).
+    const { latencyMs } = await serving.canaryQuery(tier, t.address, sloMs > 0 ? sloMs : timeoutMs);
     if (sloMs > 0 && latencyMs > sloMs) return `latency ${latencyMs} ms > SLO ${sloMs} ms`;
   } catch (e) {
+    if (sloMs > 0 && (e as { code?: number }).code === 4) return `latency > SLO ${sloMs} ms (deadline exceeded)`;
     return `request failed: ${(e as Error).message.split('\n')[0]}`;
   }
   return undefined;

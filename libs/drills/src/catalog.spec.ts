@@ -31,7 +31,7 @@ describe('resolveDrillSpec', () => {
 
   it("merges each scenario's own defaults", () => {
     const latency = resolveDrillSpec({ scenario: 'ranking-replica-latency' });
-    expect(latency.fault).toMatchObject({ kind: 'latency', latencyMs: 2000, methods: ['/ranksafe.v1.Ranking/Rank'] });
+    expect(latency.fault).toMatchObject({ kind: 'latency', latencyMs: 3000, methods: ['/ranksafe.v1.Ranking/Rank'] });
     expect(latency.expect).toMatchObject({ mttdTargetMs: 5000, rtoTargetMs: 20_000, maxFailedShare: 0.01 });
     const lost = resolveDrillSpec({ scenario: 'ranking-tier-lost' });
     expect(lost.target.select).toBe('all');

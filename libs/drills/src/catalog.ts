@@ -27,10 +27,10 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
     name: 'ranking-replica-latency',
     title: 'Ranking replica slow (added latency)',
     description:
-      "2 s added to one ranking replica's Rank calls: the latency probe sees the SLO breach, the replica is drained and recovered (restart clears the fault); clients are answered meanwhile (hedging / degraded within budget).",
+      "3 s added to one ranking replica's Rank calls: detection's latency probe sees the SLO breach (MONITOR_LATENCY_SLO_MS, 2 s), the replica is drained and recovered (the restart clears the fault); clients are answered meanwhile (the other replica, or degraded within budget).",
     defaults: {
       target: { tier: 'ranking-service', select: 'one' },
-      fault: { kind: 'latency', latencyMs: 2000, methods: ['/ranksafe.v1.Ranking/Rank'] },
+      fault: { kind: 'latency', latencyMs: 3000, methods: ['/ranksafe.v1.Ranking/Rank'] },
       steadyState: { maxDegradedShare: 0.05 },
       expect: { recovery: 'recovery-workflow', mttdTargetMs: 5000, rtoTargetMs: 20_000, maxFailedShare: 0.01 },
     },

@@ -82,7 +82,7 @@ export async function describeSnapshotSchedule(client: Client, scheduleId: strin
 /** Start the FailureDetection monitor of a tier unless one runs already (then it is left as is). */
 export async function ensureMonitor(
   client: Client,
-  o: { taskQueue: string; tier: string; replicas: Array<{ instance: string; address: string }>; intervalMs?: number; failureThreshold?: number },
+  o: { taskQueue: string; tier: string; replicas: Array<{ instance: string; address: string }>; intervalMs?: number; failureThreshold?: number; latencySloMs?: number },
 ): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = ids.monitor(o.tier);
   try {
@@ -94,7 +94,7 @@ export async function ensureMonitor(
   await client.workflow.start(monitorWorkflow, {
     taskQueue: o.taskQueue,
     workflowId,
-    args: [{ tier: o.tier, replicas: o.replicas, intervalMs: o.intervalMs, failureThreshold: o.failureThreshold }],
+    args: [{ tier: o.tier, replicas: o.replicas, intervalMs: o.intervalMs, failureThreshold: o.failureThreshold, latencySloMs: o.latencySloMs }],
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     typedSearchAttributes: [
       { key: SA.Operation, value: 'monitor' },

@@ -60,6 +60,8 @@ export const stackEnvSchema = z.object({
   /** Monitor probe interval and failed-probes-in-a-row threshold. */
   MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
   MONITOR_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),
+  /** A replica whose probe request (one real Rank / Retrieve) takes longer than this, that many times in a row, has failed too (slow = down); 0 = health and errors only. */
+  MONITOR_LATENCY_SLO_MS: z.coerce.number().int().min(0).default(2000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type StackEnv = z.infer<typeof stackEnvSchema>;

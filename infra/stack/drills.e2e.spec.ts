@@ -1,0 +1,130 @@
+// The drill catalog on the real stack (npm start: 2 replicas per tier, Temporal dev server,
+// Postgres, the drill-worker, the load agent the Platform starts), one scenario after another on
+// one shared stack, each a drillWorkflow started as a person would (Temporal client / the UI) and
+// judged from what it stored: the outcome, MTTD / RTO, what clients saw, the fault reverted, the
+// report written. Figures are printed, not asserted (the machines are noisy).
+import * as fs from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { createPool, getDrillRun, listActiveDrillFaults, getLoad } from '@ranksafe/db';
+import type { DrillInput, DrillResult } from '@ranksafe/drills';
+import { PlatformClient } from '@ranksafe/platform';
+import { eventually } from '@ranksafe/testing';
+import { drillWorkflow, ids, SA } from '@ranksafe/workflows';
+import { testStack, type TestStack } from './harness';
+
+/** Short phases: this proves the mechanics; ~half of what the box serves with the whole stack on it. */
+const FAST = { load: { ratePerSec: 8 }, timing: { baselineMs: 5000, afterMs: 4000 }, steadyState: { windowMs: 4000, minRequests: 10, maxP99Ms: 3000 } };
+
+describe('drills on the real stack under load', () => {
+  let stack: TestStack;
+  let temporal: Client;
+  let conn: Connection;
+  let platform: PlatformClient;
+  let pool: ReturnType<typeof createPool>;
+  const table: string[] = [];
+
+  beforeAll(async () => {
+    stack = await testStack('drills', { MONITORS: 'on' });
+    await stack.start();
+    conn = await Connection.connect({ address: `127.0.0.1:${stack.base + 6}` });
+    temporal = new Client({ connection: conn });
+    platform = new PlatformClient(`127.0.0.1:${stack.base + 8}`, stack.adminToken());
+    pool = createPool(stack.env.DATABASE_URL!, { max: 2 });
+  }, 300_000);
+  afterAll(async () => {
+    console.log(
+      `drills e2e (2 replicas per tier, load agent at ${FAST.load.ratePerSec}/s):\n  scenario                 outcome   MTTD      RTO       requests  failed  degraded  score\n  ${table.join('\n  ')}`,
+    );
+    platform?.close();
+    await pool?.end();
+    await conn?.close();
+    await stack?.teardown();
+  });
+
+  async function drill(input: DrillInput): Promise<{ result: DrillResult; workflowId: string; memo: Record<string, unknown>; sa: (k: (typeof SA)[keyof typeof SA]) => unknown }> {
+    const workflowId = ids.drill(input.scenario, Date.now());
+    const h = await temporal.workflow.start(drillWorkflow, { taskQueue: 'ranksafe-drills', workflowId, args: [{ ...FAST, ...input } as DrillInput] });
+    const result = await h.result();
+    const d = await h.describe();
+    const f = result.figures;
+    const ms = (x?: number) => (x === undefined ? '-' : `${x} ms`).padEnd(10);
+    table.push(
+      `${result.scenario.padEnd(25)}${result.outcome.padEnd(10)}${ms(f.mttdMs)}${ms(f.rtoMs)}${String(f.requests).padEnd(10)}${String(f.failed).padEnd(8)}${`${(f.degradedShare * 100).toFixed(1)}%`.padEnd(10)}${result.score.value}`,
+    );
+    if (result.outcome !== 'passed' && result.outcome !== 'dry-run') console.log(`${workflowId}: ${result.reason}\n${JSON.stringify(result.checks, null, 1)}`);
+    return { result, workflowId, memo: (d.memo ?? {}) as Record<string, unknown>, sa: (k) => d.typedSearchAttributes.get(k as never) };
+  }
+
+  /** What every drill leaves behind: no fault active, the load stopped, every replica back. */
+  async function leftClean(workflowId: string) {
+    expect(await listActiveDrillFaults(pool, workflowId)).toEqual([]);
+    expect((await getLoad(pool, workflowId))?.state).toBe('stopped');
+    expect((await platform.get('load-agent')).state).not.toBe('running');
+    for (const r of [...(await platform.list({ component: 'ranking-service' })), ...(await platform.list({ component: 'retrieval-service' }))])
+      expect([r.name, r.state]).toEqual([r.name, 'running']);
+  }
+
+  it('a dry run shows the blast radius and injects nothing', async () => {
+    const before = (await platform.get('ranking-service-2')).pid;
+    const { result } = await drill({ scenario: 'ranking-replica-kill', dryRun: true });
+    expect(result.outcome).toBe('dry-run');
+    expect(result.blastRadius).toMatchObject({ tier: 'ranking-service', instances: ['ranking-service-2'], replicas: 2, capacityShare: 0.5, fault: 'SIGKILL' });
+    expect((await platform.get('ranking-service-2')).pid).toBe(before);
+  }, 120_000);
+
+  it('ranking replica SIGKILL: detected, recovered by the Recovery saga, no request failed; report written', async () => {
+    const { result, workflowId, memo, sa } = await drill({ scenario: 'ranking-replica-kill' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.checks.find((c) => c.name === 'injection took effect')).toMatchObject({ ok: true, detail: expect.stringContaining('SIGKILL') });
+    expect(result.figures.mttdMs).toBeGreaterThan(0);
+    expect(result.figures.rtoMs).toBeGreaterThan(result.figures.mttdMs!);
+    expect(result.figures.failed).toBe(0);
+    expect(result.figures.requests).toBeGreaterThan(50);
+    expect(result.steps.some((s) => s.source === 'recover-ranking-service-2' && s.step === 'restart' && s.state === 'completed')).toBe(true);
+    expect(sa(SA.DrillScenario)).toBe('ranking-replica-kill');
+    expect(sa(SA.DrillOutcome)).toBe('passed');
+    expect(String(memo['report'])).toContain('passed');
+    const stored = await getDrillRun(pool, workflowId);
+    expect(stored).toMatchObject({ outcome: 'passed', scenario: 'ranking-replica-kill', failed: 0 });
+    expect(stored!.score).toBeGreaterThan(0);
+    const html = String(memo['reportHtml']);
+    expect(fs.readFileSync(html, 'utf8')).toContain('id="timeline-chart"');
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('retrieval replica SIGKILL: detected and recovered, no request failed', async () => {
+    const { result, workflowId } = await drill({ scenario: 'retrieval-replica-kill' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.figures.failed).toBe(0);
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('ranking replica slow (+3 s on Rank): the latency probe detects it, Recovery restarts it (clearing the fault); clients are answered', async () => {
+    const { result, workflowId } = await drill({ scenario: 'ranking-replica-latency' });
+    expect(result.checks.find((c) => c.name === 'injection took effect')).toMatchObject({ ok: true, detail: expect.stringContaining('answered a probe in') });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.figures.mttdMs).toBeGreaterThan(0);
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('the whole ranking tier lost: Search and Recommend degrade and never fail; every replica is recovered', async () => {
+    const { result, workflowId } = await drill({ scenario: 'ranking-tier-lost' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.blastRadius.instances).toEqual(['ranking-service-1', 'ranking-service-2']);
+    expect(result.figures.failed).toBe(0);
+    expect(result.figures.during.degraded).toBeGreaterThan(0);
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('a drill is refused while the system is not steady, and says why', async () => {
+    await platform.stop('ranking-service-1', { graceMs: 1000 });
+    try {
+      const { result } = await drill({ scenario: 'ranking-replica-kill' });
+      expect(result.outcome).toBe('aborted');
+      expect(result.reason).toMatch(/refused: .*(not steady|open incident)/);
+    } finally {
+      await platform.start('ranking-service-1');
+      await eventually(async () => (await pool.query(`SELECT count(*)::int AS n FROM incidents WHERE state IN ('open', 'recovering')`)).rows[0].n === 0, 120_000, 500);
+    }
+  }, 240_000);
+});
