@@ -1,8 +1,9 @@
 // The cold path on the real stack (npm start: 2 replicas per tier, Temporal dev server, Postgres,
 // the drill-worker), under steady open-loop Search traffic: a good model rolled out to every
 // replica, a bad one stopped by the quality gate, another bad one caught by the canary analysis
-// and rolled back, kill -9 of a ranking replica detected and recovered, and the drill-worker
-// itself SIGKILLed in the middle of a Rollout and of a Recovery. Figures are printed, not asserted
+// and rolled back, and the drill-worker itself SIGKILLed in the middle of a Rollout and of a
+// Recovery. (kill -9 of a replica detected and recovered is the ranking-replica-kill drill:
+// drills.e2e.spec.ts.) Figures are printed, not asserted
 // (the machines are noisy); what clients saw and what the step log says are asserted.
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -232,23 +233,6 @@ describe('operations on the real stack under load', () => {
       { version: versions.fp32, isDefault: true },
     ]);
   }, 600_000);
-
-  it('detects kill -9 of a ranking replica and recovers it with no human action and 0 failed requests', async () => {
-    const l = await load();
-    await new Promise((r) => setTimeout(r, 2000));
-    const killedAt = Date.now();
-    await platform.kill('ranking-service-2', 'SIGKILL');
-    const incident = await closedIncident('ranking-service-2', killedAt, 120_000);
-    await new Promise((r) => setTimeout(r, 2000));
-    const seen = await finish(l);
-    figures.push(
-      `kill -9 ranking-service-2: detected ${incident.detectedAt.getTime() - killedAt} ms after the kill, recovered ${incident.recoveredAt!.getTime() - incident.detectedAt.getTime()} ms after detection; ${seen.failed} failed, ${seen.degraded} degraded`,
-    );
-    expect(incident.state).toBe('recovered');
-    expect(seen.failed).toBe(0);
-    // It came back on production, which is the fp32 build now.
-    expect((await replicaModels())['ranking-service-2']).toEqual([{ version: versions.fp32, isDefault: true }]);
-  }, 300_000);
 
   it('finishes a Rollout whose drill-worker was SIGKILLed mid-canary, without repeating a completed step', async () => {
     const l = await load();
