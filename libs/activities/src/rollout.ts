@@ -6,7 +6,8 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { ModelKind } from '@ranksafe/proto';
-import { listIncidents } from '@ranksafe/db';
+import { listIncidents, listOperations } from '@ranksafe/db';
+import type { DrillConfig } from './drills';
 import type { ReplicaPlatform } from '@ranksafe/platform';
 import { AliasConflictError, hasCode, type RegistryClient } from '@ranksafe/registry-client';
 import { withHeartbeat } from './heartbeat';
@@ -42,6 +43,7 @@ export function createRolloutActivities(deps: {
   serving: ServingControl;
   gateway: GatewayControl;
   quality: QualityEvaluator;
+  drills?: Pick<DrillConfig, 'isWorkflowRunning'>;
 }) {
   const { registry, platform, serving, gateway, quality } = deps;
 
@@ -75,6 +77,11 @@ export function createRolloutActivities(deps: {
       const down = all.filter((r) => r.state !== 'running' || !r.address);
       if (down.length)
         throw fail('ReplicaNotRunning', `${down.map((r) => `${r.name} is ${r.state}`).join(', ')}: a rollout needs every replica; recover first`);
+      // Drills and rollouts exclude each other: a drill of this tier is rehearsing a failure of it.
+      for (const d of (await listOperations(deps.pool, { kind: 'drill', limit: 20 })).filter((o) => !o.endedAt && o.target === tier)) {
+        if (!deps.drills || (await deps.drills.isWorkflowRunning(d.workflowId)))
+          throw fail('DrillRunning', `drill ${d.workflowId} is running on ${tier}: wait for it to end (or abort it) before rolling out`);
+      }
       const gateways = (await platform.list({ component: 'gateway' })).filter((g) => g.state === 'running' && g.address).map((g) => g.address!);
       if (tier === 'ranking-service' && !gateways.length) throw fail('NoGateway', 'no gateway is running: nothing can route canary traffic');
       return {
