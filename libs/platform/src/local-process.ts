@@ -210,8 +210,12 @@ export class LocalProcessPlatform implements Platform {
     });
   }
 
-  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<ProcessInfo> {
+  /** Signal it (a crash) and wait for it to exit; with `restartAfterMs`, start it again that long after (an orchestrator's restart). */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL', opts: { restartAfterMs?: number } = {}): Promise<ProcessInfo> {
     if (!isSignal(signal)) throw new PlatformError('invalid_argument', `signal: unknown signal ${JSON.stringify(signal)}`, 'signal');
+    const restartAfterMs = opts.restartAfterMs ?? 0;
+    if (!Number.isInteger(restartAfterMs) || restartAfterMs < 0 || restartAfterMs > MAX_GRACE_MS)
+      throw new PlatformError('invalid_argument', `restart_after_ms: must be an integer in 0..${MAX_GRACE_MS}`, 'restart_after_ms');
     return this.serial(name, async () => {
       const m = this.mustGet(name);
       if (m.info.state !== 'running') return snapshot(m);
@@ -219,6 +223,7 @@ export class LocalProcessPlatform implements Platform {
       m.info.state = 'killed';
       signalGroup(m.info.pid, signal);
       await m.exited;
+      if (restartAfterMs > 0) this.startAfter(m, restartAfterMs);
       const restartInMs = m.info.nextRestartAt ? m.restartDelayMs : undefined;
       this.onEvent({
         name,
@@ -353,6 +358,12 @@ export class LocalProcessPlatform implements Platform {
     if (ranForMs >= maxBackoffMs) m.failures = 0;
     const delay = Math.min(backoffMs * 2 ** m.failures, maxBackoffMs);
     m.failures++;
+    return this.startAfter(m, delay);
+  }
+
+  /** Start `m` again after `delay` ms, unless someone starts, stops or restarts it meanwhile. */
+  private startAfter(m: Managed, delay: number): number | undefined {
+    if (this.closing) return undefined;
     this.cancelRestart(m);
     m.info.nextRestartAt = new Date(Date.now() + delay);
     m.restartDelayMs = delay;

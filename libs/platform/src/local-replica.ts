@@ -70,8 +70,8 @@ export class LocalReplicaPlatform implements ReplicaPlatform {
     return toReplica(await this.local.stop(name, opts.graceMs ?? DEFAULT_GRACE_MS));
   }
 
-  async kill(name: string, signal = 'SIGKILL'): Promise<ReplicaInfo> {
-    return toReplica(await this.local.kill(name, signal as NodeJS.Signals));
+  async kill(name: string, signal = 'SIGKILL', opts: { restartAfterMs?: number } = {}): Promise<ReplicaInfo> {
+    return toReplica(await this.local.kill(name, signal as NodeJS.Signals, opts));
   }
 
   async restart(name: string, opts: { graceMs?: number } = {}): Promise<ReplicaInfo> {

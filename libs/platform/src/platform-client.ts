@@ -56,8 +56,8 @@ export class PlatformClient implements ReplicaPlatform {
     return instanceFromProto(await this.call(this.stub.stop, { name, graceMs }, graceMs));
   }
 
-  async kill(name: string, signal = 'SIGKILL'): Promise<ReplicaInfo> {
-    return instanceFromProto(await this.call(this.stub.kill, { name, signal }));
+  async kill(name: string, signal = 'SIGKILL', opts: { restartAfterMs?: number } = {}): Promise<ReplicaInfo> {
+    return instanceFromProto(await this.call(this.stub.kill, { name, signal, restartAfterMs: opts.restartAfterMs ?? 0 }));
   }
 
   async restart(name: string, opts: { graceMs?: number } = {}): Promise<ReplicaInfo> {

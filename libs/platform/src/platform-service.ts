@@ -80,7 +80,14 @@ export function platformServiceRegistration(platform: ReplicaPlatform, logger?: 
         return audit('stop', await platform.stop(req.name, { graceMs }), { graceMs });
       }),
     ),
-    kill: unary(mapped(async (req) => audit('kill', await platform.kill(req.name, req.signal || 'SIGKILL'), { signal: req.signal || 'SIGKILL' }))),
+    kill: unary(
+      mapped(async (req) =>
+        audit('kill', await platform.kill(req.name, req.signal || 'SIGKILL', { restartAfterMs: req.restartAfterMs }), {
+          signal: req.signal || 'SIGKILL',
+          ...(req.restartAfterMs ? { restartAfterMs: req.restartAfterMs } : {}),
+        }),
+      ),
+    ),
     restart: unary(
       mapped(async (req) => {
         const graceMs = grace(req.graceMs);

@@ -75,8 +75,8 @@ export interface Platform {
   start(spec: ProcessSpec): Promise<ProcessInfo>;
   /** Graceful stop: SIGTERM, then SIGKILL after graceMs. */
   stop(name: string, graceMs?: number): Promise<ProcessInfo>;
-  /** Abrupt kill (a drill's "replica crashed"). */
-  kill(name: string, signal?: NodeJS.Signals): Promise<ProcessInfo>;
+  /** Abrupt kill (a drill's "replica crashed"); restartAfterMs > 0 starts it again that long after it exited. */
+  kill(name: string, signal?: NodeJS.Signals, opts?: { restartAfterMs?: number }): Promise<ProcessInfo>;
   list(): ProcessInfo[];
   get(name: string): ProcessInfo | undefined;
 }
@@ -95,8 +95,8 @@ export interface ReplicaPlatform {
   start(name: string): Promise<ReplicaInfo>;
   /** Graceful stop (SIGTERM, SIGKILL after graceMs, default 10 s). The restart policy leaves it stopped. */
   stop(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
-  /** Signal it (default SIGKILL) and wait for it to exit: a crash. */
-  kill(name: string, signal?: string): Promise<ReplicaInfo>;
+  /** Signal it (default SIGKILL) and wait for it to exit: a crash; restartAfterMs > 0 starts it again that long after (what an orchestrator does for a crashed pod). */
+  kill(name: string, signal?: string, opts?: { restartAfterMs?: number }): Promise<ReplicaInfo>;
   /** Stop (graceMs) if running, then start again on the same name and port. */
   restart(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
   /** Lifecycle events, newest first. */

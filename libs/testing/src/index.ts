@@ -143,3 +143,22 @@ export async function recordHistory(handle: { fetchHistory(): Promise<unknown> }
   const history = (await handle.fetchHistory()) as TemporalProto.api.history.v1.IHistory;
   fs.writeFileSync(path.join(HISTORIES_DIR, `${name}.history.pb`), temporal.api.history.v1.History.encode(history).finish());
 }
+
+/**
+ * Headless Chromium for browser tests: Debian's `chromium` (CHROMIUM_PATH, default /usr/bin/chromium;
+ * `npm run setup` installs it) driven by playwright-core — never a Playwright browser download.
+ */
+export async function launchBrowser(): Promise<import('playwright-core').Browser> {
+  const { chromium } = await import('playwright-core');
+  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  if (!fs.existsSync(executablePath))
+    throw new Error(`no Chromium at ${executablePath}: run \`npm run setup\` (it installs Debian's chromium) or set CHROMIUM_PATH`);
+  return chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+}
+
+/** Where browser tests keep a screenshot for a person to look at: .data/screenshots/<name>.png. */
+export function screenshotPath(name: string): string {
+  const dir = path.join(WORKSPACE_ROOT, '.data', 'screenshots');
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${name}.png`);
+}

@@ -123,6 +123,11 @@ export interface KillRequest {
   name: string;
   /** Signal name, e.g. "SIGKILL" (default), "SIGTERM", "SIGSEGV". */
   signal: string;
+  /**
+   * Start it again this many ms after it exited, as an orchestrator restarts a crashed pod (0 = leave
+   * it down). For drills that crash what no workflow can bring back: the drill-worker, Temporal. At most 600000.
+   */
+  restartAfterMs: number;
 }
 
 export interface RestartRequest {
@@ -752,7 +757,7 @@ export const StopRequest: MessageFns<StopRequest> = {
 };
 
 function createBaseKillRequest(): KillRequest {
-  return { name: "", signal: "" };
+  return { name: "", signal: "", restartAfterMs: 0 };
 }
 
 export const KillRequest: MessageFns<KillRequest> = {
@@ -762,6 +767,9 @@ export const KillRequest: MessageFns<KillRequest> = {
     }
     if (message.signal !== "") {
       writer.uint32(18).string(message.signal);
+    }
+    if (message.restartAfterMs !== 0) {
+      writer.uint32(24).uint32(message.restartAfterMs);
     }
     return writer;
   },
@@ -795,6 +803,14 @@ export const KillRequest: MessageFns<KillRequest> = {
             message.signal = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.restartAfterMs = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -811,6 +827,11 @@ export const KillRequest: MessageFns<KillRequest> = {
     return {
       name: isSet(object.name) ? globalThis.String(object.name) : "",
       signal: isSet(object.signal) ? globalThis.String(object.signal) : "",
+      restartAfterMs: isSet(object.restartAfterMs)
+        ? globalThis.Number(object.restartAfterMs)
+        : isSet(object.restart_after_ms)
+        ? globalThis.Number(object.restart_after_ms)
+        : 0,
     };
   },
 
@@ -822,6 +843,9 @@ export const KillRequest: MessageFns<KillRequest> = {
     if (message.signal !== "") {
       obj.signal = message.signal;
     }
+    if (message.restartAfterMs !== 0) {
+      obj.restartAfterMs = Math.round(message.restartAfterMs);
+    }
     return obj;
   },
 
@@ -832,6 +856,7 @@ export const KillRequest: MessageFns<KillRequest> = {
     const message = createBaseKillRequest();
     message.name = object.name ?? "";
     message.signal = object.signal ?? "";
+    message.restartAfterMs = object.restartAfterMs ?? 0;
     return message;
   },
 };
@@ -1297,7 +1322,8 @@ export const PlatformService = {
   },
   /**
    * Send a signal (default SIGKILL) and wait for the process to exit: a crash, for drills. With
-   * the `on-failure` restart policy the supervisor brings it back after its backoff.
+   * the `on-failure` restart policy the supervisor brings it back after its backoff; with
+   * restart_after_ms it is started again after that long whatever the policy.
    */
   kill: {
     path: "/ranksafe.v1.Platform/Kill" as const,
@@ -1349,7 +1375,8 @@ export interface PlatformServer extends UntypedServiceImplementation {
   stop: handleUnaryCall<StopRequest, Instance>;
   /**
    * Send a signal (default SIGKILL) and wait for the process to exit: a crash, for drills. With
-   * the `on-failure` restart policy the supervisor brings it back after its backoff.
+   * the `on-failure` restart policy the supervisor brings it back after its backoff; with
+   * restart_after_ms it is started again after that long whatever the policy.
    */
   kill: handleUnaryCall<KillRequest, Instance>;
   /**
@@ -1427,7 +1454,8 @@ export interface PlatformClient extends Client {
   ): ClientUnaryCall;
   /**
    * Send a signal (default SIGKILL) and wait for the process to exit: a crash, for drills. With
-   * the `on-failure` restart policy the supervisor brings it back after its backoff.
+   * the `on-failure` restart policy the supervisor brings it back after its backoff; with
+   * restart_after_ms it is started again after that long whatever the policy.
    */
   kill(request: KillRequest, callback: (error: ServiceError | null, response: Instance) => void): ClientUnaryCall;
   kill(
