@@ -165,6 +165,25 @@ describe('drills on the real stack under load', () => {
     await leftClean(workflowId);
   }, 240_000);
 
+  it('drill-worker SIGKILLed mid-recovery: the Platform starts it again, the Recovery resumes and completes, no step repeated', async () => {
+    const before = (await platform.get('drill-worker')).restarts;
+    const { result, workflowId } = await drill({ scenario: 'worker-killed-mid-recovery' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.checks.find((c) => c.name === 'no step repeated')).toMatchObject({ ok: true });
+    expect((await platform.get('drill-worker')).restarts).toBe(before + 1);
+    expect(result.figures.failed).toBe(0);
+    await leftClean(workflowId);
+  }, 300_000);
+
+  it('Temporal SIGKILLed mid-drill: it comes back from its file database, and the monitor, the Recovery and the drill resume', async () => {
+    const before = (await platform.get('temporal')).restarts;
+    const { result, workflowId } = await drill({ scenario: 'temporal-restart' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect((await platform.get('temporal')).restarts).toBe(before + 1);
+    expect(result.figures.failed).toBe(0);
+    await leftClean(workflowId);
+  }, 300_000);
+
   it('a drill is refused while the system is not steady, and says why', async () => {
     await platform.stop('ranking-service-1', { graceMs: 1000 });
     try {

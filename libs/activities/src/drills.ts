@@ -20,7 +20,18 @@ import {
   type DrillRunRecord,
   type StoredDrillFault,
 } from '@ranksafe/db';
-import type { BlastRadius, DrillCheck, DrillFigures, DrillMarks, DrillResult, DrillSpec, DrillStep, PhaseFigures, SeriesPoint } from '@ranksafe/drills';
+import type {
+  BlastRadius,
+  DrillCheck,
+  DrillCrash,
+  DrillFigures,
+  DrillMarks,
+  DrillResult,
+  DrillSpec,
+  DrillStep,
+  PhaseFigures,
+  SeriesPoint,
+} from '@ranksafe/drills';
 import { isPlatformError, type ReplicaPlatform } from '@ranksafe/platform';
 import { writeDrillReport, drillReportMarkdown } from './report';
 import type { ServingControl } from './serving';
@@ -458,6 +469,43 @@ export function createDrillActivities(deps: DrillDeps) {
       };
     },
 
+    /**
+     * The second crash (spec.crash): SIGKILL of the drill-worker or Temporal, started again by the
+     * Platform after restartAfterMs. Recorded before it happens, so the attempt that kills its own
+     * worker (or whose completion Temporal never hears of) is not repeated by its retry: that retry
+     * finds the record and reports what happened (the instance's restart).
+     */
+    async crashForDrill(input: {
+      drillWorkflowId: string;
+      crash: DrillCrash;
+    }): Promise<{ crashedAtUnixMs: number; pid: number; repeated: boolean; restarted?: boolean }> {
+      const { crash } = input;
+      const id = faultId(input.drillWorkflowId, 'kill', crash.instance);
+      const prev = (await listActiveDrillFaults(pool, input.drillWorkflowId)).find((f) => f.id === id);
+      if (prev?.detail?.['crashedAtUnixMs']) {
+        const crashedAtUnixMs = Number(prev.detail['crashedAtUnixMs']);
+        const now = await platform.get(crash.instance);
+        return {
+          crashedAtUnixMs,
+          pid: Number(prev.detail['pid']),
+          repeated: true,
+          restarted: now.state === 'running' && now.startedAt.getTime() >= crashedAtUnixMs,
+        };
+      }
+      const before = await platform.get(crash.instance);
+      const crashedAtUnixMs = Date.now();
+      await recordDrillFault(pool, {
+        id,
+        drillWorkflowId: input.drillWorkflowId,
+        kind: 'kill',
+        target: crash.instance,
+        detail: { crashedAtUnixMs, pid: before.pid, restartAfterMs: crash.restartAfterMs },
+        expiresAtUnixMs: crashedAtUnixMs + 600_000,
+      });
+      await platform.kill(crash.instance, 'SIGKILL', { restartAfterMs: crash.restartAfterMs });
+      return { crashedAtUnixMs, pid: before.pid, repeated: false };
+    },
+
     /** Revert every fault of this drill that is not reverted yet (non-cancellable cleanup calls this). */
     async revertDrillFaults(input: { drillWorkflowId: string; by?: string }): Promise<{ reverted: string[] }> {
       const reverted: string[] = [];
@@ -493,6 +541,7 @@ export function createDrillActivities(deps: DrillDeps) {
             state: s.state,
             atUnixMs: s.at.getTime(),
             durationMs: typeof s.detail?.['durationMs'] === 'number' ? (s.detail['durationMs'] as number) : undefined,
+            ...(s.writes > 1 ? { detail: { writes: s.writes } } : {}),
           });
         }
       }

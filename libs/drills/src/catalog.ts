@@ -1,6 +1,6 @@
 // The scenario catalog: each scenario's title, what it rehearses, and its full default spec. A
 // drill's input names a scenario and overrides any field; resolveDrillSpec merges and validates.
-import { drillSpecSchema, SCENARIO_NAMES, type DrillInput, type DrillSpec, type ScenarioName } from './spec';
+import { drillSpecSchema, OPTIONAL_SPEC_PARTS, SCENARIO_NAMES, type DrillInput, type DrillSpec, type ScenarioName } from './spec';
 
 export interface Scenario {
   name: ScenarioName;
@@ -57,6 +57,32 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
       expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 30_000, maxFailedShare: 0 },
     },
   },
+  'worker-killed-mid-recovery': {
+    name: 'worker-killed-mid-recovery',
+    title: 'Drill-worker killed mid-recovery',
+    description:
+      'kill -9 of a ranking replica, then kill -9 of the drill-worker while its Recovery runs (the Platform starts the worker again after 2 s): the Recovery resumes from its history and completes without repeating a completed step; clients see no error.',
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'kill' },
+      crash: { instance: 'drill-worker', when: 'recovering', restartAfterMs: 2000 },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 45_000, maxFailedShare: 0 },
+      abort: { timeLimitMs: 150_000 },
+    },
+  },
+  'temporal-restart': {
+    name: 'temporal-restart',
+    title: 'Temporal server restarted mid-drill',
+    description:
+      'kill -9 of a ranking replica, then kill -9 of the Temporal dev server while the Recovery runs (started again after 2 s from its file database): the monitor, the Recovery and this drill resume; the replica is recovered; clients see no error (serving does not depend on Temporal).',
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'kill' },
+      crash: { instance: 'temporal', when: 'recovering', restartAfterMs: 2000 },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 60_000, maxFailedShare: 0 },
+      abort: { timeLimitMs: 180_000 },
+    },
+  },
 };
 
 export const SCENARIOS: Scenario[] = SCENARIO_NAMES.map((n) => CATALOG[n]);
@@ -83,6 +109,7 @@ export function resolveDrillSpec(input: unknown): DrillSpec {
     const d = defaults[key];
     const o = input[key];
     if (o !== undefined && key !== 'dryRun' && !isObject(o)) throw new DrillSpecError([`${key} must be an object`]);
+    if ((OPTIONAL_SPEC_PARTS as readonly string[]).includes(key) && d === undefined && o === undefined) continue;
     merged[key] = key === 'dryRun' ? o : { ...(isObject(d) ? d : {}), ...(isObject(o) ? o : {}) };
   }
   for (const k of Object.keys(input)) if (!(k in drillSpecSchema.shape)) throw new DrillSpecError([`unknown field "${k}"`]);

@@ -57,6 +57,8 @@ export interface DrillMarks {
   injectionProvenAtUnixMs?: number;
   /** Detection (the incident's detected_at). */
   detectedAtUnixMs?: number;
+  /** The second crash (spec.crash: the drill-worker or Temporal killed mid-recovery). */
+  crashedAtUnixMs?: number;
   /** Steady state restored: full capacity and the hypothesis holds again. */
   recoveredAtUnixMs?: number;
   revertedAtUnixMs?: number;

@@ -5,7 +5,14 @@
 import { z } from 'zod';
 
 /** The scenarios of the catalog (catalog.ts has each one's defaults); more come as they are built. */
-export const SCENARIO_NAMES = ['ranking-replica-kill', 'ranking-replica-latency', 'retrieval-replica-kill', 'ranking-tier-lost'] as const;
+export const SCENARIO_NAMES = [
+  'ranking-replica-kill',
+  'ranking-replica-latency',
+  'retrieval-replica-kill',
+  'ranking-tier-lost',
+  'worker-killed-mid-recovery',
+  'temporal-restart',
+] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export const TIERS = ['ranking-service', 'retrieval-service'] as const;
@@ -108,6 +115,20 @@ export const timingSchema = z
   })
   .strict();
 
+/**
+ * A second crash while the first fault is being handled: what no workflow can bring back (the
+ * drill-worker running the workflows, the Temporal server holding them), SIGKILLed and started
+ * again by the Platform after `restartAfterMs`, as an orchestrator restarts a crashed pod.
+ */
+export const crashSchema = z
+  .object({
+    instance: z.enum(['drill-worker', 'temporal']),
+    /** `recovering`: once a Recovery of the first fault is under way; `injected`: right after the first fault is proven. */
+    when: z.enum(['injected', 'recovering']).default('recovering'),
+    restartAfterMs: ms(600_000).min(100).default(2000),
+  })
+  .strict();
+
 export const drillSpecSchema = z
   .object({
     scenario: z.enum(SCENARIO_NAMES),
@@ -118,6 +139,7 @@ export const drillSpecSchema = z
     expect: expectSchema,
     load: loadSchema,
     timing: timingSchema,
+    crash: crashSchema.optional(),
     /** Show the blast radius and what would be reverted; inject nothing. */
     dryRun: z.boolean().default(false),
   })
@@ -128,8 +150,12 @@ export type DrillTarget = DrillSpec['target'];
 export type DrillFault = DrillSpec['fault'];
 export type SteadyStateHypothesis = DrillSpec['steadyState'];
 export type LoadProfile = DrillSpec['load'];
+export type DrillCrash = NonNullable<DrillSpec['crash']>;
+
+/** Parts of the spec that are left out unless the scenario or the input has them. */
+export const OPTIONAL_SPEC_PARTS = ['crash'] as const;
 
 /** What a person types: a scenario name and any field of the spec to override. */
 export type DrillInput = { scenario: ScenarioName } & {
-  [K in Exclude<keyof DrillSpec, 'scenario' | 'dryRun'>]?: Partial<DrillSpec[K]>;
+  [K in Exclude<keyof DrillSpec, 'scenario' | 'dryRun'>]?: Partial<NonNullable<DrillSpec[K]>>;
 } & { dryRun?: boolean };

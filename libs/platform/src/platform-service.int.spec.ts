@@ -176,7 +176,9 @@ describe('the Platform service over a LocalProcessPlatform', () => {
         code: grpc.status.UNAUTHENTICATED,
       });
       const wrong = adminMetadata(new grpc.Metadata(), 'not-the-token-0123456789');
-      await expect(unaryCall(stub.kill.bind(stub), { name: 'demo-3', signal: '', restartAfterMs: 0 }, { deadlineMs: 5000, metadata: wrong })).rejects.toMatchObject({
+      await expect(
+        unaryCall(stub.kill.bind(stub), { name: 'demo-3', signal: '', restartAfterMs: 0 }, { deadlineMs: 5000, metadata: wrong }),
+      ).rejects.toMatchObject({
         code: grpc.status.PERMISSION_DENIED,
       });
       const md = adminMetadata(new grpc.Metadata(), TOKEN);

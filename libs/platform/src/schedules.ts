@@ -82,7 +82,14 @@ export async function describeSnapshotSchedule(client: Client, scheduleId: strin
 /** Start the FailureDetection monitor of a tier unless one runs already (then it is left as is). */
 export async function ensureMonitor(
   client: Client,
-  o: { taskQueue: string; tier: string; replicas: Array<{ instance: string; address: string }>; intervalMs?: number; failureThreshold?: number; latencySloMs?: number },
+  o: {
+    taskQueue: string;
+    tier: string;
+    replicas: Array<{ instance: string; address: string }>;
+    intervalMs?: number;
+    failureThreshold?: number;
+    latencySloMs?: number;
+  },
 ): Promise<{ workflowId: string; started: boolean }> {
   const workflowId = ids.monitor(o.tier);
   try {

@@ -1,7 +1,8 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { BlastRadius, DrillCheck, DrillMarks, DrillOutcome, DrillResult, ScenarioName } from '@ranksafe/drills';
 
-export type DrillPhase = 'preflight' | 'baseline' | 'injecting' | 'proving' | 'observing' | 'holding' | 'reverting' | 'after' | 'measuring' | 'done';
+export type DrillPhase =
+  'preflight' | 'baseline' | 'injecting' | 'proving' | 'observing' | 'crashing' | 'holding' | 'reverting' | 'after' | 'measuring' | 'done';
 
 /** The `status` query: where the drill stands, live. */
 export interface DrillStatus {

@@ -333,6 +333,32 @@ describe('drillWorkflow', () => {
     expect(w.calls.filter((c) => c === 'revert')).toHaveLength(1); // the cleanup found it reverted already
   });
 
+  it('a second crash mid-recovery (the drill-worker) is injected once a Recovery runs; a step repeated after it fails the drill', async () => {
+    const w = world();
+    const crashes: string[] = [];
+    const acts = fakes(w, { crashForDrill: async ({ crash }) => (crashes.push(crash.instance), { crashedAtUnixMs: Date.now(), pid: 9, repeated: false }) });
+    const ok = await run(acts, { scenario: 'worker-killed-mid-recovery' });
+    expect(ok.result).toMatchObject({ outcome: 'passed' });
+    expect(crashes).toEqual(['drill-worker']);
+    expect(ok.result!.marks.crashedAtUnixMs).toBeGreaterThan(0);
+    expect(ok.result!.checks.find((c) => c.name === 'no step repeated')).toMatchObject({ ok: true });
+    const w2 = world();
+    const base = fakes(w2);
+    const twice = await run(
+      {
+        ...base,
+        crashForDrill: async () => ({ crashedAtUnixMs: Date.now(), pid: 9, repeated: false }),
+        collectDrillFigures: async (i) => {
+          const c = await base.collectDrillFigures!(i);
+          return { ...c, steps: [{ source: 'recover-ranking-service-2', step: 'restart', state: 'completed', atUnixMs: 1, detail: { writes: 2 } }] };
+        },
+      },
+      { scenario: 'worker-killed-mid-recovery' },
+    );
+    expect(twice.result).toMatchObject({ outcome: 'failed', reason: 'a completed step was repeated after the drill-worker crash' });
+    expect(twice.result!.checks.find((c) => c.name === 'no step repeated')!.detail).toContain('recover-ranking-service-2 restart completed ×2');
+  });
+
   it('refuses bad input with every problem named', async () => {
     const r = await run(fakes(world()), { scenario: 'ranking-replica-kill', fault: { kind: 'explode' }, bogus: 1 });
     const cause = (r.error as WorkflowFailedError).cause as ApplicationFailure;

@@ -45,6 +45,12 @@ const slow = proxyActivities<Activities>({
   retry: { maximumAttempts: 3, initialInterval: '1 second' },
 });
 
+/** The second crash kills the worker running it (or the server holding it): retried until the worker is back. */
+const crashing = proxyActivities<Activities>({
+  startToCloseTimeout: '20 seconds',
+  retry: { maximumAttempts: 12, initialInterval: '1 second', maximumInterval: '5 seconds' },
+});
+
 /** How often the drill looks at the system while the fault is in (one activity per look). */
 const OBSERVE_EVERY_MS = 1000;
 
@@ -204,6 +210,17 @@ export class Drill {
         mttdMs: this.marks.detectedAtUnixMs !== undefined ? this.marks.detectedAtUnixMs - injectedAt : undefined,
       };
       if (o.guardrail) throw new Abort(`stop condition crossed: ${o.guardrail}`);
+      const crash = spec.crash;
+      if (crash && this.marks.crashedAtUnixMs === undefined && (crash.when === 'injected' || o.incidents.some((i) => i.state === 'recovering'))) {
+        this.status.phase = 'crashing';
+        const c = await this.op.step(
+          `crash ${crash.instance}`,
+          () => crashing.crashForDrill({ drillWorkflowId: this.runId, crash }),
+          (r) => ({ ...r }),
+        );
+        this.marks.crashedAtUnixMs = c.crashedAtUnixMs;
+        this.status.phase = 'observing';
+      }
       if (spec.expect.recovery === 'fault-cleared' && Date.now() >= holdUntil) {
         // The fault is taken out by the drill itself; steady state must come back after it.
         await this.revertNow();
@@ -310,6 +327,21 @@ export class Drill {
     if (outcome === 'passed' && figures.failedShare > spec.expect.maxFailedShare) {
       outcome = 'failed';
       reason = `${figures.failed} of ${figures.requests} requests failed (${(figures.failedShare * 100).toFixed(2)}% > ${(spec.expect.maxFailedShare * 100).toFixed(2)}% allowed); ${reason}`;
+    }
+    if (spec.crash && collected) {
+      // After a crash mid-recovery, the Recovery must have resumed from its history: every step once.
+      const repeated = collected.steps.filter((s) => s.source !== 'drill' && Number(s.detail?.['writes'] ?? 1) > 1);
+      this.check({
+        name: 'no step repeated',
+        ok: repeated.length === 0,
+        detail: repeated.length
+          ? `repeated after the crash: ${repeated.map((s) => `${s.source} ${s.step} ${s.state} ×${String(s.detail?.['writes'])}`).join(', ')}`
+          : `${collected.steps.filter((s) => s.source !== 'drill').length} recovery step records, each written once`,
+        atUnixMs: Date.now(),
+      });
+      if (outcome === 'passed' && repeated.length) [outcome, reason] = ['failed', `a completed step was repeated after the ${spec.crash.instance} crash`];
+      if (outcome === 'passed' && this.marks.crashedAtUnixMs === undefined)
+        [outcome, reason] = ['failed', `the ${spec.crash.instance} crash was never injected`];
     }
     const drillSteps: DrillStep[] = this.op.timeline.map((t) => ({
       source: 'drill',
