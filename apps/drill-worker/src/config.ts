@@ -26,7 +26,7 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   /** Drills inject real faults: off unless turned on (npm start's embedded stack turns them on). */
   DRILLS_ENABLED: z.enum(['true', 'false']).default('false'),
   /** What drills may hit: instance names, tiers (ranking-service) or "*", comma-separated. */
-  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service'),
+  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service,model-registry'),
   /** Where drill reports (JSON, HTML, Markdown) are written. */
   DRILL_REPORT_DIR: z.string().default('.data/drills'),
   /** host:port of each gateway's /metrics, comma-separated: "in rotation" for full capacity; empty = not checked. */

@@ -2,6 +2,7 @@
 // Platform and fake serving replicas: the guard and the blast radius, injection recorded before it
 // happens and never repeated by a retry, the proof, the revert, the reconciler, the steady-state
 // hypothesis on recorded requests, and rollouts refused while a drill runs.
+import { MockActivityEnvironment } from '@temporalio/testing';
 import type { Pool } from 'pg';
 import { createPool, insertDrillRequests, listActiveDrillFaults, migrateUp, recordDrillFault, upsertIncident, upsertOperation } from '@ranksafe/db';
 import { resolveDrillSpec } from '@ranksafe/drills';
@@ -91,9 +92,14 @@ describe('drill activities (real Postgres, fake platform and replicas)', () => {
     isWorkflowRunning: async () => true,
     ...over,
   });
+  const snapshots: Array<{ id: string; label: string; status: string; createdAtUnixMs: number; rows: number; artifacts: number; bytes: number }> = [];
+  const registry = {
+    listSnapshots: async () => ({ snapshots: snapshots.map((x) => ({ ...x, verifiedAtUnixMs: 0 })), rpoMs: 0 }),
+    verifySnapshot: async (id: string) => ({ ...snapshots.find((x) => x.id === id)!, verifiedAtUnixMs: Date.now() }),
+  } as unknown as DrillDeps['registry'];
   const world = (over: Partial<DrillConfig> = {}, serving = fakeServing()) => {
-    const p = fakePlatform(names);
-    const deps: DrillDeps = { pool, platform: p.platform, serving: serving.serving, drills: config(over) };
+    const p = fakePlatform([...names, 'model-registry']);
+    const deps: DrillDeps = { pool, platform: p.platform, serving: serving.serving, drills: config(over), registry };
     return { ...p, serving, deps, act: createDrillActivities(deps) };
   };
   const kill = resolveDrillSpec({ scenario: 'ranking-replica-kill' });
@@ -227,6 +233,39 @@ describe('drill activities (real Postgres, fake platform and replicas)', () => {
     expect(clean).toMatchObject({ ok: true, figures: { requests: 40, failed: 2, degraded: 4 } });
     const few = await act.checkSteadyState({ runId: 'drill-4', name: 'before', hypothesis: { ...h, minRequests: 100 }, fromUnixMs: t0, toUnixMs: t0 + 10_000 });
     expect(few.detail).toMatch(/only 40 requests in the window \(at least 100 to judge\)/);
+  });
+
+  it('a backup drill restores the newest verified snapshot into a sandbox, proves it by its rows and reports its age (RPO)', async () => {
+    const w = world({ allowList: ['model-registry'] });
+    const spec = resolveDrillSpec({ scenario: 'backup-restore' });
+    const plan = await w.act.drillPreflight({ workflowId: 'drill-5', spec });
+    expect(plan.blastRadius).toMatchObject({
+      tier: 'model-registry',
+      instances: ['model-registry'],
+      fault: expect.stringContaining('restore the newest verified snapshot'),
+    });
+    // The restore heartbeats (it can take a while): run it in an activity context.
+    const inActivity = <A, R>(fn: (a: A) => Promise<R>, a: A) => new MockActivityEnvironment().run(fn, a);
+    await expect(inActivity(w.act.injectDrillFault, { drillWorkflowId: 'drill-5', spec, instances: plan.instances })).rejects.toMatchObject({
+      type: 'NoSnapshot',
+    });
+    const hourAgo = Date.now() - 3_600_000;
+    snapshots.push(
+      { id: 'old', label: 'a', status: 'verified', createdAtUnixMs: hourAgo - 60_000, rows: 10, artifacts: 2, bytes: 100 },
+      { id: 'new', label: 'b', status: 'verified', createdAtUnixMs: hourAgo, rows: 12, artifacts: 3, bytes: 120 },
+      { id: 'bad', label: 'c', status: 'failed', createdAtUnixMs: Date.now(), rows: 0, artifacts: 0, bytes: 0 },
+    );
+    const inj = await inActivity(w.act.injectDrillFault, { drillWorkflowId: 'drill-5', spec, instances: plan.instances });
+    expect(inj.faults[0]!.restore).toMatchObject({ snapshotId: 'new', status: 'verified', rows: 12 });
+    expect(inj.faults[0]!.restore!.rpoMs).toBeGreaterThanOrEqual(3_600_000);
+    const proof = await w.act.proveDrillInjection({ spec, faults: inj.faults, instances: plan.instances });
+    expect(proof).toMatchObject({
+      ok: true,
+      detail: expect.stringMatching(/^snapshot new \(b\) restored into a sandbox and verified in \d+ ms: 12 rows, 3 artifacts, 120 bytes; RPO 36\d\d s/),
+    });
+    const strict = resolveDrillSpec({ scenario: 'backup-restore', expect: { rpoTargetMs: 60_000 } });
+    expect((await w.act.proveDrillInjection({ spec: strict, faults: inj.faults, instances: plan.instances })).detail).toMatch(/verified, but too old: RPO/);
+    snapshots.length = 0;
   });
 
   it('reads "in rotation" from a gateway\'s metrics text', () => {

@@ -33,8 +33,10 @@ import type {
   SeriesPoint,
 } from '@ranksafe/drills';
 import { isPlatformError, type ReplicaPlatform } from '@ranksafe/platform';
+import { withHeartbeat } from './heartbeat';
 import { writeDrillReport, drillReportMarkdown } from './report';
 import type { ServingControl } from './serving';
+import type { SnapshotRegistry } from './snapshots';
 
 export interface DrillConfig {
   /** Drills run only where enabled (DRILLS_ENABLED; on by default only on the embedded stack). */
@@ -56,6 +58,8 @@ export interface DrillDeps {
   platform: ReplicaPlatform;
   serving: ServingControl;
   drills: DrillConfig;
+  /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox). */
+  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'>;
 }
 
 export interface DrillReplica {
@@ -76,6 +80,18 @@ export interface InjectedFault {
   injectedAtUnixMs: number;
   pid?: number;
   adminFaultId?: string;
+  /** What a `restore` did: the snapshot, its age (the RPO), the verification. */
+  restore?: {
+    snapshotId: string;
+    label: string;
+    status: string;
+    createdAtUnixMs: number;
+    rows: number;
+    artifacts: number;
+    bytes: number;
+    rpoMs: number;
+    restoreMs: number;
+  };
 }
 
 export interface Observation {
@@ -221,14 +237,18 @@ export function createDrillActivities(deps: DrillDeps) {
       const reverts =
         spec.fault.kind === 'kill'
           ? instances.map((i) => `start ${i.name} again if no recovery brought it back`)
-          : instances.map((i) => `clear the ${spec.fault.kind} fault on ${i.name} (it also expires after ${spec.fault.ttlMs} ms)`);
+          : spec.fault.kind === 'restore'
+            ? ['nothing on the serving path: the restore goes into a sandbox database the registry drops after verifying it']
+            : instances.map((i) => `clear the ${spec.fault.kind} fault on ${i.name} (it also expires after ${spec.fault.ttlMs} ms)`);
       reverts.push(`stop the load agent (${drills.loadAgent})`);
       const fault =
-        spec.fault.kind === 'kill'
-          ? 'SIGKILL'
-          : spec.fault.kind === 'latency'
-            ? `+${spec.fault.latencyMs} ms on ${spec.fault.methods.join(', ') || 'every method'}`
-            : `hang on ${spec.fault.methods.join(', ') || 'every method'}`;
+        spec.fault.kind === 'restore'
+          ? 'restore the newest verified snapshot into a sandbox and verify it'
+          : spec.fault.kind === 'kill'
+            ? 'SIGKILL'
+            : spec.fault.kind === 'latency'
+              ? `+${spec.fault.latencyMs} ms on ${spec.fault.methods.join(', ') || 'every method'}`
+              : `hang on ${spec.fault.methods.join(', ') || 'every method'}`;
       return {
         instances,
         tierReplicas,
@@ -295,6 +315,34 @@ export function createDrillActivities(deps: DrillDeps) {
       const { spec } = input;
       const out: InjectedFault[] = [];
       const already = new Map((await listActiveDrillFaults(pool, input.drillWorkflowId)).map((f) => [f.id, f]));
+      if (spec.fault.kind === 'restore') {
+        // Nothing to revert, nothing to record: the registry restores into a sandbox and drops it.
+        const t = Date.now();
+        const { snapshots } = await deps.registry.listSnapshots();
+        const newest = snapshots.filter((x) => x.status === 'verified').sort((a, b) => Number(b.createdAtUnixMs) - Number(a.createdAtUnixMs))[0];
+        if (!newest)
+          throw ApplicationFailure.create({
+            type: 'NoSnapshot',
+            nonRetryable: true,
+            message: 'the registry has no verified snapshot to restore: the backups are not working',
+          });
+        const v = await withHeartbeat(deps.registry.verifySnapshot(newest.id));
+        const restore = {
+          snapshotId: v.id,
+          label: v.label,
+          status: v.status,
+          createdAtUnixMs: Number(v.createdAtUnixMs),
+          rows: Number(v.rows),
+          artifacts: Number(v.artifacts),
+          bytes: Number(v.bytes),
+          rpoMs: t - Number(v.createdAtUnixMs),
+          restoreMs: Date.now() - t,
+        };
+        return {
+          injectedAtUnixMs: t,
+          faults: [{ id: `${input.drillWorkflowId}/restore/${v.id}`, instance: input.instances[0]!.name, kind: 'restore', injectedAtUnixMs: t, restore }],
+        };
+      }
       for (const i of input.instances) {
         const id = faultId(input.drillWorkflowId, spec.fault.kind, i.name);
         const prev = already.get(id);
@@ -359,7 +407,17 @@ export function createDrillActivities(deps: DrillDeps) {
       const problems: string[] = [];
       for (const f of input.faults) {
         const r = input.instances.find((x) => x.name === f.instance)!;
-        if (spec.fault.kind === 'kill') {
+        if (spec.fault.kind === 'restore') {
+          const x = f.restore!;
+          const rpo = `RPO ${Math.round(x.rpoMs / 1000)} s (target ${Math.round(spec.expect.rpoTargetMs / 1000)} s)`;
+          if (x.status !== 'verified' || x.rows <= 0)
+            problems.push(`snapshot ${x.snapshotId} restored as ${x.status} with ${x.rows} rows: not a restore point`);
+          else if (x.rpoMs > spec.expect.rpoTargetMs) problems.push(`snapshot ${x.snapshotId} (${x.label}) verified, but too old: ${rpo}`);
+          else
+            proofs.push(
+              `snapshot ${x.snapshotId} (${x.label}) restored into a sandbox and verified in ${x.restoreMs} ms: ${x.rows} rows, ${x.artifacts} artifacts, ${x.bytes} bytes; ${rpo}`,
+            );
+        } else if (spec.fault.kind === 'kill') {
           const now = await platform.get(f.instance);
           if (now.state !== 'running') proofs.push(`${f.instance} ${now.state}${now.signal ? ` by ${now.signal}` : ''} (pid ${f.pid} gone)`);
           else if (now.pid !== f.pid && now.startedAt.getTime() >= f.injectedAtUnixMs)

@@ -22,7 +22,7 @@ describe('resolveDrillSpec', () => {
       fault: { kind: 'kill', latencyMs: 0, methods: [], ttlMs: 120_000 },
       steadyState: { windowMs: 5000, minRequests: 10, maxErrorRate: 0, maxDegradedShare: 0.05, maxP99Ms: 1500 },
       abort: { errorBudget: 0.05, minRequests: 20, p99CeilingMs: 5000, timeLimitMs: 90_000 },
-      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 15_000, maxFailedShare: 0 },
+      expect: { recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 15_000, maxFailedShare: 0, rpoTargetMs: 7_200_000 },
       load: { ratePerSec: 10, searchShare: 0.8, deadlineMs: 2000 },
       timing: { baselineMs: 6000, afterMs: 5000, holdMs: 0 },
       dryRun: false,
@@ -48,7 +48,7 @@ describe('resolveDrillSpec', () => {
 
   it('an override replaces one field and keeps the defaults beside it', () => {
     const spec = resolveDrillSpec({ scenario: 'ranking-replica-kill', expect: { rtoTargetMs: 20_000 }, load: { ratePerSec: 25 }, dryRun: true });
-    expect(spec.expect).toEqual({ recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 20_000, maxFailedShare: 0 });
+    expect(spec.expect).toEqual({ recovery: 'recovery-workflow', mttdTargetMs: 3000, rtoTargetMs: 20_000, maxFailedShare: 0, rpoTargetMs: 7_200_000 });
     expect(spec.load).toEqual({ ratePerSec: 25, searchShare: 0.8, deadlineMs: 2000 });
     expect(spec.dryRun).toBe(true);
   });

@@ -83,6 +83,17 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
       abort: { timeLimitMs: 180_000 },
     },
   },
+  'backup-restore': {
+    name: 'backup-restore',
+    title: 'Backup restore',
+    description:
+      "the registry's newest verified snapshot restored into a sandbox database and verified (rows, artifacts, hashes) while serving goes on: passes when the restore verifies within its RTO target and the restored point is younger than the RPO target; reports the RPO.",
+    defaults: {
+      target: { tier: 'model-registry', select: 'one' },
+      fault: { kind: 'restore' },
+      expect: { recovery: 'none', rtoTargetMs: 30_000, rpoTargetMs: 7_200_000, maxFailedShare: 0 },
+    },
+  },
 };
 
 export const SCENARIOS: Scenario[] = SCENARIO_NAMES.map((n) => CATALOG[n]);

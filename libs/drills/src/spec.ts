@@ -12,14 +12,19 @@ export const SCENARIO_NAMES = [
   'ranking-tier-lost',
   'worker-killed-mid-recovery',
   'temporal-restart',
+  'backup-restore',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
-export const TIERS = ['ranking-service', 'retrieval-service'] as const;
+export const TIERS = ['ranking-service', 'retrieval-service', 'model-registry'] as const;
 export type Tier = (typeof TIERS)[number];
 
-/** What is injected. `kill`: SIGKILL through the Platform; `latency` / `hang`: the service's Admin fault. */
-export const FAULT_KINDS = ['kill', 'latency', 'hang'] as const;
+/**
+ * What is injected. `kill`: SIGKILL through the Platform; `latency` / `hang`: the service's Admin
+ * fault; `restore`: nothing is broken — the registry's newest verified snapshot is restored into a
+ * sandbox database and verified (a backup drill: is the backup really a restore point, and how old).
+ */
+export const FAULT_KINDS = ['kill', 'latency', 'hang', 'restore'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /** How the system is expected to come back. */
@@ -90,6 +95,8 @@ export const expectSchema = z
     rtoTargetMs: ms(3_600_000).default(15_000),
     /** Failed requests tolerated overall for a pass (share of sent). */
     maxFailedShare: share.default(0),
+    /** Age of the restored point a backup drill accepts (ms; the registry's RPO objective). */
+    rpoTargetMs: ms(30 * 86_400_000).default(7_200_000),
   })
   .strict();
 

@@ -56,7 +56,7 @@ export const stackEnvSchema = z.object({
   /** Drills on this stack: on for the embedded stack (npm start), which exists to be drilled; `false` turns them off. */
   DRILLS_ENABLED: z.enum(['true', 'false']).default('true'),
   /** What drills may hit (the drill-worker's DRILL_ALLOW_LIST). */
-  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service'),
+  DRILL_ALLOW_LIST: z.string().default('ranking-service,retrieval-service,model-registry'),
   /** Monitor probe interval and failed-probes-in-a-row threshold. */
   MONITOR_INTERVAL_MS: z.coerce.number().int().min(50).default(250),
   MONITOR_FAILURE_THRESHOLD: z.coerce.number().int().min(1).default(3),

@@ -28,7 +28,11 @@ describe('stack topology', () => {
     expect(c.find((x) => x.app === 'drill-worker')!.env.SNAPSHOT_RPO_TARGET_MS).toBe('7200000');
     // Drills are on for the embedded stack, and the worker reads "in rotation" from the gateway's own /metrics.
     const worker = c.find((x) => x.app === 'drill-worker')!;
-    expect(worker.env).toMatchObject({ DRILLS_ENABLED: 'true', DRILL_ALLOW_LIST: 'ranking-service,retrieval-service', DRILL_LOAD_AGENT: 'load-agent' });
+    expect(worker.env).toMatchObject({
+      DRILLS_ENABLED: 'true',
+      DRILL_ALLOW_LIST: 'ranking-service,retrieval-service,model-registry',
+      DRILL_LOAD_AGENT: 'load-agent',
+    });
     expect(worker.env.DRILL_GATEWAY_METRICS).toBe(`127.0.0.1:${gw.metricsPort}`);
   });
 

@@ -176,7 +176,7 @@ export class Drill {
     this.status.phase = 'injecting';
     const injected = await this.op.step(
       'inject',
-      () => quick.injectDrillFault({ drillWorkflowId: this.runId, spec, instances: plan.instances }),
+      () => slow.injectDrillFault({ drillWorkflowId: this.runId, spec, instances: plan.instances }),
       (r) => ({ faults: r.faults.map((f) => f.id) }),
     );
     this.faults = injected.faults;
@@ -240,6 +240,12 @@ export class Drill {
       await this.wait(OBSERVE_EVERY_MS);
     }
     const rto = this.marks.recoveredAtUnixMs - injectedAt;
+    const restored = this.faults.find((f) => f.restore)?.restore;
+    if (restored)
+      return [
+        'passed',
+        `snapshot ${restored.snapshotId} restored into a sandbox and verified in ${restored.restoreMs} ms; RPO ${Math.round(restored.rpoMs / 1000)} s`,
+      ];
     const mttd = this.marks.detectedAtUnixMs !== undefined ? this.marks.detectedAtUnixMs - injectedAt : undefined;
     return ['passed', `${plan.blastRadius.instances.join(', ')}: ${mttd !== undefined ? `detected in ${mttd} ms, ` : ''}steady state restored in ${rto} ms`];
   }
@@ -322,6 +328,7 @@ export class Drill {
       }),
       mttdMs: inj !== undefined && this.marks.detectedAtUnixMs !== undefined ? this.marks.detectedAtUnixMs - inj : undefined,
       rtoMs: inj !== undefined && this.marks.recoveredAtUnixMs !== undefined ? this.marks.recoveredAtUnixMs - inj : undefined,
+      rpoMs: this.faults.find((f) => f.restore)?.restore?.rpoMs,
     };
     // A pass must also hold the client-side promise: no more failed requests than the scenario tolerates.
     if (outcome === 'passed' && figures.failedShare > spec.expect.maxFailedShare) {
