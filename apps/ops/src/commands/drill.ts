@@ -270,7 +270,9 @@ export function drillEvents(prev: DrillStatus | undefined, s: DrillStatus, now: 
   if (!prev?.blastRadius && s.blastRadius)
     out.push(`${hms(now)}  blast radius: ${fmtBlastRadius(s.blastRadius)}; reverts: ${s.blastRadius.reverts.join('; ')}`);
   for (const c of s.checks.slice(prev?.checks.length ?? 0)) out.push(`${hms(c.atUnixMs)}  check ${c.name}: ${c.ok ? 'ok' : 'FAILED'} (${c.detail})`);
-  for (const m of MARKS) if (isNum(s.marks[m.field]) && !isNum(prev?.marks[m.field])) out.push(markLine(m.label, m.field, s, spec));
+  const marks = MARKS.filter((m) => isNum(s.marks[m.field]) && !isNum(prev?.marks[m.field]));
+  // In the order they happened (a stable sort keeps the drill's order for marks at the same time).
+  for (const m of marks.sort((a, b) => s.marks[a.field]! - s.marks[b.field]!)) out.push(markLine(m.label, m.field, s, spec));
   if (s.abortRequested && !prev?.abortRequested)
     out.push(`${hms(now)}  abort requested: ${s.abortRequested} (the fault is reverted, the drill ends as aborted)`);
   if (s.phase !== prev?.phase) {
