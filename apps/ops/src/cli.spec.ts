@@ -64,6 +64,7 @@ describe('ops main', () => {
       'recover',
       'monitor',
       'rollout',
+      'drill',
       'help',
     ]);
   }, 60_000);

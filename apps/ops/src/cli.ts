@@ -18,11 +18,11 @@ export const int = (name: string, min: number, max: number) => (v: string) => {
   return n;
 };
 
-/** Milliseconds of a duration: `1500` or `1500ms`, `30s`, `2m`, `1h` (decimals allowed: `1.5s`). */
+/** Milliseconds of a duration: `1500` or `1500ms`, `30s`, `2m`, `1h`, `7d` (decimals allowed: `1.5s`). */
 export function parseDuration(v: string): number | undefined {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(v);
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(v);
   if (!m) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms').toLowerCase() as 'ms' | 's' | 'm' | 'h'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms').toLowerCase() as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Math.round(Number(m[1]) * unit);
 }
 

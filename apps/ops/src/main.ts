@@ -3,6 +3,7 @@
 import { Command } from 'commander';
 import { loadStackEnv } from '@ranksafe/platform';
 import { runMain } from '@ranksafe/serving-kit';
+import { addDrillCommands } from './commands/drill';
 import { addIndexCommands } from './commands/index';
 import { addModelCommands } from './commands/model';
 import { addOperationCommands } from './commands/operations';
@@ -23,5 +24,6 @@ runMain('ops', async () => {
   addSnapshotCommands(program, loadEnv);
   addOperationCommands(program, loadEnv);
   addRolloutCommands(program, loadEnv);
+  addDrillCommands(program, loadEnv);
   await program.parseAsync(process.argv);
 });
