@@ -25,6 +25,8 @@ export const gatewayEnvSchema = serviceEnvSchema.extend({
   /** Deadline budget of each stage (ms); the whole request is also bound by the client's deadline. */
   GATEWAY_RETRIEVAL_BUDGET_MS: z.coerce.number().int().min(1).default(200),
   GATEWAY_RANKING_BUDGET_MS: z.coerce.number().int().min(1).default(250),
+  /** Attempts of a retrieval call, each within GATEWAY_RETRIEVAL_BUDGET_MS on another replica (paid from the retry budget). */
+  GATEWAY_RETRIEVAL_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(2),
   /** Recommend: how many of a user's most recent interactions form the profile. */
   GATEWAY_PROFILE_ITEMS: z.coerce.number().int().min(1).max(200).default(50),
   /** Load balancing over replicas: health check period, ejection after consecutive failures, for how long. */

@@ -137,6 +137,16 @@ export class SearchPipeline {
     return Math.max(1, Math.min(stageMs, left));
   }
 
+  /**
+   * A retrieval call's options: each attempt within the stage budget, and one more attempt on
+   * another replica when the first runs out of it (GATEWAY_RETRIEVAL_ATTEMPTS), all within the
+   * caller's deadline — a replica stalled for a moment (a model load on its cores) fails no request.
+   */
+  private retrievalCall(ctx: CallContext, md: Metadata) {
+    const per = this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS;
+    return { deadlineMs: this.budget(ctx, per * this.cfg.GATEWAY_RETRIEVAL_ATTEMPTS), attemptTimeoutMs: per, idempotent: true, metadata: md };
+  }
+
   private async timed<T>(rpc: string, stage: string, f: () => Promise<T>): Promise<T> {
     const end = this.metrics.stageSeconds.startTimer({ rpc, stage });
     try {
@@ -157,9 +167,7 @@ export class SearchPipeline {
     const retrieved = await this.timed('search', 'retrieval', () =>
       this.retrieval
         .call((c) => c.retrieve, RetrieveRequest.fromPartial({ query, filters: req.filters, topN }), {
-          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
-          idempotent: true,
-          metadata: md,
+          ...this.retrievalCall(ctx, md),
         })
         .catch((e) => fromRetrieval(e)),
     );
@@ -187,9 +195,7 @@ export class SearchPipeline {
       const history = await this.timed('recommend', 'history', () =>
         this.retrieval
           .call((c) => c.getUserHistory, GetUserHistoryRequest.fromPartial({ userId, limit: this.cfg.GATEWAY_PROFILE_ITEMS }), {
-            deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
-            idempotent: true,
-            metadata: md,
+            ...this.retrievalCall(ctx, md),
           })
           .catch((e) => fromRetrieval(e)),
       );
@@ -208,14 +214,10 @@ export class SearchPipeline {
     const [retrieved, profile] = await this.timed('recommend', 'retrieval', () =>
       Promise.all([
         this.retrieval.call((c) => c.retrieve, RetrieveRequest.fromPartial({ seeds, filters: req.filters, topN }), {
-          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
-          idempotent: true,
-          metadata: md,
+          ...this.retrievalCall(ctx, md),
         }),
         this.retrieval.call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: seeds.map((s) => s.id) }), {
-          deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RETRIEVAL_BUDGET_MS),
-          idempotent: true,
-          metadata: md,
+          ...this.retrievalCall(ctx, md),
         }),
       ]).catch((e) => fromRetrieval(e, { seeds: seedField })),
     );

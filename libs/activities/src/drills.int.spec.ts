@@ -245,7 +245,7 @@ describe('drill activities (real Postgres, fake platform and replicas)', () => {
       fault: expect.stringContaining('restore the newest verified snapshot'),
     });
     // The restore heartbeats (it can take a while): run it in an activity context.
-    const inActivity = <A, R>(fn: (a: A) => Promise<R>, a: A) => new MockActivityEnvironment().run(fn, a);
+    const inActivity = <A, R>(fn: (a: A) => Promise<R>, a: A) => new MockActivityEnvironment().run(fn, a) as Promise<R>;
     await expect(inActivity(w.act.injectDrillFault, { drillWorkflowId: 'drill-5', spec, instances: plan.instances })).rejects.toMatchObject({
       type: 'NoSnapshot',
     });

@@ -22,6 +22,8 @@ interface Replica {
   svc: RunningService;
   hits: number;
   failWith?: grpc.status;
+  /** Answer this much later (a replica stalled for a moment). */
+  delayMs?: number;
 }
 
 async function startReplica(name: string, port = 0): Promise<Replica> {
@@ -47,6 +49,7 @@ async function startReplica(name: string, port = 0): Promise<Replica> {
           ...Object.fromEntries(Object.keys(RetrievalService).map((k) => [k, unary(async () => Promise.reject(unimplemented(k)))])),
           retrieve: unary(async (req: RetrieveRequest) => {
             rep.hits++;
+            if (rep.delayMs) await sleep(rep.delayMs);
             if (!req.query) throw invalidArgument('query', 'must not be empty');
             if (rep.failWith !== undefined) throw new GrpcError(rep.failWith, `${name} failing on purpose`);
             return { candidates: [], indexVersion: name };
@@ -204,6 +207,25 @@ describe('ReplicaPool', () => {
     expect(b.hits).toBeGreaterThan(0);
     expect(a.hits).toBe(4);
     expect(stateOf(p, b)).toBe('ready'); // overload does not eject
+  });
+
+  it('an attempt that runs out of its attemptTimeoutMs is tried again on another replica, within the whole deadline', async () => {
+    const p = makePool({ ejectAfterFailures: 100 });
+    await ready(p);
+    b.delayMs = 1000;
+    for (let i = 0; i < 4; i++) {
+      const t0 = Date.now();
+      await expect(p.call((c) => c.retrieve, req(), { deadlineMs: 600, attemptTimeoutMs: 200, idempotent: true })).resolves.toMatchObject({
+        indexVersion: 'a',
+      });
+      expect(Date.now() - t0).toBeLessThan(600);
+    }
+    expect(b.hits).toBeGreaterThan(0);
+    expect(await metric('ranksafe_client_retries_total', { pool: 'retrieval', outcome: 'attempted' })).toBe(b.hits);
+    // Without a per-attempt timeout, the stalled replica takes the whole deadline: no time to retry.
+    a.delayMs = 1000;
+    const err = await p.call((c) => c.retrieve, req(), { deadlineMs: 300, idempotent: true }).catch((e) => e);
+    expect(err.code).toBe(grpc.status.DEADLINE_EXCEEDED);
   });
 
   it('never retries a non-idempotent call', async () => {

@@ -19,8 +19,8 @@ import { createLogger, type Logger } from './logger';
  *   its health check failed (unreachable, NOT_SERVING) since it last was in rotation and now says
  *   SERVING again (a restarted or re-admitted replica), which also resets its ejection backoff. A
  *   replica whose health stays SERVING while its calls keep failing serves the whole ejection.
- * - Retries: idempotent calls only, on UNAVAILABLE or RESOURCE_EXHAUSTED, always on a replica not
- *   tried yet, within the original deadline, paid from a retry budget (Finagle/Linkerd style:
+ * - Retries: idempotent calls only, on UNAVAILABLE or RESOURCE_EXHAUSTED (or an attempt that ran
+ *   out of its attemptTimeoutMs), always on a replica not tried yet, within the original deadline, paid from a retry budget (Finagle/Linkerd style:
  *   retries in the last 10 s ≤ ratio × calls in the last 10 s + minPerSecond × 10).
  */
 
@@ -63,6 +63,12 @@ export interface ReplicaSnapshot {
 export interface PoolCallOptions {
   /** Total time for the call, retries included. */
   deadlineMs: number;
+  /**
+   * Longest one attempt may take (Envoy's per_try_timeout); an idempotent attempt that runs out of
+   * it is retried on another replica within `deadlineMs` (a replica stalled for a moment, e.g. by a
+   * model load on its cores, does not fail the call). Default: the whole deadline.
+   */
+  attemptTimeoutMs?: number;
   /** Only idempotent calls are retried. */
   idempotent: boolean;
   metadata?: grpc.Metadata;
@@ -285,12 +291,15 @@ export class ReplicaPool<C extends grpc.Client> {
       if (!r) throw this.noReplicaError();
       tried.add(r);
       const remaining = deadline - Date.now();
+      const perTry = Math.min(remaining, opts.attemptTimeoutMs ?? remaining);
       try {
         if (remaining <= 0) throw new GrpcError(grpc.status.DEADLINE_EXCEEDED, `deadline passed before calling ${this.opts.name}`);
-        return await this.attempt(r, pick, req, remaining, opts.metadata);
+        return await this.attempt(r, pick, req, perTry, opts.metadata);
       } catch (err) {
         const code = errCode(err);
-        if (!opts.idempotent || code === undefined || !RETRY_CODES.has(code) || attempt >= this.maxAttempts) throw err;
+        // An attempt cut short by its own timeout, with time left overall, is worth another replica.
+        const attemptTimedOut = code === grpc.status.DEADLINE_EXCEEDED && perTry < remaining;
+        if (!opts.idempotent || code === undefined || !(RETRY_CODES.has(code) || attemptTimedOut) || attempt >= this.maxAttempts) throw err;
         if (deadline - Date.now() < MIN_RETRY_TIME_MS) throw err;
         if (!this.hasCandidate(tried)) throw err;
         if (!this.budget.tryWithdraw()) {
