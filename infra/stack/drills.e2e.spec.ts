@@ -131,11 +131,15 @@ describe('drills on the real stack under load', () => {
       await page.screenshot({ path: screenshotPath('temporal-ui-drills'), fullPage: true });
       await page.goto(`${ui}/namespaces/default/workflows/${encodeURIComponent(killDrill)}`);
       await page.getByText('Completed').first().waitFor({ timeout: 60_000 });
+      // The result (outcome, reason, figures) is on the page; the summary a person reads is the memo.
+      await page.getByText('"outcome": "passed"').first().waitFor({ timeout: 30_000 });
+      await page.screenshot({ path: screenshotPath('temporal-ui-drill'), fullPage: true });
+      await page.getByText('Memo', { exact: true }).first().click();
       await page
         .getByText(/Ranking replica SIGKILL: PASSED/)
         .first()
         .waitFor({ timeout: 30_000 });
-      await page.screenshot({ path: screenshotPath('temporal-ui-drill'), fullPage: true });
+      await page.screenshot({ path: screenshotPath('temporal-ui-drill-memo'), fullPage: true });
     } finally {
       await browser.close();
     }
