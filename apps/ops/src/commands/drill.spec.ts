@@ -156,7 +156,7 @@ describe('ops drill list', () => {
       /^ranking-replica-kill\s+Ranking replica SIGKILL\s+ranking-service, one replica\s+SIGKILL\s+recovery-workflow\s+3 s\s+15 s\s+0%\s+kill -9 of one/,
     );
     expect(rows.find((r) => r.startsWith('ranking-replica-latency'))).toMatch(
-      /ranking-service, one replica\s+\+2000 ms on \/ranksafe\.v1\.Ranking\/Rank \(TTL 2 min\)\s+recovery-workflow\s+5 s\s+20 s\s+1%/,
+      /ranking-service, one replica\s+\+3000 ms on \/ranksafe\.v1\.Ranking\/Rank \(TTL 2 min\)\s+recovery-workflow\s+5 s\s+20 s\s+1%/,
     );
     expect(rows.find((r) => r.startsWith('ranking-tier-lost'))).toMatch(/ranking-service, every replica\s+SIGKILL\s+recovery-workflow\s+3 s\s+30 s/);
   });

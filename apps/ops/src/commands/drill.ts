@@ -55,6 +55,7 @@ import {
 import { drillAbortSignal, drillStatusQuery, ids, SA, type DrillPhase, type DrillStatus } from '@ranksafe/workflows';
 import { duration, fields, fmtAge, fmtTime, int, run, runWithExitCode, table, withTemporal, type LoadEnv } from '../cli';
 import { describeFailure, runUrl } from './rollout';
+import { queryWithDeadline, settlesWithin, sleep } from './follow';
 
 /** The workflow's type name (exported from @ranksafe/workflows as drillWorkflow). */
 export const DRILL_WORKFLOW = 'drillWorkflow';
@@ -367,30 +368,8 @@ function ttyView(out: NodeJS.WritableStream, spec: DrillSpec | undefined): View 
 
 // -- following a run ------------------------------------------------------------------------
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** `p`, or a rejection after `ms`; the timer never outlives it (a CLI must exit as soon as it is done). */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/** The status query with a deadline on the call itself (a run no worker serves does not answer). */
-function queryStatus(h: WorkflowHandle, ms: number): Promise<DrillStatus> {
-  return h.client
-    .withDeadline(Date.now() + ms, () => h.query(drillStatusQuery))
-    .catch((e: Error) => {
-      throw new Error(/deadline/i.test(e.message) ? `no answer in ${ms} ms` : e.message);
-    });
-}
-
-/** Whether `p` settled within `ms` (its timer cleared either way). */
-const settlesWithin = (p: Promise<unknown>, ms: number) =>
-  withTimeout(
-    p.then(() => true),
-    ms,
-  ).catch(() => false);
+/** The status query, bounded (see queryWithDeadline). */
+const queryStatus = (h: WorkflowHandle, ms: number): Promise<DrillStatus> => queryWithDeadline(h, drillStatusQuery, ms);
 
 /** A yes/no question on the terminal (Ctrl-C or end of input: no). */
 export function askOnTerminal(question: string): Promise<boolean> {

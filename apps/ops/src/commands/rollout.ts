@@ -38,6 +38,7 @@ import {
   type TimelineEntry,
 } from '@ranksafe/workflows';
 import { duration, fields, fmtAge, fmtTime, int, num, run, runWithExitCode, table, withTemporal, type LoadEnv } from '../cli';
+import { queryWithDeadline, settlesWithin, sleep } from './follow';
 
 /** The workflow's type name (exported from @ranksafe/workflows as modelRolloutWorkflow). */
 export const ROLLOUT_WORKFLOW = 'modelRolloutWorkflow';
@@ -395,33 +396,8 @@ function ttyView(out: NodeJS.WritableStream): View {
   };
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** `p`, or a rejection after `ms`; the timer never outlives it (a CLI must exit as soon as it is done). */
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms)));
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
-}
-
-/**
- * The status query with a deadline on the call itself: a run no worker serves does not answer,
- * and an abandoned query would go on retrying after the connection closed.
- */
-function queryStatus(h: WorkflowHandle, ms: number): Promise<RolloutStatus> {
-  return h.client
-    .withDeadline(Date.now() + ms, () => h.query(rolloutStatusQuery))
-    .catch((e: Error) => {
-      throw new Error(/deadline/i.test(e.message) ? `no answer in ${ms} ms` : e.message);
-    });
-}
-
-/** Whether `p` settled within `ms` (its timer cleared either way). */
-const settlesWithin = (p: Promise<unknown>, ms: number) =>
-  withTimeout(
-    p.then(() => true),
-    ms,
-  ).catch(() => false);
+/** The status query, bounded (see queryWithDeadline). */
+const queryStatus = (h: WorkflowHandle, ms: number): Promise<RolloutStatus> => queryWithDeadline(h, rolloutStatusQuery, ms);
 
 export interface FollowOptions {
   /** Where the live view goes (default stderr). */
