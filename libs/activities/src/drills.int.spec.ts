@@ -8,7 +8,8 @@ import { createPool, insertDrillRequests, listActiveDrillFaults, migrateUp, reco
 import { resolveDrillSpec } from '@ranksafe/drills';
 import type { ReplicaInfo, ReplicaPlatform } from '@ranksafe/platform';
 import { scratchDatabase } from '@ranksafe/testing';
-import { allowed, createDrillActivities, readyTargets, reconcileDrillFaults, type DrillConfig, type DrillDeps } from './drills';
+import type { DrillConfig, DrillDeps } from './drill-faults';
+import { allowed, createDrillActivities, readyTargets, reconcileDrillFaults } from './drills';
 import { createRolloutActivities } from './rollout';
 import type { ServingControl } from './serving';
 

@@ -32,66 +32,14 @@ import type {
   PhaseFigures,
   SeriesPoint,
 } from '@ranksafe/drills';
-import { isPlatformError, type ReplicaPlatform } from '@ranksafe/platform';
-import { withHeartbeat } from './heartbeat';
+import { isPlatformError } from '@ranksafe/platform';
+import { faultDriver, type DrillDeps, type DrillReplica, type InjectedFault } from './drill-faults';
 import { writeDrillReport, drillReportMarkdown } from './report';
-import type { ServingControl } from './serving';
-import type { SnapshotRegistry } from './snapshots';
-
-export interface DrillConfig {
-  /** Drills run only where enabled (DRILLS_ENABLED; on by default only on the embedded stack). */
-  enabled: boolean;
-  /** Instances (or whole tiers, or "*") a drill may hit (DRILL_ALLOW_LIST). */
-  allowList: string[];
-  /** Where reports go (DRILL_REPORT_DIR). */
-  reportDir: string;
-  /** host:port of every gateway's /metrics: "in rotation" is read from ranksafe_client_replica_ready. */
-  gatewayMetrics: string[];
-  /** The Platform instance name of the load agent. */
-  loadAgent: string;
-  /** Whether a workflow execution is still open (the reconciler and the one-drill-at-a-time guard ask). */
-  isWorkflowRunning(workflowId: string): Promise<boolean>;
-}
-
-export interface DrillDeps {
-  pool: Pool;
-  platform: ReplicaPlatform;
-  serving: ServingControl;
-  drills: DrillConfig;
-  /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox). */
-  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'>;
-}
-
-export interface DrillReplica {
-  name: string;
-  address: string;
-}
 
 export interface DrillPlan {
   blastRadius: BlastRadius;
   instances: DrillReplica[];
   tierReplicas: DrillReplica[];
-}
-
-export interface InjectedFault {
-  id: string;
-  instance: string;
-  kind: string;
-  injectedAtUnixMs: number;
-  pid?: number;
-  adminFaultId?: string;
-  /** What a `restore` did: the snapshot, its age (the RPO), the verification. */
-  restore?: {
-    snapshotId: string;
-    label: string;
-    status: string;
-    createdAtUnixMs: number;
-    rows: number;
-    artifacts: number;
-    bytes: number;
-    rpoMs: number;
-    restoreMs: number;
-  };
 }
 
 export interface Observation {
@@ -166,30 +114,10 @@ const range = (fromUnixMs?: number, toUnixMs?: number) => ({
   to: toUnixMs !== undefined ? new Date(toUnixMs) : undefined,
 });
 
-/** Undo one injected fault: a killed process started again (unless something already brought it back), an Admin fault cleared. */
+/** Undo one recorded fault (its kind's driver, from the record alone) and mark it reverted. */
 export async function revertDrillFault(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'>, f: StoredDrillFault, by: string): Promise<string> {
-  const { pool, platform, serving } = deps;
-  if (f.kind === 'kill') {
-    const now = await platform.get(f.target).catch(() => undefined);
-    if (now && now.state !== 'running') {
-      await platform.start(f.target);
-      await markDrillFaultReverted(pool, f.id, by);
-      return `${f.target} started again (it was ${now.state})`;
-    }
-    await markDrillFaultReverted(pool, f.id, by);
-    return `${f.target} already running again (pid ${now?.pid ?? '?'})`;
-  }
-  const address = String(f.detail?.['address'] ?? '');
-  const adminFaultId = String(f.detail?.['adminFaultId'] ?? '');
-  let detail: string;
-  try {
-    const r = await serving.clearFaults(address, adminFaultId || undefined);
-    detail = `${f.kind} fault on ${f.target} cleared (${r.cleared})`;
-  } catch (e) {
-    // A replica restarted since has no fault left (faults live in its process).
-    detail = `${f.target} unreachable to clear its ${f.kind} fault (${(e as Error).message.split('\n')[0]}); a restart cleared it, and it expires by itself`;
-  }
-  await markDrillFaultReverted(pool, f.id, by);
+  const detail = await faultDriver(f.kind).revert(deps, f);
+  await markDrillFaultReverted(deps.pool, f.id, by);
   return detail;
 }
 
@@ -234,21 +162,10 @@ export function createDrillActivities(deps: DrillDeps) {
         if (isPlatformError(e, 'not_found')) throw refused(`no load agent (${drills.loadAgent}) is known to the Platform`);
         throw e;
       }
-      const reverts =
-        spec.fault.kind === 'kill'
-          ? instances.map((i) => `start ${i.name} again if no recovery brought it back`)
-          : spec.fault.kind === 'restore'
-            ? ['nothing on the serving path: the restore goes into a sandbox database the registry drops after verifying it']
-            : instances.map((i) => `clear the ${spec.fault.kind} fault on ${i.name} (it also expires after ${spec.fault.ttlMs} ms)`);
+      const driver = faultDriver(spec.fault.kind);
+      const reverts = driver.reverts(spec, instances);
       reverts.push(`stop the load agent (${drills.loadAgent})`);
-      const fault =
-        spec.fault.kind === 'restore'
-          ? 'restore the newest verified snapshot into a sandbox and verify it'
-          : spec.fault.kind === 'kill'
-            ? 'SIGKILL'
-            : spec.fault.kind === 'latency'
-              ? `+${spec.fault.latencyMs} ms on ${spec.fault.methods.join(', ') || 'every method'}`
-              : `hang on ${spec.fault.methods.join(', ') || 'every method'}`;
+      const fault = driver.describe(spec);
       return {
         instances,
         tierReplicas,
@@ -313,89 +230,34 @@ export function createDrillActivities(deps: DrillDeps) {
       instances: DrillReplica[];
     }): Promise<{ injectedAtUnixMs: number; faults: InjectedFault[] }> {
       const { spec } = input;
+      const driver = faultDriver(spec.fault.kind);
       const out: InjectedFault[] = [];
       const already = new Map((await listActiveDrillFaults(pool, input.drillWorkflowId)).map((f) => [f.id, f]));
-      if (spec.fault.kind === 'restore') {
-        // Nothing to revert, nothing to record: the registry restores into a sandbox and drops it.
-        const t = Date.now();
-        const { snapshots } = await deps.registry.listSnapshots();
-        const newest = snapshots.filter((x) => x.status === 'verified').sort((a, b) => Number(b.createdAtUnixMs) - Number(a.createdAtUnixMs))[0];
-        if (!newest)
-          throw ApplicationFailure.create({
-            type: 'NoSnapshot',
-            nonRetryable: true,
-            message: 'the registry has no verified snapshot to restore: the backups are not working',
-          });
-        const v = await withHeartbeat(deps.registry.verifySnapshot(newest.id));
-        const restore = {
-          snapshotId: v.id,
-          label: v.label,
-          status: v.status,
-          createdAtUnixMs: Number(v.createdAtUnixMs),
-          rows: Number(v.rows),
-          artifacts: Number(v.artifacts),
-          bytes: Number(v.bytes),
-          rpoMs: t - Number(v.createdAtUnixMs),
-          restoreMs: Date.now() - t,
-        };
-        return {
-          injectedAtUnixMs: t,
-          faults: [{ id: `${input.drillWorkflowId}/restore/${v.id}`, instance: input.instances[0]!.name, kind: 'restore', injectedAtUnixMs: t, restore }],
-        };
-      }
       for (const i of input.instances) {
         const id = faultId(input.drillWorkflowId, spec.fault.kind, i.name);
-        const prev = already.get(id);
-        if (prev?.detail?.['injectedAtUnixMs']) {
+        if (!driver.recorded) {
           out.push({
             id,
             instance: i.name,
-            kind: prev.kind,
-            injectedAtUnixMs: Number(prev.detail['injectedAtUnixMs']),
-            pid: prev.detail['pid'] as number | undefined,
+            kind: spec.fault.kind,
+            ...(await driver.inject(deps, { drillWorkflowId: input.drillWorkflowId, spec, instance: i })),
           });
           continue;
         }
-        const expiresAtUnixMs = Date.now() + spec.fault.ttlMs;
-        await recordDrillFault(pool, {
-          id,
-          drillWorkflowId: input.drillWorkflowId,
-          kind: spec.fault.kind,
-          target: i.name,
-          detail: { address: i.address },
-          expiresAtUnixMs,
-        });
-        if (spec.fault.kind === 'kill') {
-          const before = await platform.get(i.name);
-          const t = Date.now();
-          await platform.kill(i.name, 'SIGKILL');
-          await recordDrillFault(pool, {
-            id,
-            drillWorkflowId: input.drillWorkflowId,
-            kind: 'kill',
-            target: i.name,
-            detail: { injectedAtUnixMs: t, pid: before.pid },
-            expiresAtUnixMs,
-          });
-          out.push({ id, instance: i.name, kind: 'kill', injectedAtUnixMs: t, pid: before.pid });
-        } else {
-          const t = Date.now();
-          const f = await serving.injectFault(i.address, {
-            kind: spec.fault.kind,
-            latencyMs: spec.fault.latencyMs,
-            methods: spec.fault.methods,
-            ttlMs: spec.fault.ttlMs,
-          });
-          await recordDrillFault(pool, {
-            id,
-            drillWorkflowId: input.drillWorkflowId,
-            kind: spec.fault.kind,
-            target: i.name,
-            detail: { injectedAtUnixMs: t, adminFaultId: f.id },
-            expiresAtUnixMs,
-          });
-          out.push({ id, instance: i.name, kind: spec.fault.kind, injectedAtUnixMs: t, adminFaultId: f.id });
+        const prev = already.get(id);
+        if (prev?.detail?.['injectedAtUnixMs']) {
+          // Injected by an earlier attempt (its completion was lost): report it, inject nothing.
+          const { address: _a, ...injection } = prev.detail as Record<string, unknown>;
+          out.push({ ...(injection as unknown as Omit<InjectedFault, 'id' | 'instance' | 'kind'>), id, instance: i.name, kind: prev.kind });
+          continue;
         }
+        const expiresAtUnixMs = Date.now() + spec.fault.ttlMs;
+        const record = (detail: Record<string, unknown>) =>
+          recordDrillFault(pool, { id, drillWorkflowId: input.drillWorkflowId, kind: spec.fault.kind, target: i.name, detail, expiresAtUnixMs });
+        await record({ address: i.address });
+        const injection = await driver.inject(deps, { drillWorkflowId: input.drillWorkflowId, spec, instance: i });
+        await record({ address: i.address, ...injection });
+        out.push({ id, instance: i.name, kind: spec.fault.kind, ...injection });
       }
       return { injectedAtUnixMs: Math.min(...out.map((f) => f.injectedAtUnixMs)), faults: out };
     },
@@ -403,46 +265,13 @@ export function createDrillActivities(deps: DrillDeps) {
     /** Proof of injection: the process really gone (or replaced), the latency really observed, the hang really hanging. */
     async proveDrillInjection(input: { spec: DrillSpec; faults: InjectedFault[]; instances: DrillReplica[] }): Promise<DrillCheck> {
       const { spec } = input;
+      const driver = faultDriver(spec.fault.kind);
       const proofs: string[] = [];
       const problems: string[] = [];
       for (const f of input.faults) {
-        const r = input.instances.find((x) => x.name === f.instance)!;
-        if (spec.fault.kind === 'restore') {
-          const x = f.restore!;
-          const rpo = `RPO ${Math.round(x.rpoMs / 1000)} s (target ${Math.round(spec.expect.rpoTargetMs / 1000)} s)`;
-          if (x.status !== 'verified' || x.rows <= 0)
-            problems.push(`snapshot ${x.snapshotId} restored as ${x.status} with ${x.rows} rows: not a restore point`);
-          else if (x.rpoMs > spec.expect.rpoTargetMs) problems.push(`snapshot ${x.snapshotId} (${x.label}) verified, but too old: ${rpo}`);
-          else
-            proofs.push(
-              `snapshot ${x.snapshotId} (${x.label}) restored into a sandbox and verified in ${x.restoreMs} ms: ${x.rows} rows, ${x.artifacts} artifacts, ${x.bytes} bytes; ${rpo}`,
-            );
-        } else if (spec.fault.kind === 'kill') {
-          const now = await platform.get(f.instance);
-          if (now.state !== 'running') proofs.push(`${f.instance} ${now.state}${now.signal ? ` by ${now.signal}` : ''} (pid ${f.pid} gone)`);
-          else if (now.pid !== f.pid && now.startedAt.getTime() >= f.injectedAtUnixMs)
-            proofs.push(`${f.instance} pid ${f.pid} gone, already replaced by pid ${now.pid}`);
-          else problems.push(`${f.instance} still runs as pid ${now.pid}: the kill did not take`);
-        } else if (spec.fault.kind === 'latency') {
-          const want = spec.fault.latencyMs * 0.8;
-          try {
-            const q = await serving.canaryQuery(spec.target.tier, r.address, spec.fault.latencyMs + 5000);
-            if (q.latencyMs >= want) proofs.push(`${f.instance} answered a probe in ${q.latencyMs} ms (fault +${spec.fault.latencyMs} ms)`);
-            else
-              problems.push(
-                `${f.instance} answered a probe in ${q.latencyMs} ms: the +${spec.fault.latencyMs} ms did not take (methods ${spec.fault.methods.join(', ')})`,
-              );
-          } catch (e) {
-            proofs.push(`${f.instance} probe failed (${(e as Error).message.split('\n')[0]}): slower than its deadline`);
-          }
-        } else {
-          try {
-            const q = await serving.canaryQuery(spec.target.tier, r.address, 1500);
-            problems.push(`${f.instance} answered a probe in ${q.latencyMs} ms: the hang did not take`);
-          } catch (e) {
-            proofs.push(`${f.instance} did not answer within 1.5 s (${(e as Error).message.split('\n')[0]})`);
-          }
-        }
+        const r = await driver.prove(deps, { spec, fault: f, instance: input.instances.find((x) => x.name === f.instance)! });
+        if (r.problem) problems.push(r.problem);
+        else if (r.proof) proofs.push(r.proof);
       }
       return {
         name: 'injection took effect',

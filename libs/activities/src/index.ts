@@ -3,7 +3,8 @@
 //   proxyActivities<Activities>(...)
 import type { Pool } from 'pg';
 import type { ReplicaPlatform } from '@ranksafe/platform';
-import { createDrillActivities, type DrillConfig } from './drills';
+import { createDrillActivities } from './drills';
+import type { DrillConfig } from './drill-faults';
 import { createOperationActivities } from './operations';
 import { ping } from './ping';
 import { createPlatformActivities } from './platform';
@@ -28,6 +29,7 @@ export * from './quality';
 export * from './rollout';
 export * from './cold-path-metrics';
 export * from './drills';
+export * from './drill-faults';
 export * from './report';
 
 export interface ActivityDeps {

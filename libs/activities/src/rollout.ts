@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Pool } from 'pg';
 import { ModelKind } from '@ranksafe/proto';
 import { listIncidents, listOperations } from '@ranksafe/db';
-import type { DrillConfig } from './drills';
+import type { DrillConfig } from './drill-faults';
 import type { ReplicaPlatform } from '@ranksafe/platform';
 import { AliasConflictError, hasCode, type RegistryClient } from '@ranksafe/registry-client';
 import { withHeartbeat } from './heartbeat';

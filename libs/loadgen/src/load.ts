@@ -326,8 +326,10 @@ export function openLoop<R>(opts: OpenLoopOptions<R>): LoadRun {
   const schedule = async () => {
     let burst = 0;
     for (let i = 0; !stop.stopped && (opts.count === undefined || i < opts.count); i++) {
+      // Compare offsets, not (t0 + offset) - t0: that difference rounds below the offset for some t0
+      // (CI scheduled 81 arrivals in 400 ms at 200/s).
+      if (opts.durationMs !== undefined && i * interval >= opts.durationMs) break;
       const due = rec.t0 + i * interval;
-      if (opts.durationMs !== undefined && due - rec.t0 >= opts.durationMs) break;
       const wait = due - performance.now();
       if (wait >= 1) {
         burst = 0;

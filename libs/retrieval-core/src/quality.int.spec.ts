@@ -54,7 +54,11 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
       const wandsText = new Map(
         wands!.products.map((p: unknown, i: number) => parseProduct(p, `products-slice.jsonl:${i + 1}`)).map((p) => [p.id, productText(p)]),
       );
-      const judged = judgedQueriesFromQrels(wands!.qrels).map((q) => ({ ...q, candidates: q.candidates.filter((id) => wandsText.has(id)) }));
+      // The data's protocol: search all the slice's products for each query (not just re-order its
+      // judged candidates: over 6 queries with mostly partial grades that was too compressed to tell
+      // the two apart reliably — CI saw 0.821 vs 0.814 once the slice changed).
+      const all = [...wandsText.keys()];
+      const judged = judgedQueriesFromQrels(wands!.qrels).map((q) => ({ ...q, candidates: all }));
       const rankerFor = async (dir: string): Promise<RankFn> => {
         const enc = await BertEncoder.load(dir, { variant: 'int8', intraOpThreads: 1 });
         encoders.push(enc);
@@ -66,8 +70,8 @@ describe('quality gate data: NDCG@10 on the demo shop judged queries', () => {
       const good = await evaluateNdcg(judged, await rankerFor(GOOD));
       const bad = await evaluateNdcg(judged, await rankerFor(BAD));
       console.log(`WANDS slice ndcg@10 over ${good.queries} queries: good ${good.mean.toFixed(3)}, broken ${bad.mean.toFixed(3)}`);
-      // Only 6 queries with mostly partial grades: NDCG is compressed here (0.845 vs 0.819), yet the
-      // gate at its default tolerance (0.02) still refuses the broken model. Deterministic: same models, same data.
+      // The gate at its default tolerance (0.02) refuses the broken model on real data too.
+      expect(good.queries).toBeGreaterThan(0);
       expect(bad.mean).toBeLessThan(good.mean - 0.02);
     },
     240_000,

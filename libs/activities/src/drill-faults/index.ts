@@ -1,0 +1,20 @@
+import { hangFault, latencyFault } from './admin';
+import { killFault } from './kill';
+import { restoreFault } from './restore';
+import type { FaultDriver, FaultDrivers } from './types';
+
+export * from './types';
+
+/** Every fault kind's driver (a new kind is one module and one line here). */
+export const FAULT_DRIVERS: FaultDrivers = {
+  kill: killFault,
+  latency: latencyFault,
+  hang: hangFault,
+  restore: restoreFault,
+};
+
+export function faultDriver(kind: string): FaultDriver {
+  const d = (FAULT_DRIVERS as Record<string, FaultDriver | undefined>)[kind];
+  if (!d) throw new Error(`no driver for fault kind "${kind}" (known: ${Object.keys(FAULT_DRIVERS).join(', ')})`);
+  return d;
+}

@@ -1,0 +1,88 @@
+// One fault kind's side effects, behind one interface, so a scenario's fault is one module: what
+// it is in words (the blast radius), how it is injected into one target, how its effect is proven
+// before the detection clock starts, and how it is undone (by the drill's cleanup or by the
+// reconciler, from the record alone). The drill activities (../drills.ts) dispatch on fault.kind.
+import type { Pool } from 'pg';
+import type { StoredDrillFault } from '@ranksafe/db';
+import type { DrillSpec, FaultKind } from '@ranksafe/drills';
+import type { ReplicaPlatform } from '@ranksafe/platform';
+import type { ServingControl } from '../serving';
+import type { SnapshotRegistry } from '../snapshots';
+
+export interface DrillConfig {
+  /** Drills run only where enabled (DRILLS_ENABLED; on by default only on the embedded stack). */
+  enabled: boolean;
+  /** Instances (or whole tiers, or "*") a drill may hit (DRILL_ALLOW_LIST). */
+  allowList: string[];
+  /** Where reports go (DRILL_REPORT_DIR). */
+  reportDir: string;
+  /** host:port of every gateway's /metrics: "in rotation" is read from ranksafe_client_replica_ready. */
+  gatewayMetrics: string[];
+  /** The Platform instance name of the load agent. */
+  loadAgent: string;
+  /** Whether a workflow execution is still open (the reconciler and the one-drill-at-a-time guard ask). */
+  isWorkflowRunning(workflowId: string): Promise<boolean>;
+}
+
+export interface DrillDeps {
+  pool: Pool;
+  platform: ReplicaPlatform;
+  serving: ServingControl;
+  drills: DrillConfig;
+  /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox). */
+  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'>;
+}
+
+export interface DrillReplica {
+  name: string;
+  address: string;
+}
+
+export interface RestoreFigures {
+  snapshotId: string;
+  label: string;
+  status: string;
+  createdAtUnixMs: number;
+  rows: number;
+  artifacts: number;
+  bytes: number;
+  rpoMs: number;
+  restoreMs: number;
+}
+
+export interface InjectedFault {
+  id: string;
+  instance: string;
+  kind: string;
+  injectedAtUnixMs: number;
+  pid?: number;
+  adminFaultId?: string;
+  /** What a `restore` did: the snapshot, its age (the RPO), the verification. */
+  restore?: RestoreFigures;
+  /** What else a driver needs to prove or undo its fault (stored with the record). */
+  extra?: Record<string, unknown>;
+}
+
+/** A fault injected, what its record stores: everything to prove it and undo it without the workflow. */
+export type Injection = Omit<InjectedFault, 'id' | 'instance' | 'kind'>;
+
+export interface FaultDriver {
+  /** The fault in words (the blast radius). */
+  describe(spec: DrillSpec): string;
+  /** What the cleanup undoes, one line per target. */
+  reverts(spec: DrillSpec, instances: DrillReplica[]): string[];
+  /**
+   * Whether each injection is recorded, with its TTL, for the cleanup and the reconciler (before it
+   * is injected, so a crash between the two still leaves something to undo). False for a fault
+   * that leaves nothing behind to undo.
+   */
+  recorded: boolean;
+  /** Inject into one target. */
+  inject(deps: DrillDeps, input: { drillWorkflowId: string; spec: DrillSpec; instance: DrillReplica }): Promise<Injection>;
+  /** Proof of injection for one target: a proof, or the problem (the fault did not take). */
+  prove(deps: DrillDeps, input: { spec: DrillSpec; fault: InjectedFault; instance: DrillReplica }): Promise<{ proof?: string; problem?: string }>;
+  /** Undo one recorded fault from its record alone; says what it did. Idempotent. */
+  revert(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'>, f: StoredDrillFault): Promise<string>;
+}
+
+export type FaultDrivers = Record<FaultKind, FaultDriver>;
