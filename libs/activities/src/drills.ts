@@ -33,7 +33,7 @@ import type {
   SeriesPoint,
 } from '@ranksafe/drills';
 import { isPlatformError } from '@ranksafe/platform';
-import { faultDriver, type DrillDeps, type DrillReplica, type InjectedFault } from './drill-faults';
+import { faultDriver, type DetectedIncident, type DrillDeps, type DrillReplica, type InjectedFault } from './drill-faults';
 import { writeDrillReport, drillReportMarkdown } from './report';
 
 export interface DrillPlan {
@@ -46,7 +46,7 @@ export interface Observation {
   atUnixMs: number;
   /** Every injected instance's detection, once all were detected (the latest of them). */
   detectedAtUnixMs?: number;
-  incidents: Array<{ id: string; instance: string; state: string; detectedAtUnixMs: number; recoveryWorkflowId?: string }>;
+  incidents: DetectedIncident[];
   fullCapacity: boolean;
   capacityDetail: string;
   requestsSinceInjection: number;
@@ -288,11 +288,16 @@ export function createDrillActivities(deps: DrillDeps) {
       instances: DrillReplica[];
       tierReplicas: DrillReplica[];
       injectedAtUnixMs: number;
+      /** What was injected (a driver's detection and restoration read it); absent in histories from before drivers. */
+      faults?: InjectedFault[];
     }): Promise<Observation> {
       const { spec } = input;
+      const driver = faultDriver(spec.fault.kind);
       const now = Date.now();
-      const incidents: Observation['incidents'] = [];
-      for (const i of input.instances) {
+      const seen = { spec, faults: input.faults ?? [], instances: input.instances, injectedAtUnixMs: input.injectedAtUnixMs };
+      const detected = driver.detect ? await driver.detect(deps, seen) : undefined;
+      const incidents: Observation['incidents'] = detected?.incidents ?? [];
+      for (const i of detected ? [] : input.instances) {
         const found = (await listIncidents(pool, { instance: i.name, limit: 5 })).filter((x) => x.detectedAt.getTime() >= input.injectedAtUnixMs - 1000);
         const first = found[found.length - 1];
         if (first)
@@ -304,7 +309,11 @@ export function createDrillActivities(deps: DrillDeps) {
             recoveryWorkflowId: first.recoveryWorkflowId ?? undefined,
           });
       }
-      const detectedAtUnixMs = incidents.length === input.instances.length ? Math.max(...incidents.map((x) => x.detectedAtUnixMs)) : undefined;
+      const detectedAtUnixMs = detected
+        ? detected.detectedAtUnixMs
+        : incidents.length === input.instances.length
+          ? Math.max(...incidents.map((x) => x.detectedAtUnixMs))
+          : undefined;
 
       // Full capacity: every replica of the tier running, SERVING, in every gateway's rotation, and
       // (where a recovery is the expected path) every incident of this drill closed as recovered.
@@ -325,6 +334,7 @@ export function createDrillActivities(deps: DrillDeps) {
           else if (inc.state !== 'recovered') problems.push(`${i.name}: incident ${inc.state}`);
         }
       }
+      if (driver.notRestored) problems.push(...(await driver.notRestored(deps, seen)));
       let capacityDetail: string;
       if (!problems.length) {
         const rot = await inRotation(

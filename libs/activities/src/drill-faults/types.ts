@@ -81,8 +81,31 @@ export interface FaultDriver {
   inject(deps: DrillDeps, input: { drillWorkflowId: string; spec: DrillSpec; instance: DrillReplica }): Promise<Injection>;
   /** Proof of injection for one target: a proof, or the problem (the fault did not take). */
   prove(deps: DrillDeps, input: { spec: DrillSpec; fault: InjectedFault; instance: DrillReplica }): Promise<{ proof?: string; problem?: string }>;
+  /**
+   * Detection, where it is not an incident opened on each target (the default): e.g. the registry's
+   * verification flagging an artifact, or a rollout's analysis failing. `detectedAtUnixMs` once detected.
+   */
+  detect?(deps: DrillDeps, input: DriverObservation): Promise<{ detectedAtUnixMs?: number; incidents: DetectedIncident[] }>;
+  /** What still stands between the system and its steady state, beyond every tier replica SERVING and in rotation (empty = nothing). */
+  notRestored?(deps: DrillDeps, input: DriverObservation): Promise<string[]>;
   /** Undo one recorded fault from its record alone; says what it did. Idempotent. */
   revert(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'>, f: StoredDrillFault): Promise<string>;
+}
+
+export interface DriverObservation {
+  spec: DrillSpec;
+  faults: InjectedFault[];
+  instances: DrillReplica[];
+  injectedAtUnixMs: number;
+}
+
+/** What detection opened for one target (an incident, or what stands for one: a flagged artifact, a failed analysis). */
+export interface DetectedIncident {
+  id: string;
+  instance: string;
+  state: string;
+  detectedAtUnixMs: number;
+  recoveryWorkflowId?: string;
 }
 
 export type FaultDrivers = Record<FaultKind, FaultDriver>;

@@ -196,7 +196,14 @@ export class Drill {
     const holdUntil = injectedLocal + spec.timing.holdMs;
     for (;;) {
       this.abortIfAsked();
-      const o = await quick.observeDrill({ runId: this.runId, spec, instances: plan.instances, tierReplicas: plan.tierReplicas, injectedAtUnixMs: injectedAt });
+      const o = await quick.observeDrill({
+        runId: this.runId,
+        spec,
+        instances: plan.instances,
+        tierReplicas: plan.tierReplicas,
+        injectedAtUnixMs: injectedAt,
+        faults: this.faults,
+      });
       this.last = o;
       if (o.detectedAtUnixMs !== undefined && this.marks.detectedAtUnixMs === undefined) {
         this.marks.detectedAtUnixMs = o.detectedAtUnixMs;
