@@ -9,7 +9,8 @@ import { createPool, getDrillRun, listActiveDrillFaults, getLoad } from '@ranksa
 import type { DrillInput, DrillResult } from '@ranksafe/drills';
 import { PlatformClient } from '@ranksafe/platform';
 import { eventually, launchBrowser, screenshotPath } from '@ranksafe/testing';
-import { drillWorkflow, ids, SA } from '@ranksafe/workflows';
+import { RegistryClient } from '@ranksafe/registry-client';
+import { drillWorkflow, ids, SA, type RolloutResult } from '@ranksafe/workflows';
 import { testStack, type TestStack } from './harness';
 
 /** Short phases: this proves the mechanics; ~half of what the box serves with the whole stack on it. */
@@ -21,6 +22,7 @@ describe('drills on the real stack under load', () => {
   let conn: Connection;
   let platform: PlatformClient;
   let pool: ReturnType<typeof createPool>;
+  let registry: RegistryClient;
   const table: string[] = [];
   /** The passing ranking-replica-kill drill, for the browser checks. */
   let killDrill = '';
@@ -33,12 +35,14 @@ describe('drills on the real stack under load', () => {
     temporal = new Client({ connection: conn });
     platform = new PlatformClient(`127.0.0.1:${stack.base + 8}`, stack.adminToken());
     pool = createPool(stack.env.DATABASE_URL!, { max: 2 });
+    registry = new RegistryClient(`127.0.0.1:${stack.base + 5}`, { token: stack.adminToken(), actor: 'e2e' });
   }, 300_000);
   afterAll(async () => {
     console.log(
       `drills e2e (2 replicas per tier, load agent at ${FAST.load.ratePerSec}/s):\n  scenario                 outcome   MTTD      RTO       requests  failed  degraded  score\n  ${table.join('\n  ')}`,
     );
     platform?.close();
+    registry?.close();
     await pool?.end();
     await conn?.close();
     await stack?.teardown();
@@ -186,6 +190,66 @@ describe('drills on the real stack under load', () => {
     expect((await platform.get('temporal')).restarts).toBe(before + 1);
     expect(result.figures.failed).toBe(0);
     await leftClean(workflowId);
+  }, 300_000);
+
+  it('bad model rollout: the canary analysis catches the known-bad candidate and rolls it back; no request failed', async () => {
+    const production = await registry.aliasVersion('minilm-l6-v2', 'production');
+    const knownBad = await registry.aliasVersion('minilm-l6-v2', 'known-bad');
+    expect(knownBad).toMatch(/^int8-[0-9a-f]{12}$/);
+    const { result, workflowId } = await drill({ scenario: 'bad-model-rollout' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.checks.find((c) => c.name === 'injection took effect')?.detail).toContain(`minilm-l6-v2/${knownBad}`);
+    expect(result.figures.mttdMs).toBeGreaterThan(0);
+    expect(result.figures.rtoMs).toBeGreaterThanOrEqual(result.figures.mttdMs!);
+    expect(result.figures.failed).toBe(0);
+    // The rollout the drill started judged it in its canary analysis and rolled back: alias and replicas on production.
+    const rollout: RolloutResult = await temporal.workflow.getHandle(ids.rollout('minilm-l6-v2')).result();
+    expect(rollout).toMatchObject({ version: knownBad, outcome: 'rolled-back', reason: expect.stringMatching(/canary analysis failed/) });
+    expect(await registry.aliasVersion('minilm-l6-v2', 'production')).toBe(production);
+    expect(result.steps.some((s) => s.source === ids.rollout('minilm-l6-v2'))).toBe(false);
+    console.log(`bad-model-rollout: failed analysis → rolled back in ${rollout.rollbackMs} ms`);
+    await leftClean(workflowId);
+  }, 300_000);
+
+  it('bad model rollout through the quality gate: the gate refuses it before it answers anything', async () => {
+    const { result, workflowId } = await drill({
+      scenario: 'bad-model-rollout',
+      fault: { rollout: { strategy: { qualityGate: { skip: false } } } },
+    } as unknown as DrillInput);
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    const rollout: RolloutResult = await temporal.workflow.getHandle(ids.rollout('minilm-l6-v2')).result();
+    expect(rollout).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/^quality gate failed/), analyses: [] });
+    expect(result.figures.failed).toBe(0);
+    await leftClean(workflowId);
+  }, 300_000);
+
+  it('backup restore through the CLI: the newest verified snapshot restores into a sandbox and verifies; RPO reported', async () => {
+    const snap = stack.ops('snapshot', 'run');
+    expect([snap.status, snap.stderr]).toEqual([0, '']);
+    expect(snap.stdout).toMatch(/verified/);
+    const r = stack.ops(
+      'drill',
+      'run',
+      'backup-restore',
+      '--set',
+      `load.ratePerSec=${FAST.load.ratePerSec}`,
+      '--set',
+      'timing.baselineMs=5000',
+      '--set',
+      'steadyState.windowMs=4000',
+    );
+    console.log(r.stdout.split('\n').slice(-25).join('\n'));
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    expect(r.stdout).toMatch(/PASSED/i);
+    expect(r.stdout).toMatch(/RPO/);
+    const id = /(drill-backup-restore-[0-9TZ]+)/.exec(r.stdout)![1]!;
+    const stored = await getDrillRun(pool, id);
+    expect(stored).toMatchObject({ outcome: 'passed', scenario: 'backup-restore', failed: 0 });
+    expect(stored!.rpoMs).toBeGreaterThanOrEqual(0);
+    expect(r.stdout).toContain('.html');
+    table.push(
+      `backup-restore (ops)     passed    -         ${`${stored!.rtoMs} ms`.padEnd(10)}${String(stored!.requests).padEnd(10)}${String(stored!.failed).padEnd(8)}-         ${stored!.score}  RPO ${stored!.rpoMs} ms`,
+    );
   }, 300_000);
 
   it('a drill is refused while the system is not steady, and says why', async () => {

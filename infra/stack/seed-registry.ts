@@ -1,7 +1,8 @@
 // `npm start` step: make sure the model registry holds the served model and the catalog index,
 // and that their production aliases exist (set only when missing: moving production is a rollout).
 //   node --import tsx infra/stack/seed-registry.ts --registry HOST:PORT --index <index root or dir>
-//        [--model-dir models/minilm-l6-v2] [--variant int8] [--index-name demo-catalog]
+//        [--model-dir models/minilm-l6-v2] [--variant int8] [--index-name demo-catalog] [--known-bad-dir models/minilm-l6-v2-bad]
+// It also publishes the deliberately broken build (when built) under the alias known-bad: the bad-model-rollout drill rolls it out.
 // The admin token comes from ADMIN_TOKEN.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -18,6 +19,7 @@ async function main() {
       registry: { type: 'string' },
       index: { type: 'string' },
       'model-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2') },
+      'known-bad-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2-bad') },
       variant: { type: 'string', default: 'int8' },
       'index-name': { type: 'string', default: 'demo-catalog' },
     },
@@ -45,6 +47,34 @@ async function main() {
       alias: 'production',
     });
 
+    // The known-bad candidate the bad-model-rollout drill rolls out (alias known-bad): the deliberately
+    // broken build (tools/model/make_bad_variant.py, npm run setup), when it was built.
+    let knownBad = '';
+    const badDir = values['known-bad-dir'];
+    if (badDir && fs.existsSync(path.join(badDir, 'manifest.json'))) {
+      const b = readManifest(badDir);
+      const badVersion = modelBundleVersion(badDir, 'int8');
+      const bad = await publishDirectory(registry, {
+        spec: {
+          name: b.name,
+          version: badVersion,
+          kind: ModelKind.MODEL_KIND_BI_ENCODER,
+          framework: b.framework,
+          signature: { inputs: b.inputs.join(','), output: b.output, dims: String(b.dims), pooling: b.pooling, max_length: String(b.max_length) },
+          metrics: {},
+          lineage: {
+            source: 'tools/model/make_bad_variant.py (deliberately broken: for drills and gate tests, never serve it)',
+            datasetSha256: '',
+            parentVersion: modelVersion,
+          },
+        },
+        dir: badDir,
+        files: modelBundleFiles(badDir, 'int8'),
+        alias: 'known-bad',
+      });
+      knownBad = `; known-bad ${b.name}/${badVersion} ${bad.uploaded ? 'uploaded' : 'already registered'}`;
+    }
+
     const indexDir = resolveIndexDir(path.resolve(values.index));
     const im = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
     const index = await publishDirectory(registry, {
@@ -68,7 +98,7 @@ async function main() {
     });
     const what = (u: boolean, a: boolean) => `${u ? 'uploaded' : 'already registered'}${a ? ', production alias set' : ''}`;
     console.log(
-      `  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)}${knownBad} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
   } finally {
     registry.close();

@@ -1,4 +1,5 @@
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { Registry } from 'prom-client';
 import {
@@ -10,7 +11,9 @@ import {
   registryQualityEvaluator,
   type ActivityDeps,
   type ColdPathSource,
+  type DrillRollouts,
 } from '@ranksafe/activities';
+import { abortSignal, ids, modelRolloutWorkflow, rolloutStatusQuery, rolloutVerdict, type RolloutInput, type RolloutResult } from '@ranksafe/workflows';
 import { PlatformClient, workflowBundlerOptions } from '@ranksafe/platform';
 import { createPool } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
@@ -65,6 +68,7 @@ export function workerDeps(cfg: DrillWorkerConfig, temporal?: Client): ActivityD
       reportDir: cfg.DRILL_REPORT_DIR,
       gatewayMetrics: list(cfg.DRILL_GATEWAY_METRICS),
       loadAgent: cfg.DRILL_LOAD_AGENT,
+      rollouts: temporal ? temporalRollouts(temporal, cfg.TEMPORAL_TASK_QUEUE) : undefined,
       isWorkflowRunning: async (workflowId) => {
         if (!temporal) return true;
         try {
@@ -81,6 +85,58 @@ export function workerDeps(cfg: DrillWorkerConfig, temporal?: Client): ActivityD
       registry.close();
       platform.close();
       await pool.end();
+    },
+  };
+}
+
+/** Rollouts a drill starts (bad-model-rollout), reads (status query, then result) and aborts, over the Temporal client. */
+export function temporalRollouts(temporal: Client, taskQueue: string): DrillRollouts {
+  return {
+    async start({ model, version, strategy, drill, reason }) {
+      const workflowId = ids.rollout(model);
+      const input: RolloutInput = { model, version, strategy: strategy as RolloutInput['strategy'], reason, drill };
+      try {
+        const h = await temporal.workflow.start(modelRolloutWorkflow, {
+          taskQueue,
+          workflowId,
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          args: [input],
+          memo: { drill },
+        });
+        return { workflowId, runId: h.firstExecutionRunId };
+      } catch (e) {
+        if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+        // Started by an earlier attempt of this activity (its answer lost), or someone else's rollout.
+        const d = await temporal.workflow.getHandle(workflowId).describe();
+        if (d.memo?.['drill'] !== drill) throw new Error(`a rollout of ${model} (${workflowId}) is already running, not this drill's: the drill excludes it`);
+        return { workflowId, runId: d.runId };
+      }
+    },
+    async get(workflowId, runId) {
+      const h = temporal.workflow.getHandle<typeof modelRolloutWorkflow>(workflowId, runId);
+      const d = await h.describe();
+      const status = d.status.name;
+      if (status === 'RUNNING') {
+        const s = await h.query(rolloutStatusQuery);
+        return { workflowId, runId, status, phase: s.phase, version: s.version, verdict: rolloutVerdict(s), error: s.error };
+      }
+      if (status === 'COMPLETED') {
+        const r: RolloutResult = await h.result();
+        return { workflowId, runId, status, phase: r.outcome, outcome: r.outcome, reason: r.reason, version: r.version, verdict: rolloutVerdict(r) };
+      }
+      const error = await h.result().then(
+        () => undefined,
+        (e: Error) => (e.cause as Error | undefined)?.message ?? e.message,
+      );
+      return { workflowId, runId, status, verdict: { failed: false }, error };
+    },
+    async abort(workflowId, runId, reason) {
+      await temporal.workflow
+        .getHandle(workflowId, runId)
+        .signal(abortSignal, { by: 'drill', reason })
+        .catch((e: Error) => {
+          if (!(e instanceof WorkflowNotFoundError) && !/already completed/i.test(e.message)) throw e;
+        });
     },
   };
 }

@@ -115,7 +115,11 @@ const range = (fromUnixMs?: number, toUnixMs?: number) => ({
 });
 
 /** Undo one recorded fault (its kind's driver, from the record alone) and mark it reverted. */
-export async function revertDrillFault(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'>, f: StoredDrillFault, by: string): Promise<string> {
+export async function revertDrillFault(
+  deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'> & Partial<Pick<DrillDeps, 'drills'>>,
+  f: StoredDrillFault,
+  by: string,
+): Promise<string> {
   const detail = await faultDriver(f.kind).revert(deps, f);
   await markDrillFaultReverted(deps.pool, f.id, by);
   return detail;

@@ -53,7 +53,7 @@ export function createRolloutActivities(deps: {
      * be set, and every replica of the tier must be running (a rollout needs all of them; recover a
      * dead one first).
      */
-    async planRollout(input: { kind: 'RANKING_MODEL' | 'CATALOG_INDEX'; model: string; version: string }): Promise<RolloutPlan> {
+    async planRollout(input: { kind: 'RANKING_MODEL' | 'CATALOG_INDEX'; model: string; version: string; drill?: string }): Promise<RolloutPlan> {
       const tier = input.kind === 'CATALOG_INDEX' ? 'retrieval-service' : 'ranking-service';
       let candidate;
       try {
@@ -77,8 +77,11 @@ export function createRolloutActivities(deps: {
       const down = all.filter((r) => r.state !== 'running' || !r.address);
       if (down.length)
         throw fail('ReplicaNotRunning', `${down.map((r) => `${r.name} is ${r.state}`).join(', ')}: a rollout needs every replica; recover first`);
-      // Drills and rollouts exclude each other: a drill of this tier is rehearsing a failure of it.
-      for (const d of (await listOperations(deps.pool, { kind: 'drill', limit: 20 })).filter((o) => !o.endedAt && o.target === tier)) {
+      // Drills and rollouts exclude each other: a drill of this tier is rehearsing a failure of it
+      // (except the drill that started this rollout: a bad-model-rollout drill).
+      for (const d of (await listOperations(deps.pool, { kind: 'drill', limit: 20 })).filter(
+        (o) => !o.endedAt && o.target === tier && o.workflowId !== input.drill,
+      )) {
         if (!deps.drills || (await deps.drills.isWorkflowRunning(d.workflowId)))
           throw fail('DrillRunning', `drill ${d.workflowId} is running on ${tier}: wait for it to end (or abort it) before rolling out`);
       }

@@ -94,6 +94,40 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
       expect: { recovery: 'none', rtoTargetMs: 30_000, rpoTargetMs: 7_200_000, maxFailedShare: 0 },
     },
   },
+  'bad-model-rollout': {
+    name: 'bad-model-rollout',
+    title: 'Bad model rollout',
+    description:
+      "a ModelRollout of the registry's known-bad candidate (the deliberately broken build, alias known-bad) that skips the quality gate, so the canary analysis must catch it (score drift, top-10 overlap against mirrored production answers) and roll it back: MTTD = rollout start → failed verdict, RTO = → rolled back (traffic, alias and every replica's default back on production); clients see no error, the bad model answers only at the canary share. With fault.rollout.strategy.qualityGate.skip false the gate must refuse it before it answers anything.",
+    defaults: {
+      target: { tier: 'ranking-service', select: 'all' },
+      fault: {
+        kind: 'bad-rollout',
+        rollout: {
+          model: 'minilm-l6-v2',
+          version: '',
+          // Short analysis windows (a drill wants its verdict in seconds); the ML checks are as shipped.
+          strategy: {
+            qualityGate: { skip: true },
+            snapshot: false,
+            analysis: {
+              windowMs: 8000,
+              intervalMs: 2000,
+              warmupMs: 2500,
+              minRequests: 10,
+              minMirrored: 5,
+              p99SlackMs: 250,
+              maxP99Ratio: 4,
+              maxErrorRate: 0.05,
+            },
+          },
+        },
+      },
+      steadyState: { maxDegradedShare: 0.05 },
+      expect: { recovery: 'rollback', mttdTargetMs: 20_000, rtoTargetMs: 40_000, maxFailedShare: 0 },
+      abort: { timeLimitMs: 150_000 },
+    },
+  },
 };
 
 export const SCENARIOS: Scenario[] = SCENARIO_NAMES.map((n) => CATALOG[n]);
@@ -107,7 +141,14 @@ export class DrillSpecError extends Error {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The scenario's defaults, overridden field by field by the input, validated. Throws DrillSpecError. */
+/** `o` over `d`, objects merged field by field at every depth (arrays and other values replaced). */
+function deepMerge(d: Record<string, unknown>, o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...d };
+  for (const [k, v] of Object.entries(o)) out[k] = isObject(v) && isObject(d[k]) ? deepMerge(d[k] as Record<string, unknown>, v) : v;
+  return out;
+}
+
+/** The scenario's defaults, overridden field by field (at any depth) by the input, validated. Throws DrillSpecError. */
 export function resolveDrillSpec(input: unknown): DrillSpec {
   if (!isObject(input)) throw new DrillSpecError(['input must be a JSON object like {"scenario": "ranking-replica-kill"}']);
   const scenario = input['scenario'];
@@ -121,13 +162,15 @@ export function resolveDrillSpec(input: unknown): DrillSpec {
     const o = input[key];
     if (o !== undefined && key !== 'dryRun' && !isObject(o)) throw new DrillSpecError([`${key} must be an object`]);
     if ((OPTIONAL_SPEC_PARTS as readonly string[]).includes(key) && d === undefined && o === undefined) continue;
-    merged[key] = key === 'dryRun' ? o : { ...(isObject(d) ? d : {}), ...(isObject(o) ? o : {}) };
+    merged[key] = key === 'dryRun' ? o : deepMerge(isObject(d) ? d : {}, isObject(o) ? o : {});
   }
   for (const k of Object.keys(input)) if (!(k in drillSpecSchema.shape)) throw new DrillSpecError([`unknown field "${k}"`]);
   const r = drillSpecSchema.safeParse(merged);
   if (!r.success) throw new DrillSpecError(r.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`));
   const spec = r.data;
   if (spec.fault.kind === 'latency' && spec.fault.latencyMs <= 0) throw new DrillSpecError(['fault.latencyMs must be > 0 for a latency fault']);
+  if (spec.fault.kind === 'bad-rollout' && (!spec.fault.rollout || spec.target.tier !== 'ranking-service'))
+    throw new DrillSpecError(['a bad-rollout fault needs fault.rollout {model, version, strategy} and target.tier ranking-service']);
   if (spec.timing.baselineMs < spec.steadyState.windowMs)
     throw new DrillSpecError([`timing.baselineMs (${spec.timing.baselineMs}) must be at least steadyState.windowMs (${spec.steadyState.windowMs})`]);
   return spec;

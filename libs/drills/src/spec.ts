@@ -13,6 +13,7 @@ export const SCENARIO_NAMES = [
   'worker-killed-mid-recovery',
   'temporal-restart',
   'backup-restore',
+  'bad-model-rollout',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -22,13 +23,19 @@ export type Tier = (typeof TIERS)[number];
 /**
  * What is injected. `kill`: SIGKILL through the Platform; `latency` / `hang`: the service's Admin
  * fault; `restore`: nothing is broken — the registry's newest verified snapshot is restored into a
- * sandbox database and verified (a backup drill: is the backup really a restore point, and how old).
+ * sandbox database and verified (a backup drill: is the backup really a restore point, and how old);
+ * `bad-rollout`: a ModelRollout of a known-bad candidate (`fault.rollout`), which the rollout's own
+ * quality gate or canary analysis must catch and roll back.
  */
-export const FAULT_KINDS = ['kill', 'latency', 'hang', 'restore'] as const;
+export const FAULT_KINDS = ['kill', 'latency', 'hang', 'restore', 'bad-rollout'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
-/** How the system is expected to come back. */
-export const RECOVERY_PATHS = ['recovery-workflow', 'fault-cleared', 'none'] as const;
+/**
+ * How the system is expected to come back: a Recovery workflow per incident, the drill clearing the
+ * fault itself (after timing.holdMs), the system's own rollback (a rollout judging its candidate bad),
+ * or nothing to come back from (a backup restore).
+ */
+export const RECOVERY_PATHS = ['recovery-workflow', 'fault-cleared', 'rollback', 'none'] as const;
 export type RecoveryPath = (typeof RECOVERY_PATHS)[number];
 
 const ms = (max: number) => z.number().int().min(0).max(max);
@@ -53,6 +60,20 @@ export const faultSchema = z
     methods: z.array(z.string()).default([]),
     /** The fault clears itself after this long, whatever happens to the drill (and the reconciler clears it too). */
     ttlMs: ms(3_600_000).min(1000).default(120_000),
+    /** For `bad-rollout`: what is rolled out, and how. */
+    rollout: z
+      .object({
+        model: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/)
+          .default('minilm-l6-v2'),
+        /** The candidate version; empty = the model's `known-bad` alias in the registry (the embedded stack publishes the deliberately broken build under it). */
+        version: z.string().max(128).default(''),
+        /** The rollout's strategy (ModelRollout's input, validated by the rollout): e.g. `{"qualityGate": {"skip": true}}` so the canary analysis must catch it. */
+        strategy: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,9 +1,11 @@
 import { hangFault, latencyFault } from './admin';
 import { killFault } from './kill';
 import { restoreFault } from './restore';
+import { badRolloutFault } from './rollout';
 import type { FaultDriver, FaultDrivers } from './types';
 
 export * from './types';
+export { KNOWN_BAD_ALIAS } from './rollout';
 
 /** Every fault kind's driver (a new kind is one module and one line here). */
 export const FAULT_DRIVERS: FaultDrivers = {
@@ -11,6 +13,7 @@ export const FAULT_DRIVERS: FaultDrivers = {
   latency: latencyFault,
   hang: hangFault,
   restore: restoreFault,
+  'bad-rollout': badRolloutFault,
 };
 
 export function faultDriver(kind: string): FaultDriver {

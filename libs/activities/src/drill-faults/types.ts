@@ -7,6 +7,7 @@ import type { StoredDrillFault } from '@ranksafe/db';
 import type { DrillSpec, FaultKind } from '@ranksafe/drills';
 import type { ReplicaPlatform } from '@ranksafe/platform';
 import type { ServingControl } from '../serving';
+import type { RolloutRegistry } from '../rollout';
 import type { SnapshotRegistry } from '../snapshots';
 
 export interface DrillConfig {
@@ -22,6 +23,39 @@ export interface DrillConfig {
   loadAgent: string;
   /** Whether a workflow execution is still open (the reconciler and the one-drill-at-a-time guard ask). */
   isWorkflowRunning(workflowId: string): Promise<boolean>;
+  /** Rollouts a drill starts, reads and aborts (the bad-model-rollout drill); absent: that drill is refused. */
+  rollouts?: DrillRollouts;
+}
+
+/** A ModelRollout as a drill sees it: where it stands and whether it judged its candidate bad. */
+export interface RolloutView {
+  workflowId: string;
+  runId: string;
+  /** The execution's status: RUNNING, COMPLETED, FAILED, CANCELLED, TERMINATED, TIMED_OUT. */
+  status: string;
+  phase?: string;
+  /** Once completed: succeeded | rolled-back | frozen. */
+  outcome?: string;
+  reason?: string;
+  version?: string;
+  /** The rollout's own judgement of the candidate (quality gate or canary analysis), on its clock. */
+  verdict: { failed: boolean; atUnixMs?: number; by?: string; detail?: string };
+  /** A failed execution's error. */
+  error?: string;
+}
+
+export interface DrillRollouts {
+  /** Start ModelRollout(model, version, strategy) on behalf of `drill`; idempotent (a rollout of this drill already running is returned). */
+  start(input: {
+    model: string;
+    version: string;
+    strategy: Record<string, unknown>;
+    drill: string;
+    reason: string;
+  }): Promise<{ workflowId: string; runId: string }>;
+  get(workflowId: string, runId: string): Promise<RolloutView>;
+  /** Ask the rollout to roll back now (its abort signal); a closed rollout is not an error. */
+  abort(workflowId: string, runId: string, reason: string): Promise<void>;
 }
 
 export interface DrillDeps {
@@ -30,7 +64,7 @@ export interface DrillDeps {
   serving: ServingControl;
   drills: DrillConfig;
   /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox). */
-  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'>;
+  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'> & Pick<RolloutRegistry, 'aliasVersion'>;
 }
 
 export interface DrillReplica {
@@ -89,7 +123,7 @@ export interface FaultDriver {
   /** What still stands between the system and its steady state, beyond every tier replica SERVING and in rotation (empty = nothing). */
   notRestored?(deps: DrillDeps, input: DriverObservation): Promise<string[]>;
   /** Undo one recorded fault from its record alone; says what it did. Idempotent. */
-  revert(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'>, f: StoredDrillFault): Promise<string>;
+  revert(deps: Pick<DrillDeps, 'pool' | 'platform' | 'serving'> & Partial<Pick<DrillDeps, 'drills'>>, f: StoredDrillFault): Promise<string>;
 }
 
 export interface DriverObservation {

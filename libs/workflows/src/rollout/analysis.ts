@@ -48,6 +48,8 @@ export const rolloutInputSchema = z
     version: z.string().regex(NAME, 'version must be a registry version such as fp32-1a2b3c4d5e6f'),
     kind: z.enum(['RANKING_MODEL', 'CATALOG_INDEX']).default('RANKING_MODEL'),
     reason: z.string().max(500).optional(),
+    /** The drill that started this rollout (bad-model-rollout): the drill's exclusion of rollouts does not refuse it. */
+    drill: z.string().max(200).optional(),
     strategy: z
       .object({
         steps: z

@@ -1,3 +1,4 @@
 export * from './messages';
 export * from './analysis';
 export * from './workflow';
+export * from './verdict';

@@ -65,6 +65,8 @@ export interface RolloutInput {
   strategy?: RolloutStrategy;
   /** Why (kept in the registry's alias history and the operations log). */
   reason?: string;
+  /** The drill that started this rollout (a bad-model-rollout drill): its exclusion of rollouts lets this one through. */
+  drill?: string;
 }
 
 export type RolloutPhase =

@@ -198,7 +198,7 @@ export class Rollout {
     try {
       const plan = await this.step(
         'plan',
-        () => quick.planRollout({ kind: cfg.kind, model: cfg.model, version: cfg.version }),
+        () => quick.planRollout({ kind: cfg.kind, model: cfg.model, version: cfg.version, drill: cfg.drill }),
         (p) => ({ production: p.productionVersion, replicas: p.replicas.map((r) => r.name), gateways: p.gateways }),
       );
       status.productionVersion = plan.productionVersion;
