@@ -341,10 +341,14 @@ export function createDrillActivities(deps: DrillDeps) {
       if (driver.notRestored) problems.push(...(await driver.notRestored(deps, seen)));
       let capacityDetail: string;
       if (!problems.length) {
-        const rot = await inRotation(
-          drills.gatewayMetrics,
-          input.tierReplicas.map((r) => r.address),
-        );
+        // No gateway routes to the registry: its capacity is its replicas SERVING.
+        const rot =
+          spec.target.tier === 'model-registry'
+            ? { ok: true, detail: 'the registry is not in any gateway rotation' }
+            : await inRotation(
+                drills.gatewayMetrics,
+                input.tierReplicas.map((r) => r.address),
+              );
         if (!rot.ok) problems.push(rot.detail);
         capacityDetail = rot.ok ? `full capacity: ${input.tierReplicas.length} replica(s) SERVING; ${rot.detail}` : rot.detail;
       } else capacityDetail = problems.join('; ');

@@ -19,7 +19,8 @@ export function rolloutVerdict(s: Pick<RolloutStatus | RolloutResult, 'quality' 
     return {
       failed: true,
       by: 'quality-gate',
-      atUnixMs: step ? step.atUnixMs + (step.durationMs ?? 0) : undefined,
+      // A completed entry is stamped when the step ended.
+      atUnixMs: step?.atUnixMs,
       detail: `${s.quality.metric} ${s.quality.candidate} < production ${s.quality.production} − ${s.quality.tolerance}`,
     };
   }
