@@ -13,6 +13,24 @@ import { modelBundleFiles, modelBundleVersion, readManifest } from '@ranksafe/ra
 import { publishDirectory, RegistryClient } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
+/** A model directory's variant as the registry takes it: the spec from its manifest, the bundle's files. */
+function modelBundle(dir: string, variant: string, lineage: { source: string; datasetSha256: string; parentVersion: string }) {
+  const m = readManifest(dir);
+  return {
+    spec: {
+      name: m.name,
+      version: modelBundleVersion(dir, variant),
+      kind: ModelKind.MODEL_KIND_BI_ENCODER,
+      framework: m.framework,
+      signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
+      metrics: {},
+      lineage,
+    },
+    dir,
+    files: modelBundleFiles(dir, variant),
+  };
+}
+
 async function main() {
   const { values } = parseArgs({
     options: {
@@ -31,48 +49,22 @@ async function main() {
   try {
     const modelDir = values['model-dir'];
     const m = readManifest(modelDir);
-    const modelVersion = modelBundleVersion(modelDir, values.variant);
-    const model = await publishDirectory(registry, {
-      spec: {
-        name: m.name,
-        version: modelVersion,
-        kind: ModelKind.MODEL_KIND_BI_ENCODER,
-        framework: m.framework,
-        signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
-        metrics: {},
-        lineage: { source: `tools/model/build_minilm.py (${m.license})`, datasetSha256: '', parentVersion: '' },
-      },
-      dir: modelDir,
-      files: modelBundleFiles(modelDir, values.variant),
-      alias: 'production',
-    });
+    const served = modelBundle(modelDir, values.variant, { source: `tools/model/build_minilm.py (${m.license})`, datasetSha256: '', parentVersion: '' });
+    const modelVersion = served.spec.version;
+    const model = await publishDirectory(registry, { ...served, alias: 'production' });
 
     // The known-bad candidate the bad-model-rollout drill rolls out (alias known-bad): the deliberately
     // broken build (tools/model/make_bad_variant.py, npm run setup), when it was built.
     let knownBad = '';
     const badDir = values['known-bad-dir'];
     if (badDir && fs.existsSync(path.join(badDir, 'manifest.json'))) {
-      const b = readManifest(badDir);
-      const badVersion = modelBundleVersion(badDir, 'int8');
-      const bad = await publishDirectory(registry, {
-        spec: {
-          name: b.name,
-          version: badVersion,
-          kind: ModelKind.MODEL_KIND_BI_ENCODER,
-          framework: b.framework,
-          signature: { inputs: b.inputs.join(','), output: b.output, dims: String(b.dims), pooling: b.pooling, max_length: String(b.max_length) },
-          metrics: {},
-          lineage: {
-            source: 'tools/model/make_bad_variant.py (deliberately broken: for drills and gate tests, never serve it)',
-            datasetSha256: '',
-            parentVersion: modelVersion,
-          },
-        },
-        dir: badDir,
-        files: modelBundleFiles(badDir, 'int8'),
-        alias: 'known-bad',
+      const candidate = modelBundle(badDir, 'int8', {
+        source: 'tools/model/make_bad_variant.py (deliberately broken: for drills and gate tests, never serve it)',
+        datasetSha256: '',
+        parentVersion: modelVersion,
       });
-      knownBad = `; known-bad ${b.name}/${badVersion} ${bad.uploaded ? 'uploaded' : 'already registered'}`;
+      const bad = await publishDirectory(registry, { ...candidate, alias: 'known-bad' });
+      knownBad = `; known-bad ${candidate.spec.name}/${candidate.spec.version} ${bad.uploaded ? 'uploaded' : 'already registered'}`;
     }
 
     const indexDir = resolveIndexDir(path.resolve(values.index));

@@ -33,7 +33,7 @@ import type {
   SeriesPoint,
 } from '@ranksafe/drills';
 import { isPlatformError } from '@ranksafe/platform';
-import { faultDriver, type DetectedIncident, type DrillDeps, type DrillReplica, type InjectedFault } from './drill-faults';
+import { faultDriver, type DetectedIncident, type DrillDeps, type DrillReplica, type InjectedFault, type Injection } from './drill-faults';
 import { writeDrillReport, drillReportMarkdown } from './report';
 
 export interface DrillPlan {
@@ -252,7 +252,7 @@ export function createDrillActivities(deps: DrillDeps) {
         if (prev?.detail?.['injectedAtUnixMs']) {
           // Injected by an earlier attempt (its completion was lost): report it, inject nothing.
           const { address: _a, ...injection } = prev.detail as Record<string, unknown>;
-          out.push({ ...(injection as unknown as Omit<InjectedFault, 'id' | 'instance' | 'kind'>), id, instance: i.name, kind: prev.kind });
+          out.push({ ...(injection as unknown as Injection), id, instance: i.name, kind: prev.kind });
           continue;
         }
         const expiresAtUnixMs = Date.now() + spec.fault.ttlMs;

@@ -107,9 +107,9 @@ export const badRolloutFault: FaultDriver = {
     return problems;
   },
   async revert({ drills }, f) {
-    const x = f.detail?.['extra'] as RolloutExtra | undefined;
-    if (!x || !drills) return `${f.id}: no rollout was started`;
-    const rollouts = (drills as DrillDeps['drills']).rollouts;
+    const x = f.detail?.['extra'] ? extraOf({ extra: f.detail['extra'] as Record<string, unknown> }) : undefined;
+    if (!x) return `${f.id}: no rollout was started`;
+    const rollouts = drills?.rollouts;
     if (!rollouts) return `${f.id}: cannot reach the rollout ${x.workflowId} (no Temporal client); it rolls back on its own analysis`;
     const v = await rollouts.get(x.workflowId, x.runId);
     if (v.status !== 'RUNNING') return `rollout ${x.workflowId} already ${v.outcome ?? v.status.toLowerCase()}`;
