@@ -13,7 +13,8 @@ export async function startRegistry(cfg: RegistryConfig, opts: { handleSignals?:
   const problem = await probeDatabase(cfg.DATABASE_URL);
   if (problem) throw startupError(`model-registry cannot reach DATABASE_URL ${redactUrl(cfg.DATABASE_URL)} (${problem}); fix the URL or start Postgres`);
   const { applied } = await migrateUp(cfg.DATABASE_URL);
-  const pool = createPool(cfg.DATABASE_URL);
+  // A database that does not answer a connection within 3 s fails the call (UNAVAILABLE) instead of hanging it.
+  const pool = createPool(cfg.DATABASE_URL, { connectionTimeoutMillis: 3000 });
   const store = await LocalArtifactStore.open(cfg.REGISTRY_ARTIFACT_DIR);
   const registry = new Registry(pool, store, { maxArtifactBytes: cfg.REGISTRY_MAX_ARTIFACT_BYTES });
   const snapshots = new RegistrySnapshots(pool, store, {

@@ -1,5 +1,6 @@
 import { type ArtifactChunk, type ModelRegistryServer, type ModelVersionSpec, type RegisterVersionRequest } from '@ranksafe/proto';
 import { status } from '@grpc/grpc-js';
+import { isConnectionError } from '@ranksafe/db';
 import {
   AlreadyExistsError,
   ArtifactIntegrityError,
@@ -33,6 +34,10 @@ const STATUS_OF: Array<[new (...args: never[]) => Error, status]> = [
 ];
 
 function asGrpc(e: unknown): never {
+  // Postgres unreachable or the connection lost: the caller may retry later; nothing was done (a
+  // mutation's transaction did not commit).
+  if (isConnectionError(e))
+    throw new GrpcError(status.UNAVAILABLE, `the registry's database is unavailable (${(e as Error).message.split('\n')[0]}); retry later`);
   if (e instanceof RegistryError || e instanceof ArtifactIntegrityError) {
     const code = STATUS_OF.find(([cls]) => e instanceof cls)?.[1] ?? status.INTERNAL;
     // A lost compare-and-set says where the alias points now, so the caller need not ask again.
@@ -112,6 +117,7 @@ export function registryService(registry: Registry, snapshots?: RegistrySnapshot
     createSnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().create(req.label, actorOf(ctx)).catch(asGrpc))),
     verifySnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().verify(req.snapshotId, actorOf(ctx)).catch(asGrpc))),
     restoreSnapshot: unary(async (req, ctx) => snapshotToProto(await snaps().restore(req.snapshotId, actorOf(ctx)).catch(asGrpc))),
+    verifyArtifacts: unary(async (req, ctx) => registry.verifyArtifacts(req.name || undefined, actorOf(ctx)).catch(asGrpc)),
     listSnapshots: unary(async () => {
       const { snapshots: list, rpoMs } = await snaps().list().catch(asGrpc);
       return { snapshots: list.map(snapshotToProto), rpoMs };
@@ -120,6 +126,6 @@ export function registryService(registry: Registry, snapshots?: RegistrySnapshot
 }
 
 /** Methods that change state: they always need the admin token. */
-export const REGISTRY_MUTATIONS = ['registerVersion', 'deleteVersion', 'setAlias', 'createSnapshot', 'verifySnapshot', 'restoreSnapshot'];
+export const REGISTRY_MUTATIONS = ['registerVersion', 'deleteVersion', 'setAlias', 'createSnapshot', 'verifySnapshot', 'restoreSnapshot', 'verifyArtifacts'];
 /** Read methods: token-protected only when REGISTRY_READS_REQUIRE_TOKEN is set. */
 export const REGISTRY_READS = ['getVersion', 'listVersions', 'downloadArtifact', 'resolveAlias', 'aliasHistory', 'listAudit', 'listSnapshots'];

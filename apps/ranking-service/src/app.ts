@@ -62,6 +62,26 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
       }
     },
   });
+  new Gauge({
+    name: 'ranksafe_ranking_execution_provider',
+    help: 'Execution provider of each loaded model version: 1 for the provider it runs on (active) and the one it was configured for (requested); requested != active = it fell back (cuda missing: cpu)',
+    labelNames: ['model', 'version', 'default', 'requested', 'active'],
+    registers: [svc.metrics.registry],
+    collect() {
+      this.reset();
+      for (const m of models.list())
+        this.set(
+          {
+            model: m.model!.name,
+            version: m.model!.version,
+            default: String(m.isDefault),
+            requested: m.requestedExecutionProvider,
+            active: m.executionProvider,
+          },
+          1,
+        );
+    },
+  });
   const from = cfg.RANKING_MODEL_REF ? `the registry (${cfg.RANKING_MODEL_NAME}@${cfg.RANKING_MODEL_REF})` : cfg.RANKING_MODEL_DIR;
   try {
     if (cfg.RANKING_MODEL_REF) {

@@ -45,7 +45,15 @@ describe('ranking-service', () => {
     expect((await checkHealth(svc.address, 'ranksafe.v1.Ranking')).status).toBe('SERVING');
     const { models: loaded } = await unaryCall(client.listModels.bind(client), {});
     expect(loaded).toHaveLength(1);
-    expect(loaded[0]).toMatchObject({ isDefault: true, warm: true, executionProvider: 'cpu', model: { name: 'minilm-l6-v2' } });
+    expect(loaded[0]).toMatchObject({
+      isDefault: true,
+      warm: true,
+      executionProvider: 'cpu',
+      requestedExecutionProvider: 'cpu',
+      executionProviderFallback: '',
+      model: { name: 'minilm-l6-v2' },
+    });
+    expect(await svc.metrics.registry.metrics()).toMatch(/ranksafe_ranking_execution_provider\{[^}]*requested="cpu",active="cpu"[^}]*\} 1/);
   });
 
   it('ranks products for a query by meaning', async () => {
@@ -195,5 +203,43 @@ describe('ranking-service', () => {
       LoadModelRequest.fromPartial({ modelName: '', source: { $case: 'localPath', value: dir }, makeDefault: true }),
     ).catch((e) => e);
     expect(noToken.code).toBe(grpc.status.UNAUTHENTICATED);
+  }, 120_000);
+
+  it('configured for cuda where no GPU is visible (CUDA_VISIBLE_DEVICES=""), with the cpu fall-back: serves on cpu and says so', async () => {
+    const before = process.env['CUDA_VISIBLE_DEVICES'];
+    process.env['CUDA_VISIBLE_DEVICES'] = ''; // hides every device where there is one (the CUDA runtime reads it at first use)
+    let gpu: RunningService | undefined;
+    let c: RankingClient | undefined;
+    try {
+      const cfg = loadRankingConfig({
+        GRPC_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'silent',
+        ADMIN_TOKEN: TOKEN,
+        RANKING_INTRA_OP_THREADS: '1',
+        RANKING_EXECUTION_PROVIDER: 'cuda',
+        RANKING_CUDA_FALLBACK: 'cpu',
+      });
+      ({ svc: gpu } = await startRankingService(cfg, { handleSignals: false }));
+      c = new RankingClient(gpu.address, insecure);
+      expect((await checkHealth(gpu.address, 'ranksafe.v1.Ranking')).status).toBe('SERVING');
+      const [m] = (await unaryCall(c.listModels.bind(c), {})).models;
+      expect(m).toMatchObject({
+        executionProvider: 'cpu',
+        requestedExecutionProvider: 'cuda',
+        executionProviderFallback: expect.stringMatching(/^CUDA execution provider unavailable/),
+      });
+      expect(await gpu.metrics.registry.metrics()).toMatch(/ranksafe_ranking_execution_provider\{[^}]*requested="cuda",active="cpu"[^}]*\} 1/);
+      const res = await unaryCall(
+        c.rank.bind(c),
+        RankRequest.fromPartial({ subject: { $case: 'query', value: 'wooden table for the dining room' }, candidates: PRODUCTS }),
+      );
+      expect(res.ranked[0]!.id).toBe('table');
+    } finally {
+      c?.close();
+      await gpu?.shutdown();
+      if (before === undefined) delete process.env['CUDA_VISIBLE_DEVICES'];
+      else process.env['CUDA_VISIBLE_DEVICES'] = before;
+    }
   }, 120_000);
 });

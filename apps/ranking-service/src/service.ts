@@ -343,6 +343,8 @@ export class RankingModels {
       source: s.source,
       variant: s.variant,
       requests: s.requests,
+      requestedExecutionProvider: s.engine.encoder.requestedExecutionProvider,
+      executionProviderFallback: s.engine.encoder.fallbackReason,
     };
   }
 

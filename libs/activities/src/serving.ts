@@ -52,6 +52,13 @@ export interface ReplicaModel {
   version: string;
   isDefault: boolean;
   warm: boolean;
+  /** The provider its session runs on ("cpu", "cuda"), as the replica reports it. */
+  executionProvider?: string;
+  /** The provider it was configured for (RANKING_EXECUTION_PROVIDER): differs after a fall-back. */
+  requestedExecutionProvider?: string;
+  /** Why it fell back (the CUDA error), empty when it did not. */
+  executionProviderFallback?: string;
+  loadedAtUnixMs?: number;
 }
 
 const OVERRIDES: Record<Override, HealthOverride> = {
@@ -139,7 +146,16 @@ export function grpcServingControl(o: { token?: string; registry: Pick<RegistryC
     listModels: (address) =>
       once(RankingClient, address, async (c) => {
         const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: md(), deadlineMs: 5000 });
-        return models.map((m) => ({ model: m.model?.name ?? '', version: m.model?.version ?? '', isDefault: m.isDefault, warm: m.warm }));
+        return models.map((m) => ({
+          model: m.model?.name ?? '',
+          version: m.model?.version ?? '',
+          isDefault: m.isDefault,
+          warm: m.warm,
+          executionProvider: m.executionProvider,
+          requestedExecutionProvider: m.requestedExecutionProvider,
+          executionProviderFallback: m.executionProviderFallback,
+          loadedAtUnixMs: Number(m.loadedAtUnixMs),
+        }));
       }),
     loadModel: (address, m) =>
       once(RankingClient, address, async (c) => {

@@ -59,8 +59,8 @@ export function verifyManifest(dir: string, manifest: ArtifactManifest): void {
   for (const name of Object.keys(manifest.artifacts).sort()) verifiedArtifact(dir, manifest, name);
 }
 
-/** Read `dir/manifest.json` and verify every file it lists; returns the manifest. */
-export function readVerifiedManifest<M extends ArtifactManifest>(dir: string): M {
+/** `dir/manifest.json`, parsed and shaped like a manifest (it lists artifacts), or ArtifactIntegrityError. */
+function readManifest<M extends ArtifactManifest>(dir: string): M {
   const file = path.join(dir, 'manifest.json');
   let m: M;
   try {
@@ -69,6 +69,22 @@ export function readVerifiedManifest<M extends ArtifactManifest>(dir: string): M
     throw new ArtifactIntegrityError(`cannot read ${file} (${(e as Error).message})`, { file });
   }
   if (!m || typeof m !== 'object' || !m.artifacts || typeof m.artifacts !== 'object') throw new ArtifactIntegrityError(`${file} lists no artifacts`, { file });
+  return m;
+}
+
+/** Read `dir/manifest.json` and verify every file it lists; returns the manifest. */
+export function readVerifiedManifest<M extends ArtifactManifest>(dir: string): M {
+  const m = readManifest<M>(dir);
   verifyManifest(dir, m);
   return m;
+}
+
+/**
+ * Check an unpacked copy (a consumer's cache entry of a registry bundle, which carries one variant
+ * of a manifest that may list more): `dir/manifest.json` must be readable, and every file it lists
+ * that is present must match it. ArtifactIntegrityError naming the first that does not.
+ */
+export function verifyUnpackedCopy(dir: string): void {
+  const m = readManifest(dir);
+  for (const name of Object.keys(m.artifacts).sort()) if (fs.existsSync(path.join(dir, name))) verifiedArtifact(dir, m, name);
 }

@@ -80,12 +80,31 @@ export function withDatabase(url: string, name: string): string {
 
 /**
  * A pg Pool. An idle client whose connection the server ends (Postgres restarted, the database
- * dropped, an admin terminated it) makes the pool emit 'error'; unhandled, that would crash the
- * process. The pool has already discarded that client and the next query connects again, so the
- * error is only passed to `onIdleError` (default: ignored).
+ * dropped, an admin terminated it, the path to it cut) makes the pool emit 'error'; unhandled, that
+ * would crash the process. The pool has already discarded that client and the next query connects
+ * again, so the error is only passed to `onIdleError` (default: ignored). A checked-out client
+ * between two queries (inside a transaction) emits it on itself, where the pool no longer listens:
+ * it goes to `onIdleError` too, its next query rejects, and the pool discards it when released.
  */
 export function createPool(url: string, extra: PoolConfig = {}, onIdleError: (e: Error) => void = () => undefined): Pool {
   const pool = new Pool({ connectionString: url, max: 10, idleTimeoutMillis: 30_000, ...extra });
   pool.on('error', onIdleError);
+  pool.on('connect', (c) => void c.on('error', onIdleError));
   return pool;
+}
+
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Whether a pg error means the database cannot be reached or the connection was lost (refused,
+ * reset, timed out, terminated; SQLSTATE class 08 or a server shutting down), as opposed to an
+ * error in what was asked: the caller answers UNAVAILABLE (try again later), not INTERNAL.
+ */
+export function isConnectionError(e: unknown): boolean {
+  // Not `instanceof Error`: Node's socket errors may come from another realm (jest's sandbox).
+  if (typeof e !== 'object' || e === null) return false;
+  const { code, message } = e as { code?: unknown; message?: unknown };
+  const c = typeof code === 'string' ? code : '';
+  if (CONNECTION_ERRNOS.has(c) || c.startsWith('08') || ['57P01', '57P02', '57P03'].includes(c)) return true;
+  return typeof message === 'string' && /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection refused/i.test(message);
 }

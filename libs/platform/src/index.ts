@@ -12,3 +12,4 @@ export * from './schedules';
 export * from './local-replica';
 export * from './platform-service';
 export * from './platform-client';
+export * from './tcp-proxy';

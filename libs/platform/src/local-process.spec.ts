@@ -44,6 +44,52 @@ describe('LocalProcessPlatform', () => {
     expect(events.map((e) => e.event)).toEqual(['starting', 'stopping', 'stopped']);
   });
 
+  it('restarts with env overrides over the declared env, keeps them across restarts and starts, and resets them', async () => {
+    const envScript = `
+      process.on('SIGTERM', () => process.exit(0));
+      console.log('env ' + JSON.stringify({ A: process.env.A, B: process.env.B, C: process.env.C }));
+      setInterval(() => {}, 1000);
+    `;
+    const log = () =>
+      fs
+        .readFileSync(path.join(dir, 'logs', 'demo-env.log'), 'utf8')
+        .split('\n')
+        .filter((l) => l.startsWith('env '));
+    const lastEnv = async (n: number) => {
+      for (let i = 0; i < 50 && log().length < n; i++) await new Promise((r) => setTimeout(r, 100));
+      return JSON.parse(log()[n - 1]!.replace(/^env /, '')) as Record<string, string | undefined>;
+    };
+    const first = await platform.start({
+      name: 'demo-env',
+      component: 'demo',
+      command: process.execPath,
+      args: ['-e', envScript],
+      env: { A: 'declared', B: 'b' },
+    });
+    expect(first.envOverrides).toBeUndefined();
+    expect(await lastEnv(1)).toEqual({ A: 'declared', B: 'b' });
+
+    const over = await platform.restart('demo-env', 2000, { env: { A: 'over', C: '' } });
+    expect(over.envOverrides).toEqual({ A: 'over', C: '' });
+    expect(await lastEnv(2)).toEqual({ A: 'over', B: 'b', C: '' }); // an empty value is set, empty
+    expect(events.find((e) => e.event === 'starting' && e.detail['restarts'] === 1)?.detail['envOverrides']).toEqual({ A: 'over', C: '' });
+
+    // A plain restart, and a start after a kill, keep them (a changed pod spec).
+    expect((await platform.restart('demo-env', 2000)).envOverrides).toEqual({ A: 'over', C: '' });
+    expect(await lastEnv(3)).toEqual({ A: 'over', B: 'b', C: '' });
+    await platform.kill('demo-env');
+    expect((await platform.startKnown('demo-env')).envOverrides).toEqual({ A: 'over', C: '' });
+    expect(await lastEnv(4)).toEqual({ A: 'over', B: 'b', C: '' });
+
+    const reset = await platform.restart('demo-env', 2000, { resetEnv: true });
+    expect(reset.envOverrides).toBeUndefined();
+    expect(await lastEnv(5)).toEqual({ A: 'declared', B: 'b' });
+
+    await expect(platform.restart('demo-env', 2000, { env: { 'NOT-A-NAME': 'x' } })).rejects.toMatchObject({ reason: 'invalid_argument', field: 'env' });
+    await expect(platform.restart('demo-env', 2000, { env: { A: 'x' }, resetEnv: true })).rejects.toMatchObject({ reason: 'invalid_argument', field: 'env' });
+    expect(platform.get('demo-env')).toMatchObject({ pid: reset.pid, state: 'running' }); // refused before anything was touched
+  });
+
   it('kills the whole process group, grandchildren included', async () => {
     const info = await platform.start(spec('demo-2'));
     await new Promise((r) => setTimeout(r, 500));

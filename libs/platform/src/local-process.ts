@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureDir } from './paths';
 import {
+  checkEnvChange,
   DEFAULT_GRACE_MS,
   MAX_GRACE_MS,
   PlatformError,
@@ -12,6 +13,7 @@ import {
   type ProcessInfo,
   type ProcessSpec,
   type RestartPolicy,
+  type EnvChange,
 } from './platform';
 
 interface PidFile {
@@ -34,6 +36,8 @@ interface Managed {
   restartTimer?: NodeJS.Timeout;
   /** Backoff of the scheduled restart. */
   restartDelayMs?: number;
+  /** Variables over spec.env, set by a restart with env, kept until a restart with resetEnv (or a new spec). */
+  overrides: Record<string, string>;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -136,6 +140,7 @@ export class LocalProcessPlatform implements Platform {
       if (existing && existing.info.state === 'running') throw new Error(`${spec.name} is already running (pid ${existing.info.pid})`);
       if (existing) {
         existing.spec = spec;
+        existing.overrides = {};
         return this.spawnProcess(existing, 'start');
       }
       const m: Managed = {
@@ -144,6 +149,7 @@ export class LocalProcessPlatform implements Platform {
         exited: Promise.resolve(),
         intent: 'none',
         failures: 0,
+        overrides: {},
       };
       this.procs.set(spec.name, m);
       try {
@@ -166,7 +172,8 @@ export class LocalProcessPlatform implements Platform {
       if (existing && existing.info.state === 'running') throw new Error(`${spec.name} is already running (pid ${existing.info.pid})`);
       if (existing) {
         existing.spec = spec;
-        existing.info = { ...existing.info, component: spec.component, address: spec.address };
+        existing.overrides = {};
+        existing.info = { ...existing.info, component: spec.component, address: spec.address, envOverrides: undefined };
         return snapshot(existing);
       }
       const m: Managed = {
@@ -175,6 +182,7 @@ export class LocalProcessPlatform implements Platform {
         exited: Promise.resolve(),
         intent: 'none',
         failures: 0,
+        overrides: {},
       };
       this.procs.set(spec.name, m);
       return snapshot(m);
@@ -190,12 +198,17 @@ export class LocalProcessPlatform implements Platform {
     });
   }
 
-  /** Stop (gracefully) if running, then start again on the same name, command and port. */
-  async restart(name: string, graceMs = DEFAULT_GRACE_MS): Promise<ProcessInfo> {
+  /**
+   * Stop (gracefully) if running, then start again on the same name, command and port; `env`
+   * replaces the instance's overrides (kept by later starts and restarts), `resetEnv` drops them.
+   */
+  async restart(name: string, graceMs = DEFAULT_GRACE_MS, change: EnvChange = {}): Promise<ProcessInfo> {
     checkGrace(graceMs);
+    const overrides = checkEnvChange(change);
     return this.serial(name, async () => {
       const m = this.mustGet(name);
       if (m.info.state === 'running') await this.stopNow(m, graceMs);
+      if (overrides) m.overrides = overrides;
       return this.spawnProcess(m, 'restart');
     });
   }
@@ -281,7 +294,7 @@ export class LocalProcessPlatform implements Platform {
     const out = fs.openSync(logFile, 'a');
     const child = spawn(spec.command, spec.args, {
       cwd: spec.cwd,
-      env: { ...process.env, ...spec.env },
+      env: { ...process.env, ...spec.env, ...m.overrides },
       stdio: ['ignore', out, out],
       detached: true,
     });
@@ -300,6 +313,7 @@ export class LocalProcessPlatform implements Platform {
       startedAt: new Date(),
       restarts,
       logFile,
+      ...(Object.keys(m.overrides).length ? { envOverrides: { ...m.overrides } } : {}),
     };
     const pidFile = path.join(this.runDir, `${spec.name}.pid`);
     const rec: PidFile = { pid, component: spec.component, command: spec.command, args: spec.args, startedAt: info.startedAt.toISOString() };
@@ -331,6 +345,7 @@ export class LocalProcessPlatform implements Platform {
     );
     const detail: Record<string, unknown> = { pid, command: spec.command, args: spec.args };
     if (restarts > 0) Object.assign(detail, { restarts, reason });
+    if (info.envOverrides) detail['envOverrides'] = info.envOverrides;
     this.onEvent({ name: spec.name, component: spec.component, event: 'starting', detail });
     return snapshot(m);
   }
@@ -396,7 +411,11 @@ export class LocalProcessPlatform implements Platform {
 }
 
 /** A copy of the current state (callers never see it change under them); a registered instance never started has 0 restarts. */
-const snapshot = (m: Managed): ProcessInfo => ({ ...m.info, restarts: Math.max(0, m.info.restarts) });
+const snapshot = (m: Managed): ProcessInfo => ({
+  ...m.info,
+  restarts: Math.max(0, m.info.restarts),
+  ...(m.info.envOverrides ? { envOverrides: { ...m.info.envOverrides } } : {}),
+});
 
 const isSignal = (s: string): s is NodeJS.Signals => Object.prototype.hasOwnProperty.call(os.constants.signals, s);
 

@@ -10,6 +10,7 @@ import {
   type ProcessInfo,
   type ReplicaInfo,
   type ReplicaPlatform,
+  type RestartOptions,
 } from './platform';
 
 /** Where lifecycle events are read from (Postgres platform_events in the stack). */
@@ -74,8 +75,8 @@ export class LocalReplicaPlatform implements ReplicaPlatform {
     return toReplica(await this.local.kill(name, signal as NodeJS.Signals, opts));
   }
 
-  async restart(name: string, opts: { graceMs?: number } = {}): Promise<ReplicaInfo> {
-    return toReplica(await this.local.restart(name, opts.graceMs ?? DEFAULT_GRACE_MS));
+  async restart(name: string, opts: RestartOptions = {}): Promise<ReplicaInfo> {
+    return toReplica(await this.local.restart(name, opts.graceMs ?? DEFAULT_GRACE_MS, { env: opts.env, resetEnv: opts.resetEnv }));
   }
 
   async events(query: EventQuery = {}): Promise<LifecycleEvent[]> {

@@ -9,6 +9,7 @@ import {
   type PlatformEventKind,
   type ReplicaInfo,
   type ReplicaPlatform,
+  type RestartOptions,
 } from './platform';
 import { STATE_FROM_PROTO } from './platform-service';
 
@@ -60,9 +61,9 @@ export class PlatformClient implements ReplicaPlatform {
     return instanceFromProto(await this.call(this.stub.kill, { name, signal, restartAfterMs: opts.restartAfterMs ?? 0 }));
   }
 
-  async restart(name: string, opts: { graceMs?: number } = {}): Promise<ReplicaInfo> {
+  async restart(name: string, opts: RestartOptions = {}): Promise<ReplicaInfo> {
     const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
-    return instanceFromProto(await this.call(this.stub.restart, { name, graceMs }, graceMs));
+    return instanceFromProto(await this.call(this.stub.restart, { name, graceMs, env: opts.env ?? {}, resetEnv: opts.resetEnv ?? false }, graceMs));
   }
 
   async events(query: EventQuery = {}): Promise<LifecycleEvent[]> {
@@ -120,6 +121,7 @@ export function instanceFromProto(i: Instance): ReplicaInfo {
     exitCode: i.exitCode ?? null,
     signal: i.signal || null,
     nextRestartAt: i.nextRestartAtUnixMs ? new Date(i.nextRestartAtUnixMs) : undefined,
+    ...(Object.keys(i.envOverrides ?? {}).length ? { envOverrides: { ...i.envOverrides } } : {}),
   };
 }
 

@@ -142,6 +142,16 @@ describe('the Platform service over a LocalProcessPlatform', () => {
     expect(await pidOn(ports['demo-1']!)).toBe(second.pid);
     await eventually(async () => (await client.events({ instance: 'demo-1', limit: 3 })).map((e) => e.event).join() === 'starting,stopped,stopping');
 
+    // Env overrides travel both ways: set by Restart, reported by every Instance, dropped by reset_env.
+    const over = await client.restart('demo-1', { graceMs: 5000, env: { RANKSAFE_DEMO: 'over', EMPTY: '' } });
+    expect(over.envOverrides).toEqual({ RANKSAFE_DEMO: 'over', EMPTY: '' });
+    expect((await client.get('demo-1')).envOverrides).toEqual({ RANKSAFE_DEMO: 'over', EMPTY: '' });
+    expect(await pidOn(ports['demo-1']!)).toBe(over.pid);
+    const reset = await client.restart('demo-1', { graceMs: 5000, resetEnv: true });
+    expect(reset.envOverrides).toBeUndefined();
+    await expect(client.restart('demo-1', { env: { 'bad name': 'x' } })).rejects.toMatchObject({ reason: 'invalid_argument', field: 'env' });
+    expect(await pidOn(ports['demo-1']!)).toBe(reset.pid);
+
     const stopped = await client.stop('demo-2', { graceMs: 5000 });
     expect(stopped).toMatchObject({ state: 'stopped', exitCode: 0 });
     const started = await client.start('demo-2');

@@ -35,6 +35,7 @@ export function instanceToProto(r: ReplicaInfo): Instance {
     exitCode: r.exitCode ?? undefined,
     signal: r.signal ?? '',
     nextRestartAtUnixMs: r.nextRestartAt?.getTime() ?? 0,
+    envOverrides: { ...(r.envOverrides ?? {}) },
   };
 }
 
@@ -91,7 +92,13 @@ export function platformServiceRegistration(platform: ReplicaPlatform, logger?: 
     restart: unary(
       mapped(async (req) => {
         const graceMs = grace(req.graceMs);
-        return audit('restart', await platform.restart(req.name, { graceMs }), { graceMs });
+        const env = req.env ?? {};
+        const names = Object.keys(env);
+        return audit('restart', await platform.restart(req.name, { graceMs, env, resetEnv: req.resetEnv }), {
+          graceMs,
+          ...(names.length ? { env: names } : {}),
+          ...(req.resetEnv ? { resetEnv: true } : {}),
+        });
       }),
     ),
     listEvents: unary(

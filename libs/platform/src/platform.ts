@@ -39,6 +39,36 @@ export interface ReplicaInfo {
   signal?: string | null;
   /** When the restart policy will start it again, when one is scheduled. */
   nextRestartAt?: Date;
+  /** Variables run over its declared env, set by a restart with `env` (absent when it runs as declared). */
+  envOverrides?: Record<string, string>;
+}
+
+/** How a restart changes the instance's env (see RestartOptions). */
+export interface EnvChange {
+  /** Run the new process with these over its declared env (an empty value is set, empty); they replace earlier overrides and stay until reset. */
+  env?: Record<string, string>;
+  /** Drop every override: back to the declared env (env must be absent or empty). */
+  resetEnv?: boolean;
+}
+
+export interface RestartOptions extends EnvChange {
+  graceMs?: number;
+}
+
+/** Most env overrides one instance may carry. */
+export const MAX_ENV_OVERRIDES = 64;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** The env change, validated (PlatformError 'invalid_argument' naming the field); undefined = keep the current overrides. */
+export function checkEnvChange(c: EnvChange): Record<string, string> | undefined {
+  const env = c.env ?? {};
+  const names = Object.keys(env);
+  if (c.resetEnv && names.length) throw new PlatformError('invalid_argument', 'env: must be empty with reset_env', 'env');
+  if (names.length > MAX_ENV_OVERRIDES) throw new PlatformError('invalid_argument', `env: at most ${MAX_ENV_OVERRIDES} variables`, 'env');
+  const bad = names.find((n) => !ENV_NAME.test(n));
+  if (bad !== undefined) throw new PlatformError('invalid_argument', `env: ${JSON.stringify(bad)} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)`, 'env');
+  if (c.resetEnv) return {};
+  return names.length ? { ...env } : undefined;
 }
 
 export interface ProcessInfo extends ReplicaInfo {
@@ -97,8 +127,12 @@ export interface ReplicaPlatform {
   stop(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
   /** Signal it (default SIGKILL) and wait for it to exit: a crash; restartAfterMs > 0 starts it again that long after (what an orchestrator does for a crashed pod). */
   kill(name: string, signal?: string, opts?: { restartAfterMs?: number }): Promise<ReplicaInfo>;
-  /** Stop (graceMs) if running, then start again on the same name and port. */
-  restart(name: string, opts?: { graceMs?: number }): Promise<ReplicaInfo>;
+  /**
+   * Stop (graceMs) if running, then start again on the same name and port; with `env`, the new
+   * process runs with those variables over its declared env and keeps them (start, restart and the
+   * restart policy too: a changed pod spec) until a restart with `resetEnv`.
+   */
+  restart(name: string, opts?: RestartOptions): Promise<ReplicaInfo>;
   /** Lifecycle events, newest first. */
   events(query?: EventQuery): Promise<LifecycleEvent[]>;
 }

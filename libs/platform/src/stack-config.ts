@@ -15,6 +15,10 @@ export const stackEnvSchema = z.object({
   RANKING_PORT: portVar(50071),
   RANKING_REPLICAS: z.coerce.number().int().min(1).max(8).default(2),
   REGISTRY_PORT: portVar(50081),
+  /** The registry's database proxy (a TCP proxy the Platform runs in front of Postgres for the registry alone: what the registry-db-unavailable drill cuts). */
+  REGISTRY_DB_PROXY_PORT: portVar(54339),
+  /** How often the registry re-checks its database (its health is NOT_SERVING while the check fails). */
+  REGISTRY_DB_CHECK_INTERVAL_MS: z.coerce.number().int().min(100).default(1000),
   /** ranksafe.v1.Platform, served by the supervisor itself (list, start, stop, kill, restart replicas). */
   PLATFORM_PORT: portVar(50091),
   /** The supervisor's own Prometheus /metrics port (the Platform service); -1 = none. */

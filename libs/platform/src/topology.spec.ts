@@ -36,6 +36,13 @@ describe('stack topology', () => {
     expect(worker.env.DRILL_GATEWAY_METRICS).toBe(`127.0.0.1:${gw.metricsPort}`);
   });
 
+  it('points the registry (alone) at its database proxy, and re-checks its database every REGISTRY_DB_CHECK_INTERVAL_MS', () => {
+    const c = stackComponents(loadStackEnv({}), { ...endpoints, registryDatabaseUrl: 'postgres://127.0.0.1:54339/ranksafe' });
+    expect(c.find((x) => x.app === 'model-registry')!.env).toMatchObject({ DATABASE_URL: 'postgres://127.0.0.1:54339/ranksafe', DB_CHECK_INTERVAL_MS: '1000' });
+    for (const x of c.filter((x) => x.app !== 'model-registry' && x.env.DATABASE_URL))
+      expect([x.instance, x.env.DATABASE_URL]).toEqual([x.instance, endpoints.databaseUrl]);
+  });
+
   it('has an on-demand load agent (registered, not started) that sends through the gateway and records in Postgres', () => {
     const c = stackComponents(loadStackEnv({ GATEWAY_PORT: '7000' }), { ...endpoints, catalogIndex: '/data/indexes/demo' });
     expect(c.filter((x) => x.onDemand).map((x) => x.instance)).toEqual(['load-agent']);

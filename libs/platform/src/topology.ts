@@ -30,6 +30,8 @@ export interface ComponentSpec {
 export interface StackEndpoints {
   host: string;
   databaseUrl: string;
+  /** The registry's own path to that Postgres (through its database proxy); default databaseUrl. */
+  registryDatabaseUrl?: string;
   temporalAddress: string;
   temporalUiUrl?: string;
   adminToken: string;
@@ -69,15 +71,18 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
       ...(opts.onDemand ? { onDemand: true } : {}),
     });
   };
+  const artifactDir = path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'registry', 'artifacts');
   add('model-registry', 'model-registry', cfg.REGISTRY_PORT, {
-    DATABASE_URL: ep.databaseUrl,
-    REGISTRY_ARTIFACT_DIR: path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'registry', 'artifacts'),
+    DATABASE_URL: ep.registryDatabaseUrl ?? ep.databaseUrl,
+    DB_CHECK_INTERVAL_MS: String(cfg.REGISTRY_DB_CHECK_INTERVAL_MS),
+    REGISTRY_ARTIFACT_DIR: artifactDir,
   });
   const replicas = (n: number, base: number) => Array.from({ length: n }, (_, i) => base + i);
   const retrievalPorts = replicas(cfg.RETRIEVAL_REPLICAS, cfg.RETRIEVAL_PORT);
   const rankingPorts = replicas(cfg.RANKING_REPLICAS, cfg.RANKING_PORT);
-  // Replicas load the production model and index through the registry (verified, cached per
-  // app under the data dir, so a replica restarted while the registry is down still starts).
+  // Replicas load the production model and index through the registry (verified, cached under the
+  // data dir, so a replica restarted while the registry is down still starts): retrieval per app,
+  // ranking per replica (as a pod's own disk: one replica's corrupt cache is that replica's alone).
   const registry = `${cfg.RANKSAFE_HOST}:${cfg.REGISTRY_PORT}`;
   const cache = (app: string) => path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'registry-cache', app);
   retrievalPorts.forEach((p, i) =>
@@ -92,7 +97,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     add('ranking-service', `ranking-service-${i + 1}`, p, {
       RANKING_REGISTRY_ADDRESS: registry,
       RANKING_MODEL_REF: 'production',
-      RANKING_REGISTRY_CACHE_DIR: cache('ranking'),
+      RANKING_REGISTRY_CACHE_DIR: path.join(cache('ranking'), `ranking-service-${i + 1}`),
       ...(ep.catalogIndex ? { RANKING_PRIME_INDEX: ep.catalogIndex } : {}),
     }),
   );
@@ -117,6 +122,8 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
     DRILL_REPORT_DIR: path.join(dataDir(cfg.RANKSAFE_DATA_DIR), 'drills'),
     DRILL_GATEWAY_METRICS: gatewayMetrics,
     DRILL_LOAD_AGENT: 'load-agent',
+    DRILL_REGISTRY_ARTIFACT_DIR: artifactDir,
+    DRILL_RANKING_CACHE_ROOT: cache('ranking'),
   });
   // The drills' load agent: Search + Recommend through the gateway, every request recorded in
   // Postgres; queries and users from the catalog the stack serves.

@@ -103,11 +103,13 @@ describe('BertEncoder (all-MiniLM-L6-v2)', () => {
     }
     if (enc.executionProvider === 'cpu') {
       expect(warnings[0]).toMatch(/CUDA execution provider unavailable .*falling back to cpu/);
+      expect([enc.requestedExecutionProvider, enc.fallbackReason]).toEqual(['cuda', expect.stringMatching(/^CUDA execution provider unavailable/)]);
       await expect(BertEncoder.load(MODEL_DIR, { variant: 'int8', executionProvider: 'cuda' })).rejects.toThrow(
         /the CUDA execution provider is not available here/,
       );
     } else {
       expect(enc.executionProvider).toBe('cuda'); // a machine with CUDA: nothing to fall back from
+      expect([enc.requestedExecutionProvider, enc.fallbackReason]).toEqual(['cuda', '']);
     }
     await enc.dispose();
   });

@@ -47,10 +47,15 @@ export class BertEncoder {
     readonly manifest: ModelManifest,
     readonly variant: string,
     readonly sha256: string,
+    /** The provider the session really runs on. */
     readonly executionProvider: ExecutionProvider,
     readonly maxLength: number,
     private readonly sepId: number,
     private readonly runBatchSize: number,
+    /** The provider asked for (differs from executionProvider after a fall-back to cpu). */
+    readonly requestedExecutionProvider: ExecutionProvider = executionProvider,
+    /** Why it fell back (the CUDA error's first line); empty when it did not. */
+    readonly fallbackReason = '',
   ) {}
 
   static async load(dir: string, opts: EncoderOptions): Promise<BertEncoder> {
@@ -71,7 +76,9 @@ export class BertEncoder {
       interOpNumThreads: 1,
       executionMode: 'sequential',
     });
-    let ep: ExecutionProvider = opts.executionProvider ?? 'cpu';
+    const requested: ExecutionProvider = opts.executionProvider ?? 'cpu';
+    let ep = requested;
+    let fallbackReason = '';
     let session: ort.InferenceSession;
     try {
       session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
@@ -83,11 +90,24 @@ export class BertEncoder {
       }
       opts.onWarning?.(`CUDA execution provider unavailable (${why}); falling back to cpu`);
       ep = 'cpu';
+      fallbackReason = `CUDA execution provider unavailable (${why})`;
       session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
     }
     const sha = manifest.artifacts[modelFile]!.sha256;
     const maxLength = Math.min(opts.maxLength ?? manifest.max_length, manifest.max_length);
-    return new BertEncoder(session, tokenizer, manifest, opts.variant, sha, ep, maxLength, sepId, Math.max(1, opts.runBatchSize ?? 8));
+    return new BertEncoder(
+      session,
+      tokenizer,
+      manifest,
+      opts.variant,
+      sha,
+      ep,
+      maxLength,
+      sepId,
+      Math.max(1, opts.runBatchSize ?? 8),
+      requested,
+      fallbackReason,
+    );
   }
 
   get dims(): number {

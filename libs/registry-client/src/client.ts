@@ -18,6 +18,7 @@ import {
   type ModelVersion,
   type ModelVersionSpec,
   type Snapshot,
+  type VerifyArtifactsResponse,
 } from '@ranksafe/proto';
 import { adminMetadata, type UnaryMethod } from '@ranksafe/serving-kit';
 import { sha256File } from '@ranksafe/registry-core';
@@ -356,6 +357,11 @@ export class RegistryClient {
   /** The snapshots and the RPO: age of the newest verified one in ms (-1 when none is). */
   listSnapshots(o?: CallOptions): Promise<{ snapshots: Snapshot[]; rpoMs: number }> {
     return this.unary('ListSnapshots', this.client.listSnapshots, {}, o);
+  }
+
+  /** Scrub the registry's live store: every artifact (of model `name`, else all) re-hashed against its record; `flagged` = not ok. */
+  verifyArtifacts(name = '', o?: CallOptions): Promise<VerifyArtifactsResponse> {
+    return this.unary('VerifyArtifacts', this.client.verifyArtifacts, { name }, o, this.snapshotMs);
   }
 
   // -- verified download ------------------------------------------------------------------

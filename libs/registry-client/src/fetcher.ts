@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { dataLoss, failedPrecondition, notFound, unavailable } from '@ranksafe/serving-kit';
+import { verifyUnpackedCopy } from '@ranksafe/artifact-integrity';
 import { ArtifactIntegrityError, unpackBundle } from '@ranksafe/registry-core';
 import { hasCode, RegistryClient, type Resolved } from './client';
 
@@ -80,16 +81,37 @@ export class RegistryFetcher {
       if (!unreachable(e)) throw e;
       const known = this.readRefs()[key];
       const dir = known && path.join(this.cacheDir, known.sha256);
-      if (known && fs.existsSync(dir!)) return { dir: dir!, name, version: known.version, sha256: known.sha256, fromCache: true };
+      if (known && fs.existsSync(dir!)) {
+        verifyUnpackedCopy(dir!); // a corrupt copy is refused (DATA_LOSS), never served; it stays for a fresh download to replace
+        return { dir: dir!, name, version: known.version, sha256: known.sha256, fromCache: true };
+      }
       throw new RegistryUnavailableError(`the model registry is unreachable (${(e as grpc.ServiceError).details}) and ${key} was never fetched here`);
     }
     const { version, sha256 } = r;
     const dir = path.join(this.cacheDir, sha256);
+    // A cached copy is re-verified before it is trusted (bit rot, a bad disk, a hand edit): a corrupt
+    // one is evicted and downloaded again.
+    let evicted = '';
+    if (fs.existsSync(dir)) {
+      try {
+        verifyUnpackedCopy(dir);
+      } catch (e) {
+        if (!(e instanceof ArtifactIntegrityError)) throw e;
+        evicted = e.message;
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    }
     if (!fs.existsSync(dir)) {
       const bundle = path.join(this.cacheDir, `${sha256}.bundle-${process.pid}`);
       try {
         await this.client.download(name, version, bundle, { expectedSha256: sha256 });
         unpackBundle(bundle, dir);
+      } catch (e) {
+        if (evicted && hasCode(e, grpc.status.DATA_LOSS))
+          throw new ArtifactIntegrityError(
+            `the cached copy of ${name} ${version} failed verification (${evicted}) and was evicted; a fresh download was refused too: ${(e as grpc.ServiceError).details}`,
+          );
+        throw e;
       } finally {
         fs.rmSync(bundle, { force: true });
       }

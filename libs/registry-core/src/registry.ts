@@ -47,6 +47,23 @@ export interface ArtifactDownload {
   stream: Readable;
 }
 
+/** One artifact of a scrub: ok, corrupt or missing. */
+export interface ArtifactCheck {
+  sha256: string;
+  sizeBytes: number;
+  /** name/version of every version recording it. */
+  versions: string[];
+  status: 'ok' | 'corrupt' | 'missing';
+  detail: string;
+}
+
+export interface ArtifactVerification {
+  artifacts: ArtifactCheck[];
+  /** How many are not ok. */
+  flagged: number;
+  verifiedAtUnixMs: number;
+}
+
 /** SQL timestamp of "now" at millisecond precision, so times round-trip through unix ms exactly. */
 const NOW_MS = "date_trunc('milliseconds', clock_timestamp())";
 
@@ -352,6 +369,55 @@ export class Registry {
     return { version: v, sha256, size, stream: verify };
   }
 
+  /**
+   * Scrub: re-hash every stored artifact (of model `name`, or of every model) against the sha256 and
+   * size its versions record, streaming from the store. Flags what is missing or corrupt; a scrub
+   * that flags something writes one audit row (`verify_artifacts`) naming them.
+   */
+  async verifyArtifacts(name: string | undefined, actor: string): Promise<ArtifactVerification> {
+    if (name) checkName('name', name);
+    checkActor(actor);
+    const r = await this.pool.query<{ sha256: string; size_bytes: string; versions: string[] }>(
+      `SELECT sha256, max(size_bytes)::text AS size_bytes, array_agg(name || '/' || version ORDER BY name, version) AS versions
+         FROM model_versions WHERE ($1::text IS NULL OR name = $1)
+        GROUP BY sha256 ORDER BY sha256`,
+      [name || null],
+    );
+    const artifacts: ArtifactCheck[] = [];
+    for (const row of r.rows) {
+      const size = Number(row.size_bytes);
+      const base = { sha256: row.sha256, sizeBytes: size, versions: row.versions };
+      if (!(await this.store.has(row.sha256))) {
+        artifacts.push({ ...base, status: 'missing', detail: `artifact ${row.sha256} is missing from the store` });
+        continue;
+      }
+      const hash = createHash('sha256');
+      let n = 0;
+      try {
+        for await (const chunk of this.store.open(row.sha256) as AsyncIterable<Buffer>) {
+          n += chunk.length;
+          hash.update(chunk);
+        }
+      } catch (e) {
+        artifacts.push({ ...base, status: 'missing', detail: `artifact ${row.sha256} cannot be read (${(e as Error).message})` });
+        continue;
+      }
+      const got = hash.digest('hex');
+      if (n !== size) artifacts.push({ ...base, status: 'corrupt', detail: `artifact ${row.sha256} has ${n} bytes, recorded ${size}` });
+      else if (got !== row.sha256) artifacts.push({ ...base, status: 'corrupt', detail: `artifact ${row.sha256} hashes to ${got}` });
+      else artifacts.push({ ...base, status: 'ok', detail: '' });
+    }
+    const flagged = artifacts.filter((a) => a.status !== 'ok');
+    const at = new Date();
+    if (flagged.length) {
+      await audit(this.pool, at, actor, 'verify_artifacts', name || '*', {
+        checked: artifacts.length,
+        flagged: flagged.map((a) => ({ sha256: a.sha256, status: a.status, versions: a.versions, detail: a.detail })),
+      });
+    }
+    return { artifacts, flagged: flagged.length, verifiedAtUnixMs: at.getTime() };
+  }
+
   private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     try {
@@ -451,7 +517,7 @@ async function nowMs(c: PoolClient): Promise<Date> {
   return r.rows[0]!.at;
 }
 
-async function audit(c: PoolClient, at: Date, actor: string, action: string, subject: string, detail: Record<string, unknown>): Promise<void> {
+async function audit(c: Pool | PoolClient, at: Date, actor: string, action: string, subject: string, detail: Record<string, unknown>): Promise<void> {
   await c.query('INSERT INTO registry_audit (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)', [
     at,
     actor,

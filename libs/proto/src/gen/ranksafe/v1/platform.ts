@@ -94,6 +94,13 @@ export interface Instance {
   signal: string;
   /** When the restart policy will start it again; 0 when no restart is scheduled. */
   nextRestartAtUnixMs: number;
+  /** Variables set over its declared env by a Restart with env (empty when it runs as declared). */
+  envOverrides: { [key: string]: string };
+}
+
+export interface Instance_EnvOverridesEntry {
+  key: string;
+  value: string;
 }
 
 export interface ListInstancesRequest {
@@ -134,6 +141,18 @@ export interface RestartRequest {
   name: string;
   /** Grace of the stop before the start; 0 = the default (10 s). At most 600000. */
   graceMs: number;
+  /**
+   * Variables to run the new process with, over its declared env; they replace any earlier
+   * overrides. Names: [A-Za-z_][A-Za-z0-9_]*, at most 64 of them. Empty = keep the current overrides.
+   */
+  env: { [key: string]: string };
+  /** Drop every override: the new process runs with its declared env (env must then be empty). */
+  resetEnv: boolean;
+}
+
+export interface RestartRequest_EnvEntry {
+  key: string;
+  value: string;
 }
 
 export interface ListEventsRequest {
@@ -171,6 +190,7 @@ function createBaseInstance(): Instance {
     exitCode: undefined,
     signal: "",
     nextRestartAtUnixMs: 0,
+    envOverrides: {},
   };
 }
 
@@ -206,6 +226,9 @@ export const Instance: MessageFns<Instance> = {
     if (message.nextRestartAtUnixMs !== 0) {
       writer.uint32(80).int64(message.nextRestartAtUnixMs);
     }
+    globalThis.Object.entries(message.envOverrides).forEach(([key, value]: [string, string]) => {
+      Instance_EnvOverridesEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
     return writer;
   },
 
@@ -302,6 +325,17 @@ export const Instance: MessageFns<Instance> = {
             message.nextRestartAtUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = Instance_EnvOverridesEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.envOverrides[entry11.key] = entry11.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -338,6 +372,33 @@ export const Instance: MessageFns<Instance> = {
         : isSet(object.next_restart_at_unix_ms)
         ? globalThis.Number(object.next_restart_at_unix_ms)
         : 0,
+      envOverrides: isObject(object.envOverrides)
+        ? (globalThis.Object.entries(object.envOverrides) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.env_overrides)
+        ? (globalThis.Object.entries(object.env_overrides) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -373,6 +434,15 @@ export const Instance: MessageFns<Instance> = {
     if (message.nextRestartAtUnixMs !== 0) {
       obj.nextRestartAtUnixMs = Math.round(message.nextRestartAtUnixMs);
     }
+    if (message.envOverrides) {
+      const entries = globalThis.Object.entries(message.envOverrides) as [string, string][];
+      if (entries.length > 0) {
+        obj.envOverrides = {};
+        entries.forEach(([k, v]) => {
+          obj.envOverrides[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -391,6 +461,100 @@ export const Instance: MessageFns<Instance> = {
     message.exitCode = object.exitCode ?? undefined;
     message.signal = object.signal ?? "";
     message.nextRestartAtUnixMs = object.nextRestartAtUnixMs ?? 0;
+    message.envOverrides = (globalThis.Object.entries(object.envOverrides ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseInstance_EnvOverridesEntry(): Instance_EnvOverridesEntry {
+  return { key: "", value: "" };
+}
+
+export const Instance_EnvOverridesEntry: MessageFns<Instance_EnvOverridesEntry> = {
+  encode(message: Instance_EnvOverridesEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Instance_EnvOverridesEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstance_EnvOverridesEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Instance_EnvOverridesEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: Instance_EnvOverridesEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<Instance_EnvOverridesEntry>, I>>(base?: I): Instance_EnvOverridesEntry {
+    return Instance_EnvOverridesEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Instance_EnvOverridesEntry>, I>>(object: I): Instance_EnvOverridesEntry {
+    const message = createBaseInstance_EnvOverridesEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -862,7 +1026,7 @@ export const KillRequest: MessageFns<KillRequest> = {
 };
 
 function createBaseRestartRequest(): RestartRequest {
-  return { name: "", graceMs: 0 };
+  return { name: "", graceMs: 0, env: {}, resetEnv: false };
 }
 
 export const RestartRequest: MessageFns<RestartRequest> = {
@@ -872,6 +1036,12 @@ export const RestartRequest: MessageFns<RestartRequest> = {
     }
     if (message.graceMs !== 0) {
       writer.uint32(16).uint32(message.graceMs);
+    }
+    globalThis.Object.entries(message.env).forEach(([key, value]: [string, string]) => {
+      RestartRequest_EnvEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    if (message.resetEnv !== false) {
+      writer.uint32(32).bool(message.resetEnv);
     }
     return writer;
   },
@@ -905,6 +1075,25 @@ export const RestartRequest: MessageFns<RestartRequest> = {
             message.graceMs = reader.uint32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = RestartRequest_EnvEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.env[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.resetEnv = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -925,6 +1114,25 @@ export const RestartRequest: MessageFns<RestartRequest> = {
         : isSet(object.grace_ms)
         ? globalThis.Number(object.grace_ms)
         : 0,
+      env: isObject(object.env)
+        ? (globalThis.Object.entries(object.env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      resetEnv: isSet(object.resetEnv)
+        ? globalThis.Boolean(object.resetEnv)
+        : isSet(object.reset_env)
+        ? globalThis.Boolean(object.reset_env)
+        : false,
     };
   },
 
@@ -936,6 +1144,18 @@ export const RestartRequest: MessageFns<RestartRequest> = {
     if (message.graceMs !== 0) {
       obj.graceMs = Math.round(message.graceMs);
     }
+    if (message.env) {
+      const entries = globalThis.Object.entries(message.env) as [string, string][];
+      if (entries.length > 0) {
+        obj.env = {};
+        entries.forEach(([k, v]) => {
+          obj.env[k] = v;
+        });
+      }
+    }
+    if (message.resetEnv !== false) {
+      obj.resetEnv = message.resetEnv;
+    }
     return obj;
   },
 
@@ -946,6 +1166,101 @@ export const RestartRequest: MessageFns<RestartRequest> = {
     const message = createBaseRestartRequest();
     message.name = object.name ?? "";
     message.graceMs = object.graceMs ?? 0;
+    message.env = (globalThis.Object.entries(object.env ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.resetEnv = object.resetEnv ?? false;
+    return message;
+  },
+};
+
+function createBaseRestartRequest_EnvEntry(): RestartRequest_EnvEntry {
+  return { key: "", value: "" };
+}
+
+export const RestartRequest_EnvEntry: MessageFns<RestartRequest_EnvEntry> = {
+  encode(message: RestartRequest_EnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RestartRequest_EnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRestartRequest_EnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RestartRequest_EnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: RestartRequest_EnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RestartRequest_EnvEntry>, I>>(base?: I): RestartRequest_EnvEntry {
+    return RestartRequest_EnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RestartRequest_EnvEntry>, I>>(object: I): RestartRequest_EnvEntry {
+    const message = createBaseRestartRequest_EnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -1337,6 +1652,9 @@ export const PlatformService = {
   /**
    * Stop (gracefully, grace_ms) if running, then start again on the same name, command and port.
    * Returns once the new process is spawned; readiness is the instance's grpc.health.v1 status.
+   * With env, the new process runs with those variables over its declared env (an empty value is
+   * set, as empty); they stay the instance's env overrides (Start, Restart and the restart policy
+   * keep them, like a changed pod spec) until a Restart with reset_env puts back the declared env.
    */
   restart: {
     path: "/ranksafe.v1.Platform/Restart" as const,
@@ -1382,6 +1700,9 @@ export interface PlatformServer extends UntypedServiceImplementation {
   /**
    * Stop (gracefully, grace_ms) if running, then start again on the same name, command and port.
    * Returns once the new process is spawned; readiness is the instance's grpc.health.v1 status.
+   * With env, the new process runs with those variables over its declared env (an empty value is
+   * set, as empty); they stay the instance's env overrides (Start, Restart and the restart policy
+   * keep them, like a changed pod spec) until a Restart with reset_env puts back the declared env.
    */
   restart: handleUnaryCall<RestartRequest, Instance>;
   /** Lifecycle events recorded in Postgres (platform_events), newest first. */
@@ -1472,6 +1793,9 @@ export interface PlatformClient extends Client {
   /**
    * Stop (gracefully, grace_ms) if running, then start again on the same name, command and port.
    * Returns once the new process is spawned; readiness is the instance's grpc.health.v1 status.
+   * With env, the new process runs with those variables over its declared env (an empty value is
+   * set, as empty); they stay the instance's env overrides (Start, Restart and the restart policy
+   * keep them, like a changed pod spec) until a Restart with reset_env puts back the declared env.
    */
   restart(request: RestartRequest, callback: (error: ServiceError | null, response: Instance) => void): ClientUnaryCall;
   restart(
@@ -1531,6 +1855,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {

@@ -207,6 +207,7 @@ export interface LoadedModel {
   isDefault: boolean;
   /** warm_state == WARM_STATE_WARM. */
   warm: boolean;
+  /** The execution provider its session really runs on ("cpu", "cuda"). */
   executionProvider: string;
   loadedAtUnixMs: number;
   warmState: WarmState;
@@ -225,6 +226,13 @@ export interface LoadedModel {
   variant: string;
   /** Rank/Embed requests answered by this version since it was loaded. */
   requests: number;
+  /**
+   * The provider the replica was configured to run on (RANKING_EXECUTION_PROVIDER); differs from
+   * execution_provider when cuda was asked for, was unavailable, and it fell back to cpu.
+   */
+  requestedExecutionProvider: string;
+  /** Why it runs on another provider than requested (the CUDA error), empty when it does not. */
+  executionProviderFallback: string;
 }
 
 export interface ListModelsResponse {
@@ -2023,6 +2031,8 @@ function createBaseLoadedModel(): LoadedModel {
     source: "",
     variant: "",
     requests: 0,
+    requestedExecutionProvider: "",
+    executionProviderFallback: "",
   };
 }
 
@@ -2069,6 +2079,12 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     }
     if (message.requests !== 0) {
       writer.uint32(112).uint64(message.requests);
+    }
+    if (message.requestedExecutionProvider !== "") {
+      writer.uint32(122).string(message.requestedExecutionProvider);
+    }
+    if (message.executionProviderFallback !== "") {
+      writer.uint32(130).string(message.executionProviderFallback);
     }
     return writer;
   },
@@ -2198,6 +2214,22 @@ export const LoadedModel: MessageFns<LoadedModel> = {
             message.requests = longToNumber(reader.uint64());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.requestedExecutionProvider = reader.string();
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.executionProviderFallback = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2254,6 +2286,16 @@ export const LoadedModel: MessageFns<LoadedModel> = {
       source: isSet(object.source) ? globalThis.String(object.source) : "",
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
       requests: isSet(object.requests) ? globalThis.Number(object.requests) : 0,
+      requestedExecutionProvider: isSet(object.requestedExecutionProvider)
+        ? globalThis.String(object.requestedExecutionProvider)
+        : isSet(object.requested_execution_provider)
+        ? globalThis.String(object.requested_execution_provider)
+        : "",
+      executionProviderFallback: isSet(object.executionProviderFallback)
+        ? globalThis.String(object.executionProviderFallback)
+        : isSet(object.execution_provider_fallback)
+        ? globalThis.String(object.execution_provider_fallback)
+        : "",
     };
   },
 
@@ -2301,6 +2343,12 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     if (message.requests !== 0) {
       obj.requests = Math.round(message.requests);
     }
+    if (message.requestedExecutionProvider !== "") {
+      obj.requestedExecutionProvider = message.requestedExecutionProvider;
+    }
+    if (message.executionProviderFallback !== "") {
+      obj.executionProviderFallback = message.executionProviderFallback;
+    }
     return obj;
   },
 
@@ -2327,6 +2375,8 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     message.source = object.source ?? "";
     message.variant = object.variant ?? "";
     message.requests = object.requests ?? 0;
+    message.requestedExecutionProvider = object.requestedExecutionProvider ?? "";
+    message.executionProviderFallback = object.executionProviderFallback ?? "";
     return message;
   },
 };

@@ -184,6 +184,29 @@ export interface ListSnapshotsResponse {
   rpoMs: number;
 }
 
+export interface VerifyArtifactsRequest {
+  /** Only the artifacts of this model ("" = every model). */
+  name: string;
+}
+
+export interface ArtifactCheck {
+  sha256: string;
+  sizeBytes: number;
+  /** "name/version" of every version recording this artifact. */
+  versions: string[];
+  /** "ok", "corrupt" (bytes do not hash to sha256 or have another size) or "missing". */
+  status: string;
+  /** What failed, for a flagged artifact. */
+  detail: string;
+}
+
+export interface VerifyArtifactsResponse {
+  artifacts: ArtifactCheck[];
+  /** The artifacts not "ok". */
+  flagged: number;
+  verifiedAtUnixMs: number;
+}
+
 function createBaseModelVersionSpec(): ModelVersionSpec {
   return {
     name: "",
@@ -2997,6 +3020,317 @@ export const ListSnapshotsResponse: MessageFns<ListSnapshotsResponse> = {
   },
 };
 
+function createBaseVerifyArtifactsRequest(): VerifyArtifactsRequest {
+  return { name: "" };
+}
+
+export const VerifyArtifactsRequest: MessageFns<VerifyArtifactsRequest> = {
+  encode(message: VerifyArtifactsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyArtifactsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyArtifactsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyArtifactsRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: VerifyArtifactsRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyArtifactsRequest>, I>>(base?: I): VerifyArtifactsRequest {
+    return VerifyArtifactsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyArtifactsRequest>, I>>(object: I): VerifyArtifactsRequest {
+    const message = createBaseVerifyArtifactsRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseArtifactCheck(): ArtifactCheck {
+  return { sha256: "", sizeBytes: 0, versions: [], status: "", detail: "" };
+}
+
+export const ArtifactCheck: MessageFns<ArtifactCheck> = {
+  encode(message: ArtifactCheck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.sha256 !== "") {
+      writer.uint32(10).string(message.sha256);
+    }
+    if (message.sizeBytes !== 0) {
+      writer.uint32(16).uint64(message.sizeBytes);
+    }
+    for (const v of message.versions) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.status !== "") {
+      writer.uint32(34).string(message.status);
+    }
+    if (message.detail !== "") {
+      writer.uint32(42).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ArtifactCheck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseArtifactCheck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.sizeBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.versions.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.status = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ArtifactCheck {
+    return {
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+      sizeBytes: isSet(object.sizeBytes)
+        ? globalThis.Number(object.sizeBytes)
+        : isSet(object.size_bytes)
+        ? globalThis.Number(object.size_bytes)
+        : 0,
+      versions: globalThis.Array.isArray(object?.versions) ? object.versions.map((e: any) => globalThis.String(e)) : [],
+      status: isSet(object.status) ? globalThis.String(object.status) : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ArtifactCheck): unknown {
+    const obj: any = {};
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    if (message.sizeBytes !== 0) {
+      obj.sizeBytes = Math.round(message.sizeBytes);
+    }
+    if (message.versions?.length) {
+      obj.versions = message.versions;
+    }
+    if (message.status !== "") {
+      obj.status = message.status;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ArtifactCheck>, I>>(base?: I): ArtifactCheck {
+    return ArtifactCheck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ArtifactCheck>, I>>(object: I): ArtifactCheck {
+    const message = createBaseArtifactCheck();
+    message.sha256 = object.sha256 ?? "";
+    message.sizeBytes = object.sizeBytes ?? 0;
+    message.versions = object.versions?.map((e) => e) || [];
+    message.status = object.status ?? "";
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseVerifyArtifactsResponse(): VerifyArtifactsResponse {
+  return { artifacts: [], flagged: 0, verifiedAtUnixMs: 0 };
+}
+
+export const VerifyArtifactsResponse: MessageFns<VerifyArtifactsResponse> = {
+  encode(message: VerifyArtifactsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.artifacts) {
+      ArtifactCheck.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.flagged !== 0) {
+      writer.uint32(16).uint32(message.flagged);
+    }
+    if (message.verifiedAtUnixMs !== 0) {
+      writer.uint32(24).int64(message.verifiedAtUnixMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): VerifyArtifactsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseVerifyArtifactsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.artifacts.push(ArtifactCheck.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.flagged = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.verifiedAtUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): VerifyArtifactsResponse {
+    return {
+      artifacts: globalThis.Array.isArray(object?.artifacts)
+        ? object.artifacts.map((e: any) => ArtifactCheck.fromJSON(e))
+        : [],
+      flagged: isSet(object.flagged) ? globalThis.Number(object.flagged) : 0,
+      verifiedAtUnixMs: isSet(object.verifiedAtUnixMs)
+        ? globalThis.Number(object.verifiedAtUnixMs)
+        : isSet(object.verified_at_unix_ms)
+        ? globalThis.Number(object.verified_at_unix_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: VerifyArtifactsResponse): unknown {
+    const obj: any = {};
+    if (message.artifacts?.length) {
+      obj.artifacts = message.artifacts.map((e) => ArtifactCheck.toJSON(e));
+    }
+    if (message.flagged !== 0) {
+      obj.flagged = Math.round(message.flagged);
+    }
+    if (message.verifiedAtUnixMs !== 0) {
+      obj.verifiedAtUnixMs = Math.round(message.verifiedAtUnixMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<VerifyArtifactsResponse>, I>>(base?: I): VerifyArtifactsResponse {
+    return VerifyArtifactsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<VerifyArtifactsResponse>, I>>(object: I): VerifyArtifactsResponse {
+    const message = createBaseVerifyArtifactsResponse();
+    message.artifacts = object.artifacts?.map((e) => ArtifactCheck.fromPartial(e)) || [];
+    message.flagged = object.flagged ?? 0;
+    message.verifiedAtUnixMs = object.verifiedAtUnixMs ?? 0;
+    return message;
+  },
+};
+
 /** Source of truth for which model serves where. Every mutation requires the admin token. */
 export type ModelRegistryService = typeof ModelRegistryService;
 export const ModelRegistryService = {
@@ -3131,6 +3465,21 @@ export const ModelRegistryService = {
       Buffer.from(ListSnapshotsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListSnapshotsResponse => ListSnapshotsResponse.decode(value),
   },
+  /**
+   * Re-hash the live store's artifacts against the sha256 and size their versions record (a scrub);
+   * every artifact that fails is flagged (and written to the audit log).
+   */
+  verifyArtifacts: {
+    path: "/ranksafe.v1.ModelRegistry/VerifyArtifacts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: VerifyArtifactsRequest): Buffer =>
+      Buffer.from(VerifyArtifactsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): VerifyArtifactsRequest => VerifyArtifactsRequest.decode(value),
+    responseSerialize: (value: VerifyArtifactsResponse): Buffer =>
+      Buffer.from(VerifyArtifactsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): VerifyArtifactsResponse => VerifyArtifactsResponse.decode(value),
+  },
 } as const;
 
 export interface ModelRegistryServer extends UntypedServiceImplementation {
@@ -3152,6 +3501,11 @@ export interface ModelRegistryServer extends UntypedServiceImplementation {
   verifySnapshot: handleUnaryCall<VerifySnapshotRequest, Snapshot>;
   restoreSnapshot: handleUnaryCall<RestoreSnapshotRequest, Snapshot>;
   listSnapshots: handleUnaryCall<ListSnapshotsRequest, ListSnapshotsResponse>;
+  /**
+   * Re-hash the live store's artifacts against the sha256 and size their versions record (a scrub);
+   * every artifact that fails is flagged (and written to the audit log).
+   */
+  verifyArtifacts: handleUnaryCall<VerifyArtifactsRequest, VerifyArtifactsResponse>;
 }
 
 export interface ModelRegistryClient extends Client {
@@ -3346,6 +3700,25 @@ export interface ModelRegistryClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListSnapshotsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Re-hash the live store's artifacts against the sha256 and size their versions record (a scrub);
+   * every artifact that fails is flagged (and written to the audit log).
+   */
+  verifyArtifacts(
+    request: VerifyArtifactsRequest,
+    callback: (error: ServiceError | null, response: VerifyArtifactsResponse) => void,
+  ): ClientUnaryCall;
+  verifyArtifacts(
+    request: VerifyArtifactsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: VerifyArtifactsResponse) => void,
+  ): ClientUnaryCall;
+  verifyArtifacts(
+    request: VerifyArtifactsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: VerifyArtifactsResponse) => void,
   ): ClientUnaryCall;
 }
 
