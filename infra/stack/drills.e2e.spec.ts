@@ -4,10 +4,13 @@
 // judged from what it stored: the outcome, MTTD / RTO, what clients saw, the fault reverted, the
 // report written. Figures are printed, not asserted (the machines are noisy).
 import * as fs from 'node:fs';
+import * as grpc from '@grpc/grpc-js';
 import { Client, Connection } from '@temporalio/client';
 import { createPool, getDrillRun, listActiveDrillFaults, getLoad } from '@ranksafe/db';
 import type { DrillInput, DrillResult } from '@ranksafe/drills';
 import { PlatformClient } from '@ranksafe/platform';
+import { RankingClient } from '@ranksafe/proto';
+import { checkHealth, unaryCall } from '@ranksafe/serving-kit';
 import { eventually, launchBrowser, screenshotPath } from '@ranksafe/testing';
 import { RegistryClient } from '@ranksafe/registry-client';
 import { drillWorkflow, ids, SA, type RolloutResult } from '@ranksafe/workflows';
@@ -29,8 +32,17 @@ describe('drills on the real stack under load', () => {
   let killReport = '';
 
   beforeAll(async () => {
-    stack = await testStack('drills', { MONITORS: 'on' });
+    // One stack for every scenario, on a small demo shop (1500 products; DRILLS_E2E_PRODUCTS=10000 for the
+    // issue's 10k shop, which on 2 cores leaves retrieval less headroom: see the README).
+    const products = process.env['DRILLS_E2E_PRODUCTS'] ?? '1500';
+    stack = await testStack('drills', {
+      MONITORS: 'on',
+      DEMO_CATALOG_PRODUCTS: products,
+      DEMO_CATALOG_USERS: String(Math.max(50, Math.round(Number(products) / 20))),
+    });
     await stack.start();
+    const warm = await stack.steadySearch();
+    console.log(`drills e2e: ${products} products; steady after ${warm.sent} warm-up searches (${warm.ms} ms)`);
     conn = await Connection.connect({ address: `127.0.0.1:${stack.base + 6}` });
     temporal = new Client({ connection: conn });
     platform = new PlatformClient(`127.0.0.1:${stack.base + 8}`, stack.adminToken());
@@ -48,19 +60,30 @@ describe('drills on the real stack under load', () => {
     await stack?.teardown();
   });
 
+  /**
+   * One drill as an operator runs it: `ops drill run <scenario> --set …` (every field of the input as a
+   * --set), followed to its end; the result read back from Temporal, its report checked on disk.
+   */
   async function drill(
     input: DrillInput,
   ): Promise<{ result: DrillResult; workflowId: string; memo: Record<string, unknown>; sa: (k: (typeof SA)[keyof typeof SA]) => unknown }> {
-    const workflowId = ids.drill(input.scenario, Date.now());
-    const h = await temporal.workflow.start(drillWorkflow, { taskQueue: 'ranksafe-drills', workflowId, args: [{ ...FAST, ...input } as DrillInput] });
+    const { scenario, ...rest } = { ...FAST, ...input } as DrillInput & Record<string, unknown>;
+    const sets = Object.entries(rest).flatMap(([k, v]) => ['--set', `${k}=${JSON.stringify(v)}`]);
+    const r = await stack.opsAsync(['drill', 'run', scenario, ...sets], 420_000);
+    const workflowId = new RegExp(`(drill-${scenario}-[0-9TZ]+)`).exec(r.stderr + r.stdout)?.[1];
+    if (!workflowId) throw new Error(`ops drill run ${scenario} started nothing (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
+    const h = temporal.workflow.getHandle<typeof drillWorkflow>(workflowId);
     const result = await h.result();
     const d = await h.describe();
     const f = result.figures;
     const ms = (x?: number) => (x === undefined ? '-' : `${x} ms`).padEnd(10);
     table.push(
-      `${result.scenario.padEnd(25)}${result.outcome.padEnd(10)}${ms(f.mttdMs)}${ms(f.rtoMs)}${String(f.requests).padEnd(10)}${String(f.failed).padEnd(8)}${`${(f.degradedShare * 100).toFixed(1)}%`.padEnd(10)}${result.score.value}`,
+      `${result.scenario.padEnd(25)}${result.outcome.padEnd(10)}${ms(f.mttdMs)}${ms(f.rtoMs)}${String(f.requests).padEnd(10)}${String(f.failed).padEnd(8)}${`${(f.degradedShare * 100).toFixed(1)}%`.padEnd(10)}${result.score.value}${f.rpoMs === undefined ? '' : `  RPO ${f.rpoMs} ms`}`,
     );
     if (result.outcome !== 'passed' && result.outcome !== 'dry-run') console.log(`${workflowId}: ${result.reason}\n${JSON.stringify(result.checks, null, 1)}`);
+    // The command's exit code is the outcome (0 passed or dry run, 2 failed or aborted); a run that injected wrote its report.
+    expect([r.status, result.outcome]).toEqual([result.outcome === 'passed' || result.outcome === 'dry-run' ? 0 : 2, result.outcome]);
+    if (result.outcome !== 'dry-run' && result.marks.injectedAtUnixMs) expect(r.stdout).toContain(`${workflowId}.html`);
     return { result, workflowId, memo: (d.memo ?? {}) as Record<string, unknown>, sa: (k) => d.typedSearchAttributes.get(k as never) };
   }
 
@@ -224,34 +247,125 @@ describe('drills on the real stack under load', () => {
     await leftClean(workflowId);
   }, 300_000);
 
-  it('backup restore through the CLI: the newest verified snapshot restores into a sandbox and verifies; RPO reported', async () => {
+  it('backup restore: the newest verified snapshot restores into a sandbox and verifies; RPO reported and stored', async () => {
     const snap = stack.ops('snapshot', 'run');
     expect(snap.status).toBe(0);
     expect(snap.stdout).toMatch(/verified/);
-    const r = stack.ops(
-      'drill',
-      'run',
-      'backup-restore',
-      '--set',
-      `load.ratePerSec=${FAST.load.ratePerSec}`,
-      '--set',
-      'timing.baselineMs=5000',
-      '--set',
-      'steadyState.windowMs=4000',
-    );
-    console.log(r.stdout.split('\n').slice(-25).join('\n'));
-    expect([r.status, r.stderr.split('\n').filter((l) => /error/i.test(l))]).toEqual([0, []]);
-    expect(r.stdout).toMatch(/PASSED/i);
-    expect(r.stdout).toMatch(/RPO/);
-    const id = /(drill-backup-restore-[0-9TZ]+)/.exec(r.stdout)![1]!;
-    const stored = await getDrillRun(pool, id);
-    expect(stored).toMatchObject({ outcome: 'passed', scenario: 'backup-restore', failed: 0 });
-    expect(stored!.rpoMs).toBeGreaterThanOrEqual(0);
-    expect(r.stdout).toContain('.html');
-    table.push(
-      `backup-restore (ops)     passed    -         ${`${stored!.rtoMs} ms`.padEnd(10)}${String(stored!.requests).padEnd(10)}${String(stored!.failed).padEnd(8)}-         ${stored!.score}  RPO ${stored!.rpoMs} ms`,
-    );
+    const { result, workflowId } = await drill({ scenario: 'backup-restore' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.figures.rpoMs).toBeGreaterThanOrEqual(0);
+    const stored = await getDrillRun(pool, workflowId);
+    expect(stored).toMatchObject({ outcome: 'passed', scenario: 'backup-restore', failed: 0, rpoMs: result.figures.rpoMs });
   }, 300_000);
+
+  it('corrupted model artifact: the reload is refused with DATA_LOSS while the replica keeps serving, a fresh download is refused, the registry flags it; reverted, it verifies again', async () => {
+    const { result, workflowId } = await drill({ scenario: 'corrupted-artifact' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    const proof = result.checks.find((c) => c.name === 'injection took effect');
+    expect(proof).toMatchObject({ ok: true });
+    expect(proof!.detail).toMatch(/registry-store copy hashes to [0-9a-f]{12}, recorded/);
+    expect(proof!.detail).toMatch(/replica-cache copy hashes to/);
+    expect(proof!.detail).toMatch(/ranking-service-2 reload refused with DATA_LOSS/);
+    expect(proof!.detail).toMatch(/ranking-service-2 kept serving \(SERVING/);
+    expect(proof!.detail).toMatch(/fresh download refused with DATA_LOSS/);
+    expect(result.figures.mttdMs).toBeGreaterThan(0);
+    expect(result.figures.failed).toBe(0);
+    // The registry's scrub flagged it (audited), and verifies it again after the revert.
+    const flagged = await pool.query(`SELECT count(*)::int AS n FROM registry_audit WHERE action = 'verify_artifacts' AND at >= to_timestamp($1 / 1000.0)`, [
+      result.marks.injectedAtUnixMs,
+    ]);
+    expect(flagged.rows[0].n).toBeGreaterThan(0);
+    const v = await registry.verifyArtifacts('minilm-l6-v2');
+    expect(v.flagged).toBe(0);
+    expect(v.artifacts.length).toBeGreaterThan(0);
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('registry database unavailable: serving goes on, mutations fail with UNAVAILABLE, the registry comes back with nothing acknowledged lost', async () => {
+    const { result, workflowId } = await drill({ scenario: 'registry-db-unavailable' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    const proof = result.checks.find((c) => c.name === 'injection took effect')!;
+    console.log(`registry-db-unavailable proof: ${proof.detail}`);
+    expect(proof).toMatchObject({ ok: true, detail: expect.stringMatching(/refuses connections.*ECONNREFUSED/) });
+    expect(proof.detail).toMatch(/a registry mutation failed cleanly in \d+ ms: UNAVAILABLE/);
+    expect(result.figures.mttdMs).toBeGreaterThan(0);
+    expect(result.figures.rtoMs).toBeGreaterThan(result.figures.mttdMs!);
+    expect(result.figures.failed).toBe(0);
+    expect(result.figures.requests).toBeGreaterThan(50);
+    expect((await platform.get('registry-db-proxy')).state).toBe('running');
+    expect((await platform.get('model-registry')).state).toBe('running');
+    // The witness acknowledged before the cut is still there, and its history shows the CAS after the return.
+    const { rows } = await pool.query<{ reason: string }>(
+      `SELECT reason FROM model_alias_history WHERE alias = 'drill-witness' AND reason LIKE $1 ORDER BY at`,
+      [`${workflowId}%`],
+    );
+    expect(rows.length).toBe(1);
+    const after = await pool.query(
+      `SELECT count(*)::int AS n FROM model_alias_history WHERE alias = 'drill-witness' AND reason LIKE 'drill: a mutation after%' AND at >= to_timestamp($1 / 1000.0)`,
+      [result.marks.injectedAtUnixMs],
+    );
+    expect(after.rows[0].n).toBeGreaterThanOrEqual(1);
+    await leftClean(workflowId);
+  }, 240_000);
+
+  it('GPU unavailable: the replica restarted as a GPU replica with no GPU comes back serving on the cpu fall-back and says so; no request failed; back to its normal config after', async () => {
+    const target = await platform.get('ranking-service-2');
+    expect(target.envOverrides).toBeUndefined();
+    const rc = new RankingClient(target.address!, grpc.credentials.createInsecure());
+    // What the replica itself reports while the drill runs (ListModels needs no token): [requested, active] of its default model.
+    const seen = new Set<string>();
+    let watching = true;
+    const watch = (async () => {
+      while (watching) {
+        try {
+          const { models } = await unaryCall(rc.listModels.bind(rc), {}, { deadlineMs: 1000 });
+          const m = models.find((x) => x.isDefault);
+          if (m) seen.add(`${m.requestedExecutionProvider}->${m.executionProvider}`);
+        } catch {
+          /* restarting */
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    try {
+      const { result, workflowId } = await drill({ scenario: 'gpu-unavailable' });
+      watching = false;
+      await watch;
+      console.log(
+        `gpu-unavailable: ${result.reason}\n  proof: ${result.checks.find((c) => c.name === 'injection took effect')?.detail}\n  seen: ${[...seen].join(', ')}`,
+      );
+      expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+      expect(result.checks.find((c) => c.name === 'injection took effect')).toMatchObject({
+        ok: true,
+        detail: expect.stringContaining('as a GPU replica with no GPU visible'),
+      });
+      expect(result.figures.failed).toBe(0);
+      expect(result.figures.mttdMs).toBeGreaterThan(0);
+      expect(seen.has('cuda->cpu')).toBe(true); // during the fault it served on cpu with cuda requested
+      await leftClean(workflowId);
+      // Back to its normal config: no overrides, SERVING, on cpu as configured.
+      await eventually(
+        async () => {
+          const now = await platform.get('ranking-service-2');
+          if (now.envOverrides !== undefined || now.state !== 'running') return false;
+          if ((await checkHealth(now.address!, '', 1000).catch(() => ({ status: 'UNKNOWN' }))).status !== 'SERVING') return false;
+          const m = (await unaryCall(rc.listModels.bind(rc), {}, { deadlineMs: 2000 })).models.find((x) => x.isDefault);
+          return m?.requestedExecutionProvider === 'cpu' && m.executionProvider === 'cpu';
+        },
+        60_000,
+        500,
+      );
+      await eventually(
+        async () => (await pool.query(`SELECT count(*)::int AS n FROM incidents WHERE state IN ('open', 'recovering')`)).rows[0].n === 0,
+        120_000,
+        500,
+      );
+    } finally {
+      watching = false;
+      await watch;
+      rc.close();
+    }
+  }, 360_000);
 
   it('a drill is refused while the system is not steady, and says why', async () => {
     await platform.stop('ranking-service-1', { graceMs: 1000 });

@@ -6,10 +6,14 @@ import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { portFree, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { SearchClient, SearchRequest } from '@ranksafe/proto';
+import { unaryCall } from '@ranksafe/serving-kit';
 import { eventually, scratchDatabase } from '@ranksafe/testing';
 
 export const NODE = [process.execPath, '--import', 'tsx'];
+const STEADY_QUERIES = ['velvet sofa', 'oak table', 'desk lamp', 'outdoor chair', 'wool rug', 'bed frame'];
 
 async function pickPorts(): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
@@ -25,7 +29,7 @@ async function pickPorts(): Promise<number> {
 export interface TestStack {
   dataDir: string;
   env: NodeJS.ProcessEnv;
-  /** First port of the block: gateway = base, retrieval base+1.., ranking base+3.., registry base+5, Temporal base+6, UI base+7, Platform base+8. */
+  /** First port of the block: gateway = base, retrieval base+1.., ranking base+3.., registry base+5, Temporal base+6, UI base+7, Platform base+8, metrics base+10.., the registry's database proxy base+18. */
   base: number;
   /** The running supervisor (after start()). */
   readonly up: ChildProcess | undefined;
@@ -37,6 +41,14 @@ export interface TestStack {
   /** stop(), drop the scratch database, remove the data dir. */
   teardown(): Promise<void>;
   ops(...args: string[]): SpawnSyncReturns<string>;
+  /**
+   * Until `inARow` sequential Searches in a row are answered, not degraded, each within `withinMs`: a
+   * freshly started stack on 2 cores is not steady at once (the first requests miss the gateway's
+   * retrieval budget while the processes warm up), and a drill rightly refuses an unsteady system.
+   */
+  steadySearch(opts?: { inARow?: number; withinMs?: number; timeoutMs?: number }): Promise<{ sent: number; ms: number }>;
+  /** The ops CLI without blocking this process (a long `ops drill run`); killed after `timeoutMs`. */
+  opsAsync(args: string[], timeoutMs?: number): Promise<{ status: number | null; stdout: string; stderr: string }>;
   /** The last lines of every component log. */
   logTails(lines?: number): string;
   pidOf(instance: string): number;
@@ -62,6 +74,7 @@ export async function testStack(name: string, extraEnv: Record<string, string> =
     PLATFORM_PORT: String(base + 8),
     PLATFORM_METRICS_PORT: String(base + 9),
     METRICS_PORT_BASE: String(base + 10),
+    REGISTRY_DB_PROXY_PORT: String(base + 18),
     LOG_LEVEL: 'warn',
     TEMPORAL_ADDRESS: '',
     // A small demo shop keeps the first start short (the default is 100k products).
@@ -119,6 +132,42 @@ export async function testStack(name: string, extraEnv: Record<string, string> =
     },
     ops: (...args: string[]) =>
       spawnSync(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, encoding: 'utf8', timeout: 120_000 }),
+    async steadySearch({ inARow = 20, withinMs = 300, timeoutMs = 180_000 } = {}) {
+      const client = new SearchClient(`127.0.0.1:${base}`, grpc.credentials.createInsecure());
+      const t0 = Date.now();
+      let sent = 0;
+      let run = 0;
+      try {
+        while (run < inARow) {
+          if (Date.now() - t0 > timeoutMs) throw new Error(`the stack did not answer ${inARow} Searches in a row within ${withinMs} ms in ${timeoutMs} ms`);
+          const q = STEADY_QUERIES[sent++ % STEADY_QUERIES.length]!;
+          const t = Date.now();
+          const r = await unaryCall(client.search.bind(client), SearchRequest.fromPartial({ query: q, k: 10 }), { deadlineMs: 5000 }).catch(() => undefined);
+          run = r && !r.degraded && Date.now() - t <= withinMs ? run + 1 : 0;
+          await new Promise((res) => setTimeout(res, 100));
+        }
+        return { sent, ms: Date.now() - t0 };
+      } finally {
+        client.close();
+      }
+    },
+    opsAsync: (args: string[], timeoutMs = 600_000) =>
+      new Promise((resolve, reject) => {
+        const child = spawn(NODE[0]!, [...NODE.slice(1), 'apps/ops/src/main.ts', ...args], { cwd: WORKSPACE_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+        child.once('error', (e) => {
+          clearTimeout(timer);
+          reject(e);
+        });
+        child.once('close', (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, stderr });
+        });
+      }),
     logTails,
     pidOf: (instance) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${instance}.pid`), 'utf8')).pid as number,
     pids: () =>

@@ -81,12 +81,11 @@ describe('operations on the real stack under load', () => {
 
   /**
    * Open-loop Search at RATE/s, every answer kept with the version and variant that ranked it.
-   * First a few sequential searches warm the freshly started stack's code paths (the very first
-   * requests after a start can miss the gateway's retrieval budget; that is not what is measured).
+   * First the stack is warm (the very first requests after a start can miss the gateway's retrieval
+   * budget; that is not what is measured).
    */
   async function load(): Promise<{ run: LoadRun; answers: Answer[] }> {
-    for (const q of QUERIES)
-      await unaryCall(search.search.bind(search), SearchRequest.fromPartial({ query: q, k: 10 }), { deadlineMs: 10_000 }).catch(() => undefined);
+    await stack.steadySearch();
     const answers: Answer[] = [];
     let n = 0;
     const t0 = Date.now();

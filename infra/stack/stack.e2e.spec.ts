@@ -62,7 +62,7 @@ describe('the local stack (npm start) end to end', () => {
     expect(ping.stdout).toMatch(/^workflow ping-\S+ completed in \d+ ms: "e2e" answered by worker/);
 
     const pids = [...pidsOfStack(), stack.up!.pid!];
-    expect(pids.length).toBe(9); // temporal + 7 apps + supervisor
+    expect(pids.length).toBe(10); // temporal + registry-db-proxy + 7 apps + supervisor
     stack.up!.kill('SIGINT');
     const code = await new Promise<number | null>((r) => stack.up!.once('exit', (c) => r(c)));
     expect(code).toBe(0);
@@ -121,7 +121,7 @@ describe('the local stack (npm start) end to end', () => {
       const history = ops('model', 'history', 'minilm-l6-v2', 'production');
       expect(history.stdout).toMatch(/int8-[0-9a-f]{12}\s+npm-start/);
       expect(ops('model', 'list', 'demo-catalog').stdout).toMatch(/idx-\w+\s+catalog-index/);
-      expect(fs.readdirSync(path.join(dataDir, 'registry-cache', 'ranking')).some((f) => /^[0-9a-f]{64}$/.test(f))).toBe(true);
+      expect(fs.readdirSync(path.join(dataDir, 'registry-cache', 'ranking', 'ranking-service-1')).some((f) => /^[0-9a-f]{64}$/.test(f))).toBe(true);
 
       const pidOf = (name: string) => JSON.parse(fs.readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')).pid as number;
       const queries = ['sofa', 'running shoes', 'coffee table', 'headphones', 'face serum', 'desk lamp', 'cookware set', 'yoga mat'];

@@ -17,11 +17,13 @@ import {
   portFree,
   postgresEventRecorder,
   postgresEventSource,
+  REGISTRY_DB_PROXY,
   removeStackState,
   resolvePostgres,
   restartPolicyOf,
   servePlatform,
   stackComponents,
+  startRegistryDbProxy,
   startTemporalDevServer,
   waitForTemporal,
   workflowPollers,
@@ -123,7 +125,10 @@ async function main() {
   const onDemand = new Set(planned.filter((c) => c.onDemand).map((c) => c.instance));
 
   // Fail fast on ports that are taken, before starting anything.
-  const ports: Array<[number, string, string]> = [[cfg.PLATFORM_PORT, 'Platform service', 'PLATFORM_PORT']];
+  const ports: Array<[number, string, string]> = [
+    [cfg.PLATFORM_PORT, 'Platform service', 'PLATFORM_PORT'],
+    [cfg.REGISTRY_DB_PROXY_PORT, 'registry database proxy', 'REGISTRY_DB_PROXY_PORT'],
+  ];
   if (cfg.PLATFORM_METRICS_PORT > 0) ports.push([cfg.PLATFORM_METRICS_PORT, 'Platform metrics', 'PLATFORM_METRICS_PORT']);
   if (!temporalExternal) {
     ports.push([cfg.TEMPORAL_PORT, 'Temporal frontend', 'TEMPORAL_PORT'], [cfg.TEMPORAL_UI_PORT, 'Temporal Web UI', 'TEMPORAL_UI_PORT']);
@@ -155,6 +160,11 @@ async function main() {
   recordToDb = postgresEventRecorder(pool);
   for (const e of pending.splice(0)) record(e);
   say(`  postgres ready (${pg.mode})`);
+  // The registry reaches Postgres through its own proxy, so a drill can cut the registry's database
+  // path alone (the Postgres everything else shares stays up).
+  const registryDatabaseUrl = await startRegistryDbProxy(platform, { host: cfg.RANKSAFE_HOST, port: cfg.REGISTRY_DB_PROXY_PORT, databaseUrl: pg.url });
+  record({ name: REGISTRY_DB_PROXY, component: REGISTRY_DB_PROXY, event: 'ready', detail: { address: `${cfg.RANKSAFE_HOST}:${cfg.REGISTRY_DB_PROXY_PORT}` } });
+  say(`  ${REGISTRY_DB_PROXY} ready at ${cfg.RANKSAFE_HOST}:${cfg.REGISTRY_DB_PROXY_PORT} (the registry's path to Postgres)`);
 
   // The process table as a service (ranksafe.v1.Platform) for the drill-worker and ops.
   platformService = await servePlatform({
@@ -190,7 +200,7 @@ async function main() {
   }
   say(`  temporal ready at ${temporalAddress}`);
 
-  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url, catalogIndex });
+  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url, registryDatabaseUrl, catalogIndex });
   const processSpec = (c: ComponentSpec): ProcessSpec => ({
     name: c.instance,
     component: c.app,

@@ -33,6 +33,14 @@ export const workerEnvSchema = serviceEnvSchema.pick({ METRICS_PORT: true, LOG_L
   DRILL_GATEWAY_METRICS: z.string().default(''),
   /** The Platform instance of the load agent. */
   DRILL_LOAD_AGENT: z.string().min(1).default('load-agent'),
+  /**
+   * The corrupted-artifact drill changes bytes on disk: the registry's artifact store
+   * (REGISTRY_ARTIFACT_DIR of the model-registry) and a ranking replica's registry cache
+   * (`<DRILL_RANKING_CACHE_ROOT>/<instance>`, its RANKING_REGISTRY_CACHE_DIR). Only where the worker
+   * shares their disk (the embedded stack sets both); empty = that drill is refused.
+   */
+  DRILL_REGISTRY_ARTIFACT_DIR: z.string().default(''),
+  DRILL_RANKING_CACHE_ROOT: z.string().default(''),
   /** How often faults no running drill owns (expired, or their drill ended without cleanup) are reverted; 0 = never. */
   DRILL_RECONCILE_MS: z.coerce.number().int().min(0).default(15_000),
 });

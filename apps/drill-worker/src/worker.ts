@@ -36,6 +36,8 @@ export type DrillWorkerConfig = Pick<
   | 'DRILL_REPORT_DIR'
   | 'DRILL_GATEWAY_METRICS'
   | 'DRILL_LOAD_AGENT'
+  | 'DRILL_REGISTRY_ARTIFACT_DIR'
+  | 'DRILL_RANKING_CACHE_ROOT'
 >;
 
 const list = (s: string) =>
@@ -68,6 +70,9 @@ export function workerDeps(cfg: DrillWorkerConfig, temporal?: Client): ActivityD
       gatewayMetrics: list(cfg.DRILL_GATEWAY_METRICS),
       loadAgent: cfg.DRILL_LOAD_AGENT,
       rollouts: temporal ? temporalRollouts(temporal, cfg.TEMPORAL_TASK_QUEUE) : undefined,
+      ...(cfg.DRILL_REGISTRY_ARTIFACT_DIR && cfg.DRILL_RANKING_CACHE_ROOT
+        ? { artifactFiles: { registryStore: cfg.DRILL_REGISTRY_ARTIFACT_DIR, rankingCacheRoot: cfg.DRILL_RANKING_CACHE_ROOT } }
+        : {}),
       isWorkflowRunning: async (workflowId) => {
         if (!temporal) return true;
         try {

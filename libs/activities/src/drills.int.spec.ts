@@ -11,7 +11,7 @@ import { scratchDatabase } from '@ranksafe/testing';
 import type { DrillConfig, DrillDeps } from './drill-faults';
 import { allowed, createDrillActivities, readyTargets, reconcileDrillFaults } from './drills';
 import { createRolloutActivities } from './rollout';
-import type { ServingControl } from './serving';
+import type { ReplicaModel, ServingControl } from './serving';
 
 function fakePlatform(names: string[]) {
   const now = new Date();
@@ -46,7 +46,13 @@ function fakePlatform(names: string[]) {
     },
     stop: async (name) => (calls.push(`stop:${name}`), Object.assign(procs.get(name)!, { state: 'stopped' }), get(name)),
     kill: async (name) => (calls.push(`kill:${name}`), Object.assign(procs.get(name)!, { state: 'killed', signal: 'SIGKILL' }), get(name)),
-    restart: async (name) => get(name),
+    restart: async (name, opts = {}) => {
+      calls.push(`restart:${name}:${opts.resetEnv ? 'reset' : JSON.stringify(opts.env ?? {})}`);
+      const p = procs.get(name)!;
+      const envOverrides = opts.resetEnv ? undefined : opts.env && Object.keys(opts.env).length ? { ...opts.env } : p.envOverrides;
+      Object.assign(p, { state: 'running', pid: p.pid + 1000, startedAt: new Date(), restarts: p.restarts + 1, envOverrides });
+      return get(name);
+    },
     events: async () => [],
   };
   return { platform, procs, calls };
@@ -190,6 +196,91 @@ describe('drill activities (real Postgres, fake platform and replicas)', () => {
     expect(slow.serving.calls).toContain('clear:127.0.0.1:5001:af-1');
   });
 
+  it('gpu-lost: restarts the replica as a GPU replica with no GPU visible, proves it, detects the cpu fall-back the replica reports, reverts to its normal config', async () => {
+    const gpu = resolveDrillSpec({ scenario: 'gpu-unavailable' });
+    const reported: { models: ReplicaModel[] } = { models: [] };
+    const w = world({}, fakeServing({ listModels: async () => reported.models } as Partial<ServingControl>));
+    const plan = await w.act.drillPreflight({ workflowId: 'drill-gpu', spec: gpu });
+    expect(plan.blastRadius.fault).toMatch(
+      /^restarted as a GPU replica whose GPU is gone \(RANKING_EXECUTION_PROVIDER=cuda RANKING_CUDA_FALLBACK=cpu CUDA_VISIBLE_DEVICES=""\)/,
+    );
+    const inj = await w.act.injectDrillFault({ drillWorkflowId: 'drill-gpu', spec: gpu, instances: plan.instances });
+    expect(w.calls).toEqual(['restart:ranking-service-2:{"RANKING_EXECUTION_PROVIDER":"cuda","RANKING_CUDA_FALLBACK":"cpu","CUDA_VISIBLE_DEVICES":""}']);
+    expect(inj.faults[0]).toMatchObject({ id: 'drill-gpu/gpu-lost/ranking-service-2', pid: 101, extra: { priorEnv: {}, restartedPid: 1101 } });
+    const proof = await w.act.proveDrillInjection({ spec: gpu, faults: inj.faults, instances: plan.instances });
+    expect(proof).toMatchObject({
+      ok: true,
+      detail: expect.stringContaining('ranking-service-2 restarted (pid 101 → 1101) as a GPU replica with no GPU visible'),
+    });
+
+    const observe = () =>
+      w.act.observeDrill({
+        runId: 'drill-gpu',
+        spec: gpu,
+        instances: plan.instances,
+        tierReplicas: plan.tierReplicas,
+        injectedAtUnixMs: inj.injectedAtUnixMs,
+        faults: inj.faults,
+      });
+    // Not loaded yet (or on cpu as configured): not detected, not restored.
+    reported.models = [
+      { model: 'minilm', version: 'v1', isDefault: true, warm: true, executionProvider: 'cpu', requestedExecutionProvider: 'cpu', loadedAtUnixMs: Date.now() },
+    ];
+    let o = await observe();
+    expect(o.detectedAtUnixMs).toBeUndefined();
+    expect([o.fullCapacity, o.capacityDetail]).toEqual([false, 'ranking-service-2 not serving on the cpu fall-back (runs on cpu, cpu requested)']);
+    // The replica reports the fall-back; an incident the monitor opened for the restart is still recovering.
+    const loadedAt = Date.now();
+    reported.models = [
+      {
+        ...reported.models[0]!,
+        requestedExecutionProvider: 'cuda',
+        executionProviderFallback: 'CUDA execution provider unavailable (x)',
+        loadedAtUnixMs: loadedAt,
+      },
+    ];
+    await upsertIncident(pool, {
+      id: 'inc-gpu',
+      instance: 'ranking-service-2',
+      component: 'ranking-service',
+      reason: 'health',
+      detectedAtUnixMs: Date.now(),
+      state: 'recovering',
+    });
+    o = await observe();
+    expect(o.detectedAtUnixMs).toBe(loadedAt);
+    expect(o.incidents.map((i) => [i.id, i.state])).toEqual([
+      ['ranking-service-2/execution-provider', 'serving on cpu, cuda requested (CUDA execution provider unavailable (x))'],
+      ['inc-gpu', 'recovering'],
+    ]);
+    expect([o.fullCapacity, o.capacityDetail]).toEqual([false, 'ranking-service-2: incident inc-gpu recovering']);
+    await upsertIncident(pool, {
+      id: 'inc-gpu',
+      instance: 'ranking-service-2',
+      component: 'ranking-service',
+      reason: 'health',
+      detectedAtUnixMs: Date.now(),
+      state: 'recovered',
+    });
+    expect((await observe()).fullCapacity).toBe(true);
+
+    // A restart the Recovery made keeps the overrides (a changed pod spec); the revert puts the declared env back, from the record alone.
+    const r = await w.act.revertDrillFaults({ drillWorkflowId: 'drill-gpu' });
+    expect(r.reverted).toEqual(['ranking-service-2 restarted with its normal config (pid 1101 → 2101; its declared env)']);
+    expect(w.calls.at(-1)).toBe('restart:ranking-service-2:reset');
+    expect(w.procs.get('ranking-service-2')!.envOverrides).toBeUndefined();
+    // Reverting again (the reconciler finding a record the drill could not mark): nothing restarted.
+    await recordDrillFault(pool, {
+      id: 'gpu-again',
+      drillWorkflowId: 'drill-gone',
+      kind: 'gpu-lost',
+      target: 'ranking-service-2',
+      expiresAtUnixMs: Date.now() - 1,
+    });
+    expect((await reconcileDrillFaults(w.deps)).map((x) => x.detail)).toEqual(['ranking-service-2 already runs with its normal config (its declared env)']);
+    expect(w.calls.filter((c) => c.startsWith('restart:'))).toHaveLength(2);
+  });
+
   it('the reconciler reverts expired faults and those of drills that are not running, and leaves the rest', async () => {
     const w = world({ isWorkflowRunning: async (id) => id === 'drill-live' });
     for (const [id, drill, expires] of [
@@ -223,7 +314,7 @@ describe('drill activities (real Postgres, fake platform and replicas)', () => {
     const h = resolveDrillSpec({ scenario: 'ranking-replica-kill' }).steadyState;
     const bad = await act.checkSteadyState({ runId: 'drill-4', name: 'before', hypothesis: h, fromUnixMs: t0, toUnixMs: t0 + 10_000 });
     expect(bad.ok).toBe(false);
-    expect(bad.detail).toMatch(/^error rate 5.0% > 0.0%; degraded 10.0% > 5.0% \(40 requests, 2 failed, 4 degraded/);
+    expect(bad.detail).toMatch(/^error rate 5.0% > 0.0%; degraded 10.0% > 5.0% \(40 requests, 2 failed \(UNAVAILABLE 2\), 4 degraded/);
     const clean = await act.checkSteadyState({
       runId: 'drill-4',
       name: 'before',

@@ -217,7 +217,11 @@ export function createDrillActivities(deps: DrillDeps) {
       if (errorRate > h.maxErrorRate) problems.push(`error rate ${(errorRate * 100).toFixed(1)}% > ${(h.maxErrorRate * 100).toFixed(1)}%`);
       if (degradedShare > h.maxDegradedShare) problems.push(`degraded ${(degradedShare * 100).toFixed(1)}% > ${(h.maxDegradedShare * 100).toFixed(1)}%`);
       if (answered && s.p99Ms > h.maxP99Ms) problems.push(`p99 ${Math.round(s.p99Ms)} ms > ${h.maxP99Ms} ms`);
-      const summary = `${s.requests} requests, ${s.failed} failed, ${s.degraded} degraded, p50 ${Math.round(s.p50Ms)} ms, p99 ${Math.round(s.p99Ms)} ms`;
+      const failures = Object.entries(s.byStatus)
+        .filter(([status]) => status !== 'OK' && status !== 'DEGRADED')
+        .map(([status, n]) => `${status} ${n}`)
+        .join(', ');
+      const summary = `${s.requests} requests, ${s.failed} failed${failures ? ` (${failures})` : ''}, ${s.degraded} degraded, p50 ${Math.round(s.p50Ms)} ms, p99 ${Math.round(s.p99Ms)} ms`;
       return {
         name: input.name,
         ok: problems.length === 0,

@@ -36,6 +36,16 @@ describe('resolveDrillSpec', () => {
     const lost = resolveDrillSpec({ scenario: 'ranking-tier-lost' });
     expect(lost.target.select).toBe('all');
     expect(lost.abort).toMatchObject({ errorBudget: 0.02, timeLimitMs: 90_000 });
+    const corrupt = resolveDrillSpec({ scenario: 'corrupted-artifact' });
+    expect(corrupt.fault.kind).toBe('corrupt-artifact');
+    expect(corrupt.target).toEqual({ tier: 'ranking-service', instances: [], select: 'one' });
+    expect(corrupt.expect).toMatchObject({ recovery: 'fault-cleared', mttdTargetMs: 10_000, rtoTargetMs: 30_000, maxFailedShare: 0 });
+    expect(corrupt.timing.holdMs).toBe(5000);
+    const gpu = resolveDrillSpec({ scenario: 'gpu-unavailable' });
+    expect(gpu.target).toEqual({ tier: 'ranking-service', instances: [], select: 'one' });
+    expect(gpu.fault).toMatchObject({ kind: 'gpu-lost', ttlMs: 300_000 });
+    expect(gpu.expect).toMatchObject({ recovery: 'none', mttdTargetMs: 15_000, rtoTargetMs: 30_000, maxFailedShare: 0 });
+    expect(CATALOG['gpu-unavailable'].description).toContain('SIMULATED');
   });
 
   it('every scenario of the catalog resolves, under its own name', () => {

@@ -128,6 +128,42 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
       abort: { timeLimitMs: 150_000 },
     },
   },
+  'corrupted-artifact': {
+    name: 'corrupted-artifact',
+    title: 'Corrupted model artifact',
+    description:
+      "16 bytes of the production model's artifact inverted in the registry's store and in one ranking replica's registry cache: that replica's reload refuses it with DATA_LOSS and it keeps serving the model it holds, a fresh download is refused (DATA_LOSS), and the registry's scrub (VerifyArtifacts) flags the artifact; held 5 s, then the original bytes are put back and the replica reloads it; clients see no error.",
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'corrupt-artifact' },
+      timing: { holdMs: 5000 },
+      expect: { recovery: 'fault-cleared', mttdTargetMs: 10_000, rtoTargetMs: 30_000, maxFailedShare: 0 },
+    },
+  },
+  'registry-db-unavailable': {
+    name: 'registry-db-unavailable',
+    title: 'Registry database unavailable',
+    description:
+      "the model-registry's path to Postgres cut for 10 s (its database proxy stopped through the Platform: connections refused, pooled ones reset; the shared Postgres stays up): Search and Recommend keep answering from the loaded models, the registry reports NOT_SERVING (detection) and fails mutations fast with UNAVAILABLE; the path restored, the registry is SERVING again, a mutation succeeds and the one acknowledged before the cut is still there.",
+    defaults: {
+      target: { tier: 'model-registry', select: 'one' },
+      fault: { kind: 'db-cut', ttlMs: 120_000 },
+      timing: { holdMs: 10_000 },
+      expect: { recovery: 'fault-cleared', mttdTargetMs: 3000, rtoTargetMs: 30_000, maxFailedShare: 0 },
+    },
+  },
+  'gpu-unavailable': {
+    name: 'gpu-unavailable',
+    title: 'GPU unavailable: ranking on the CPU fall-back',
+    description:
+      'one ranking replica restarted through the Platform as a GPU replica whose GPU is gone (RANKING_EXECUTION_PROVIDER=cuda, RANKING_CUDA_FALLBACK=cpu, CUDA_VISIBLE_DEVICES=""; SIMULATED: the stack\'s replicas are cpu replicas, and where onnxruntime-node has no CUDA binaries cuda is missing anyway): the replica itself reports it runs on cpu with cuda requested (ListModels, /metrics), it comes back SERVING on the fall-back and in the gateway\'s rotation (any incident the monitor opened for the restart recovered); clients see no error; the revert restarts it with its normal config.',
+    defaults: {
+      target: { tier: 'ranking-service', select: 'one' },
+      fault: { kind: 'gpu-lost', ttlMs: 300_000 },
+      abort: { timeLimitMs: 120_000 },
+      expect: { recovery: 'none', mttdTargetMs: 15_000, rtoTargetMs: 30_000, maxFailedShare: 0 },
+    },
+  },
 };
 
 export const SCENARIOS: Scenario[] = SCENARIO_NAMES.map((n) => CATALOG[n]);

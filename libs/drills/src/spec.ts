@@ -14,6 +14,9 @@ export const SCENARIO_NAMES = [
   'temporal-restart',
   'backup-restore',
   'bad-model-rollout',
+  'corrupted-artifact',
+  'registry-db-unavailable',
+  'gpu-unavailable',
 ] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
@@ -25,9 +28,15 @@ export type Tier = (typeof TIERS)[number];
  * fault; `restore`: nothing is broken — the registry's newest verified snapshot is restored into a
  * sandbox database and verified (a backup drill: is the backup really a restore point, and how old);
  * `bad-rollout`: a ModelRollout of a known-bad candidate (`fault.rollout`), which the rollout's own
- * quality gate or canary analysis must catch and roll back.
+ * quality gate or canary analysis must catch and roll back;
+ * `corrupt-artifact`: bytes of the production model's artifact changed in the registry's store and in
+ * the target replica's registry cache (what refuses it, what flags it);
+ * `db-cut`: the model-registry's path to Postgres cut (the Platform stops the TCP proxy the registry
+ * alone reaches Postgres through; the Postgres everything else shares stays up);
+ * `gpu-lost`: the ranking replica restarted through the Platform as a GPU replica whose GPU is gone
+ * (cuda asked for, the cpu fall-back allowed, no device visible): it must come back serving on cpu.
  */
-export const FAULT_KINDS = ['kill', 'latency', 'hang', 'restore', 'bad-rollout'] as const;
+export const FAULT_KINDS = ['kill', 'latency', 'hang', 'restore', 'bad-rollout', 'corrupt-artifact', 'db-cut', 'gpu-lost'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**

@@ -164,6 +164,13 @@ describe('ops drill list', () => {
   it('names targets and faults', () => {
     expect(fmtTarget({ tier: 'retrieval-service', instances: ['retrieval-service-1'], select: 'one' })).toBe('retrieval-service: retrieval-service-1');
     expect(fmtFault({ kind: 'hang', latencyMs: 0, methods: [], ttlMs: 30_000 })).toBe('hang on every method (TTL 30 s)');
+    // Every kind of the catalog is named for what it does (not a hang): the scenario's own fault.
+    const faultOf = (scenario: string) => fmtFault(resolveDrillSpec({ scenario }).fault);
+    expect(faultOf('backup-restore')).toBe('newest snapshot restored into a sandbox (nothing broken)');
+    expect(faultOf('bad-model-rollout')).toBe('rollout of minilm-l6-v2/known-bad past the gate');
+    expect(faultOf('corrupted-artifact')).toMatch(/^artifact bytes corrupted/);
+    expect(faultOf('registry-db-unavailable')).toMatch(/^registry database path cut/);
+    expect(faultOf('gpu-unavailable')).toMatch(/^restart with the GPU gone/);
   });
 });
 

@@ -118,11 +118,31 @@ export function fmtTarget(t: DrillSpec['target']): string {
   return `${t.tier}, ${t.select === 'all' ? 'every replica' : 'one replica'}`;
 }
 
-/** The fault as the blast radius names it: SIGKILL, +2000 ms on …, hang on …; with its TTL when it clears by itself. */
+/** The fault as the blast radius names it (every kind: a new kind that is not named here does not compile). */
 export function fmtFault(f: DrillSpec['fault']): string {
   const on = f.methods.join(', ') || 'every method';
-  if (f.kind === 'kill') return 'SIGKILL';
-  return `${f.kind === 'latency' ? `+${f.latencyMs} ms` : 'hang'} on ${on} (TTL ${formatMs(f.ttlMs)})`;
+  const ttl = `(TTL ${formatMs(f.ttlMs)})`;
+  switch (f.kind) {
+    case 'kill':
+      return 'SIGKILL';
+    case 'latency':
+      return `+${f.latencyMs} ms on ${on} ${ttl}`;
+    case 'hang':
+      return `hang on ${on} ${ttl}`;
+    case 'restore':
+      return 'newest snapshot restored into a sandbox (nothing broken)';
+    case 'bad-rollout': {
+      const r = f.rollout ?? { model: 'minilm-l6-v2', version: '', strategy: {} };
+      const pastGate = (r.strategy['qualityGate'] as { skip?: boolean } | undefined)?.skip === true;
+      return `rollout of ${r.model}/${r.version || 'known-bad'}${pastGate ? ' past the gate' : ''}`;
+    }
+    case 'corrupt-artifact':
+      return `artifact bytes corrupted (store + cache) ${ttl}`;
+    case 'db-cut':
+      return `registry database path cut ${ttl}`;
+    case 'gpu-lost':
+      return `restart with the GPU gone (cuda → cpu) ${ttl}`;
+  }
 }
 
 /** `ops drill list`: the catalog with the defaults that matter most (every field can be overridden with --set). */

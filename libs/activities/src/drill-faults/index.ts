@@ -1,4 +1,7 @@
 import { hangFault, latencyFault } from './admin';
+import { corruptArtifactFault } from './corrupt';
+import { dbCutFault } from './db-cut';
+import { gpuLostFault } from './gpu';
 import { killFault } from './kill';
 import { restoreFault } from './restore';
 import { badRolloutFault } from './rollout';
@@ -14,6 +17,9 @@ export const FAULT_DRIVERS: FaultDrivers = {
   hang: hangFault,
   restore: restoreFault,
   'bad-rollout': badRolloutFault,
+  'corrupt-artifact': corruptArtifactFault,
+  'db-cut': dbCutFault,
+  'gpu-lost': gpuLostFault,
 };
 
 export function faultDriver(kind: string): FaultDriver {

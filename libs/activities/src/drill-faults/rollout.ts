@@ -6,7 +6,7 @@
 // rollout if it still runs (it rolls back itself).
 import { ApplicationFailure } from '@temporalio/activity';
 import type { DrillSpec } from '@ranksafe/drills';
-import type { DrillDeps, DrillRollouts, FaultDriver, InjectedFault, RolloutView } from './types';
+import { storedExtra, type DrillDeps, type DrillRollouts, type FaultDriver, type InjectedFault, type RolloutView } from './types';
 
 export const KNOWN_BAD_ALIAS = 'known-bad';
 
@@ -107,7 +107,7 @@ export const badRolloutFault: FaultDriver = {
     return problems;
   },
   async revert({ drills }, f) {
-    const x = f.detail?.['extra'] ? extraOf({ extra: f.detail['extra'] as Record<string, unknown> }) : undefined;
+    const x = storedExtra<RolloutExtra>(f);
     if (!x) return `${f.id}: no rollout was started`;
     const rollouts = drills?.rollouts;
     if (!rollouts) return `${f.id}: cannot reach the rollout ${x.workflowId} (no Temporal client); it rolls back on its own analysis`;

@@ -6,9 +6,13 @@ import type { Pool } from 'pg';
 import type { StoredDrillFault } from '@ranksafe/db';
 import type { DrillSpec, FaultKind } from '@ranksafe/drills';
 import type { ReplicaPlatform } from '@ranksafe/platform';
+import type { RegistryClient } from '@ranksafe/registry-client';
 import type { ServingControl } from '../serving';
 import type { RolloutRegistry } from '../rollout';
 import type { SnapshotRegistry } from '../snapshots';
+
+/** What the corrupted-artifact drill asks the registry: production's version and sha256, a fresh download, the scrub. */
+export type ArtifactRegistry = Pick<RegistryClient, 'resolve' | 'download' | 'verifyArtifacts'>;
 
 export interface DrillConfig {
   /** Drills run only where enabled (DRILLS_ENABLED; on by default only on the embedded stack). */
@@ -21,6 +25,12 @@ export interface DrillConfig {
   gatewayMetrics: string[];
   /** The Platform instance name of the load agent. */
   loadAgent: string;
+  /**
+   * Where the registry's artifact store and the ranking replicas' registry caches are on this
+   * worker's disk (`<rankingCacheRoot>/<instance>`): what the corrupted-artifact drill changes.
+   * Absent where the worker does not share their disk (that drill is refused).
+   */
+  artifactFiles?: { registryStore: string; rankingCacheRoot: string };
   /** Whether a workflow execution is still open (the reconciler and the one-drill-at-a-time guard ask). */
   isWorkflowRunning(workflowId: string): Promise<boolean>;
   /** Rollouts a drill starts, reads and aborts (the bad-model-rollout drill); absent: that drill is refused. */
@@ -63,8 +73,8 @@ export interface DrillDeps {
   platform: ReplicaPlatform;
   serving: ServingControl;
   drills: DrillConfig;
-  /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox). */
-  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'> & Pick<RolloutRegistry, 'aliasVersion'>;
+  /** The registry's snapshots (the backup-restore drill restores the newest into a sandbox), aliases (the registry-db-unavailable drill's witness mutation) and artifacts (the corrupted-artifact drill). */
+  registry: Pick<SnapshotRegistry, 'listSnapshots' | 'verifySnapshot'> & Pick<RolloutRegistry, 'setAlias' | 'aliasVersion'> & Partial<ArtifactRegistry>;
 }
 
 export interface DrillReplica {
@@ -99,6 +109,15 @@ export interface InjectedFault {
 
 /** A fault injected, what its record stores: everything to prove it and undo it without the workflow. */
 export type Injection = Omit<InjectedFault, 'id' | 'instance' | 'kind'>;
+
+/**
+ * What a driver stored beside its fault (InjectedFault.extra), read back from the fault's record as the
+ * driver's own record type; undefined while its injection has not finished (nothing stored yet).
+ */
+export function storedExtra<T extends object>(f: Pick<StoredDrillFault, 'detail'>): T | undefined {
+  const extra = f.detail?.['extra'];
+  return extra && typeof extra === 'object' ? (extra as T) : undefined;
+}
 
 export interface FaultDriver {
   /** The fault in words (the blast radius). */
