@@ -9,23 +9,15 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { modelBundleFiles, modelBundleVersion, readManifest } from '@ranksafe/ranking-core';
+import { modelBundleFiles, modelBundleSpec, readManifest } from '@ranksafe/ranking-core';
 import { publishDirectory, RegistryClient } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
 /** A model directory's variant as the registry takes it: the spec from its manifest, the bundle's files. */
 function modelBundle(dir: string, variant: string, lineage: { source: string; datasetSha256: string; parentVersion: string }) {
-  const m = readManifest(dir);
+  const { name, version, framework, signature, metrics } = modelBundleSpec(dir, variant);
   return {
-    spec: {
-      name: m.name,
-      version: modelBundleVersion(dir, variant),
-      kind: ModelKind.MODEL_KIND_BI_ENCODER,
-      framework: m.framework,
-      signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
-      metrics: {},
-      lineage,
-    },
+    spec: { name, version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework, signature, metrics, lineage },
     dir,
     files: modelBundleFiles(dir, variant),
   };

@@ -9,12 +9,51 @@ export interface ModelManifest {
   framework: 'onnx';
   dims: number;
   max_length: number;
-  pooling: 'mean+l2';
+  /** Encoders only. */
+  pooling?: 'mean+l2';
   inputs: string[];
   output: string;
   variants: Record<string, string>;
   license: string;
   artifacts: Record<string, { sha256: string; bytes: number }>;
+  /** Sequential recommenders (tools/seqrec): the item vocabulary, test metrics and lineage of the run that trained it. */
+  seqrec?: SeqrecManifest;
+}
+
+export interface SeqrecManifest {
+  variant: 'sasrec' | 'bert4rec';
+  items: number;
+  /** A JSON array of item ids: column j of the scores is vocab[j]; input id i (1-based) is vocab[i - 1]. */
+  vocab: string;
+  metrics: { test: { full: Record<string, number>; sampled?: Record<string, number> }; valid: Record<string, number> };
+  lineage: { dataset_sha256: string; attributes_sha256: string | null; seed: number; hyperparameters: Record<string, unknown>; run: string };
+}
+
+/**
+ * What the registry records for one variant of a model directory, from its manifest alone: name,
+ * version (modelBundleVersion), kind (the manifest's word), signature, metrics (a sequential
+ * recommender's test metrics, `test_full_ndcg@10` …) and the dataset hash of its lineage.
+ */
+export function modelBundleSpec(dir: string, variant: string) {
+  const m = readManifest(dir);
+  const signature: Record<string, string> = { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), max_length: String(m.max_length) };
+  if (m.pooling) signature['pooling'] = m.pooling;
+  const metrics: Record<string, number> = {};
+  if (m.seqrec) {
+    signature['items'] = String(m.seqrec.items);
+    signature['variant'] = m.seqrec.variant;
+    for (const [split, r] of Object.entries(m.seqrec.metrics.test)) for (const [k, v] of Object.entries(r ?? {})) metrics[`test_${split}_${k}`] = v;
+  }
+  return {
+    name: m.name,
+    version: modelBundleVersion(dir, variant),
+    kind: m.kind,
+    framework: m.framework,
+    signature,
+    metrics,
+    datasetSha256: m.seqrec?.lineage.dataset_sha256 ?? '',
+    license: m.license,
+  };
 }
 
 // Integrity lives in one lib; re-exported so the engines' callers keep one import.

@@ -91,14 +91,13 @@ def main(argv: list[str]) -> int:
     onnx_test = onnx_full_metrics(onnx_path, split.test_inputs, split.test_targets, mc.max_len)
     print(f"seqrec: ONNX = PyTorch within {diff:.1e}; ONNX test NDCG@10 {onnx_test['ndcg@10']:.4f}", flush=True)
     variants = {"fp32": {"file": "model.onnx", "bytes": file_size(onnx_path), "test": onnx_test}}
-    chosen = "fp32"
     if not a.no_int8:
         q_path = os.path.join(a.out, "model.int8.onnx")
         quantize_int8(onnx_path, q_path)
         q_test = onnx_full_metrics(q_path, split.test_inputs, split.test_targets, mc.max_len)
         loss = onnx_test["ndcg@10"] - q_test["ndcg@10"]
         keep = loss <= 0.001
-        print(f"seqrec: int8 test NDCG@10 {q_test['ndcg@10']:.4f} ({loss:+.4f} vs fp32): {'kept' if keep else 'dropped (loses more than 0.001)'}", flush=True)
+        print(f"seqrec: int8 test NDCG@10 {q_test['ndcg@10']:.4f} ({-loss:+.4f} vs fp32): {'kept' if keep else 'dropped (loses more than 0.001)'}", flush=True)
         if keep:
             variants["int8"] = {"file": "model.int8.onnx", "bytes": file_size(q_path), "test": q_test}
         else:
@@ -120,19 +119,36 @@ def main(argv: list[str]) -> int:
     }
     with open(os.path.join(a.out, "run.json"), "w") as f:
         json.dump(run, f, indent=1)
+    # The project's model manifest (ranking-core ModelManifest: variants -> file, artifacts -> sha256 and
+    # bytes, so the registry bundles and verifies it like the search model), plus what serving a
+    # sequential recommender needs and its lineage.
+    files = [v["file"] for v in variants.values()] + ["vocab.json", "run.json"]
     manifest = {
         "name": a.name,
         "kind": "sequential-recommender",
-        "variant": tc.variant,
-        "maxLen": mc.max_len,
-        "items": ds.n_items,
-        "input": {"name": "item_ids", "dtype": "int64", "shape": ["batch", mc.max_len], "padding": "left, 0", "ids": "1-based index into vocab.json"},
-        "output": {"name": "scores", "dtype": "float32", "shape": ["batch", ds.n_items], "column": "item index - 1"},
-        "vocab": "vocab.json",
-        "variants": {k: {"file": v["file"], "bytes": v["bytes"]} for k, v in variants.items()},
-        "default": "int8" if "int8" in variants else chosen,
-        "metrics": {"test": metrics["test"], "valid": metrics["valid"]},
-        "lineage": {"datasetSha256": run["dataset"]["sha256"], "attributesSha256": run["attributes"]["sha256"] if run["attributes"] else None, "seed": tc.seed, "run": "run.json"},
+        "framework": "onnx",
+        "license": "Apache-2.0 (weights trained by ranksafe tools/seqrec; the training data keeps its own terms)",
+        "dims": mc.dim,
+        "max_length": mc.max_len,
+        "inputs": ["item_ids"],
+        "output": "scores",
+        "variants": {k: v["file"] for k, v in variants.items()},
+        "artifacts": {f: {"sha256": sha256_file(os.path.join(a.out, f)), "bytes": file_size(os.path.join(a.out, f))} for f in files},
+        "seqrec": {
+            "variant": tc.variant,
+            "items": ds.n_items,
+            "vocab": "vocab.json",
+            "input": "item_ids int64 [batch, max_length]: 1-based indices into vocab.json, oldest first, left-padded with 0",
+            "output": "scores float32 [batch, items]: column j scores vocab[j]",
+            "metrics": {"test": metrics["test"], "valid": metrics["valid"], "onnx_test": {k: v["test"] for k, v in variants.items()}},
+            "lineage": {
+                "dataset_sha256": run["dataset"]["sha256"],
+                "attributes_sha256": run["attributes"]["sha256"] if run["attributes"] else None,
+                "seed": tc.seed,
+                "hyperparameters": {**mc.to_dict(), **tc.to_dict()},
+                "run": "run.json",
+            },
+        },
     }
     with open(os.path.join(a.out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)

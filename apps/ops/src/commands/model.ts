@@ -4,10 +4,11 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { type Command, InvalidArgumentError } from 'commander';
-import type { StackEnv } from '@ranksafe/platform';
+import { WORKSPACE_ROOT, type StackEnv } from '@ranksafe/platform';
 import { ModelKind, modelKindToJSON, type ModelVersion } from '@ranksafe/proto';
-import { modelBundleFiles, modelBundleVersion, readManifest } from '@ranksafe/ranking-core';
+import { modelBundleFiles, modelBundleSpec } from '@ranksafe/ranking-core';
 import { publishDirectory, type RegisterSpec } from '@ranksafe/registry-client';
 import { fields, fmtBytes, fmtTime, progressReporter, run, table, withRegistry, type LoadEnv } from '../cli';
 
@@ -187,21 +188,21 @@ export interface PublishOptions {
  * it), the spec and the files of the bundle.
  */
 export function publishPlan(dir: string, o: PublishOptions): { spec: RegisterSpec; files: string[]; bytes: number } {
-  const m = readManifest(dir);
   const files = modelBundleFiles(dir, o.variant);
   const missing = files.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (missing.length) throw new Error(`${dir} lacks ${missing.join(', ')} (listed in its manifest.json)`);
-  const kind = KINDS[m.kind];
-  if (kind === undefined) throw new Error(`${dir}: manifest kind "${m.kind}" is not one of ${Object.keys(KINDS).join(', ')}`);
+  const b = modelBundleSpec(dir, o.variant);
+  const kind = KINDS[b.kind];
+  if (kind === undefined) throw new Error(`${dir}: manifest kind "${b.kind}" is not one of ${Object.keys(KINDS).join(', ')}`);
   return {
     spec: {
-      name: o.name ?? m.name,
-      version: o.version ?? modelBundleVersion(dir, o.variant),
+      name: o.name ?? b.name,
+      version: o.version ?? b.version,
       kind,
-      framework: m.framework,
-      signature: { inputs: m.inputs.join(','), output: m.output, dims: String(m.dims), pooling: m.pooling, max_length: String(m.max_length) },
-      metrics: {},
-      lineage: { source: `ops model publish ${path.resolve(dir)} (variant ${o.variant}; ${m.license})`, datasetSha256: '', parentVersion: '' },
+      framework: b.framework,
+      signature: b.signature,
+      metrics: b.metrics,
+      lineage: { source: `ops model publish ${path.resolve(dir)} (variant ${o.variant}; ${b.license})`, datasetSha256: b.datasetSha256, parentVersion: '' },
     },
     files,
     bytes: files.reduce((n, f) => n + fs.statSync(path.join(dir, f)).size, 0),
@@ -229,6 +230,52 @@ export async function publishCommand(cfg: StackEnv, dir: string, o: PublishOptio
     lines.push(`roll it out: ops rollout start ${name} ${version}`);
     return lines.join('\n');
   });
+}
+
+export interface TrainSeqrecOptions {
+  data: string;
+  attrs?: string;
+  out: string;
+  name: string;
+  register: boolean;
+  alias?: string;
+  /** Options passed on to `python -m seqrec train` (e.g. --epochs 50 --variant bert4rec). */
+  train: string[];
+}
+
+/** The argv of `python -m seqrec train` for `ops model train-seqrec`. */
+export function seqrecTrainArgs(o: TrainSeqrecOptions): string[] {
+  return [
+    '-m',
+    'seqrec',
+    'train',
+    '--data',
+    path.resolve(o.data),
+    ...(o.attrs ? ['--attrs', path.resolve(o.attrs)] : []),
+    '--out',
+    path.resolve(o.out),
+    '--name',
+    o.name,
+    ...o.train,
+  ];
+}
+
+/**
+ * Train, evaluate and export a sequential recommender with tools/seqrec (PyTorch, in .venv-seqrec;
+ * its progress shown as it runs), then register the bundle (the int8 variant when the tool kept it).
+ */
+export async function trainSeqrecCommand(cfg: StackEnv, o: TrainSeqrecOptions): Promise<string> {
+  const python = path.join(WORKSPACE_ROOT, '.venv-seqrec', 'bin', 'python');
+  if (!fs.existsSync(python)) throw new Error(`${python} is missing: install the training tool with bash tools/seqrec/setup.sh (PyTorch CPU, its own venv)`);
+  const code = await new Promise<number>((resolve, reject) => {
+    const child = spawn(python, seqrecTrainArgs(o), { cwd: path.join(WORKSPACE_ROOT, 'tools', 'seqrec'), stdio: 'inherit' });
+    child.on('error', reject);
+    child.on('exit', (c, sig) => resolve(c ?? (sig ? 128 : 1)));
+  });
+  if (code !== 0) throw new Error(`tools/seqrec training exited ${code}`);
+  const variants = JSON.parse(fs.readFileSync(path.join(o.out, 'manifest.json'), 'utf8')).variants as Record<string, string>;
+  if (!o.register) return `trained: ${path.resolve(o.out)} (not registered; ops model publish ${o.out} --variant ${variants['int8'] ? 'int8' : 'fp32'})`;
+  return publishCommand(cfg, o.out, { variant: variants['int8'] ? 'int8' : 'fp32', alias: o.alias });
 }
 
 /** Register `ops model …` on the program. */
@@ -273,4 +320,15 @@ export function addModelCommands(program: Command, loadEnv: LoadEnv): void {
     .option('--version <version>', 'registry version (default: <variant>-<sha256 of its onnx file, 12 hex>)')
     .option('--alias <alias>', 'also point this alias at it, when the alias does not exist yet (production moves by a rollout only)')
     .action(run((dir: string, o: PublishOptions) => publishCommand(loadEnv(), dir, o)));
+  model
+    .command('train-seqrec')
+    .description('train, evaluate and export a sequential recommender (tools/seqrec, PyTorch in .venv-seqrec), then register it')
+    .requiredOption('--data <file>', 'one user a line: user_id item_id item_id ... (time order)')
+    .option('--attrs <file>', 'JSON {item_id: [attribute ids]}: item side information')
+    .requiredOption('--out <dir>', 'where the bundle is written')
+    .option('--name <name>', 'registry name', 'seqrec')
+    .option('--no-register', 'train and export only')
+    .option('--alias <alias>', 'also point this alias at it, when the alias does not exist yet')
+    .option('--train <arg...>', 'options for python -m seqrec train, e.g. --train=--epochs --train=50', (v: string, prev: string[] = []) => [...prev, v], [])
+    .action(run((o: TrainSeqrecOptions) => trainSeqrecCommand(loadEnv(), o)));
 }
