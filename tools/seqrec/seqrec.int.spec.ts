@@ -17,7 +17,7 @@ if (!fs.existsSync(python)) console.warn(`tools/seqrec integration test skipped:
 /** Users walk a ring of 40 items in steps of 1 (most) or 2 (some): the next item is learnable. */
 function syntheticSessions(file: string): void {
   let seed = 7;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const lines: string[] = [];
   for (let u = 0; u < 400; u++) {
     const step = rand() < 0.8 ? 1 : 2;
@@ -37,7 +37,29 @@ maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
   it('learns the walk, exports an ONNX graph equal to PyTorch, and onnxruntime-node serves it', async () => {
     const data = path.join(dir, 'sessions.txt');
     syntheticSessions(data);
-    const args = ['-m', 'seqrec', 'train', '--data', data, '--out', out, '--name', 'walk', '--epochs', '30', '--dim', '32', '--max-len', '12', '--patience', '30', '--dropout', '0.1', '--attn-dropout', '0.1'];
+    const args = [
+      '-m',
+      'seqrec',
+      'train',
+      '--data',
+      data,
+      '--out',
+      out,
+      '--name',
+      'walk',
+      '--epochs',
+      '30',
+      '--dim',
+      '32',
+      '--max-len',
+      '12',
+      '--patience',
+      '30',
+      '--dropout',
+      '0.1',
+      '--attn-dropout',
+      '0.1',
+    ];
     const r = spawnSync(python, args, { cwd: path.join(root, 'tools/seqrec'), encoding: 'utf8', timeout: 300_000 });
     if (r.status !== 0) throw new Error(`seqrec train exited ${r.status}:\n${r.stderr.slice(-3000)}\n${r.stdout}`);
     expect(r.stdout).toMatch(/\| test \| full \|/);
@@ -66,7 +88,12 @@ maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
     const scores = res['scores']!.data as Float32Array;
     expect(scores).toHaveLength(40);
     const top = [...scores.keys()].filter((j) => !ids.includes(j + 1)).sort((a, b) => scores[b]! - scores[a]!);
-    expect(top.slice(0, 2).map((j) => vocab[j]).sort()).toEqual(['i15', 'i16']);
+    expect(
+      top
+        .slice(0, 2)
+        .map((j) => vocab[j])
+        .sort(),
+    ).toEqual(['i15', 'i16']);
     await session.release();
   }, 320_000);
 });
