@@ -8,26 +8,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { modelBundleSpec, readManifest } from '@ranksafe/ranking-core';
+import { writeRingWalkFile } from '@ranksafe/testing';
 
 const root = path.resolve(__dirname, '../..');
 const python = path.join(root, '.venv-seqrec/bin/python');
 const maybe = fs.existsSync(python) ? describe : describe.skip;
 if (!fs.existsSync(python)) console.warn(`tools/seqrec integration test skipped: ${python} is missing (bash tools/seqrec/setup.sh)`);
-
-/** Users walk a ring of 40 items in steps of 1 (most) or 2 (some): the next item is learnable. */
-function syntheticSessions(file: string): void {
-  let seed = 7;
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-  const lines: string[] = [];
-  for (let u = 0; u < 400; u++) {
-    const step = rand() < 0.8 ? 1 : 2;
-    let item = Math.floor(rand() * 40);
-    const items: string[] = [];
-    for (let k = 0, n = 5 + Math.floor(rand() * 8); k < n; k++, item = (item + step) % 40) items.push(`i${item}`);
-    lines.push(`u${u} ${items.join(' ')}`);
-  }
-  fs.writeFileSync(file, lines.join('\n') + '\n');
-}
 
 maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqrec-'));
@@ -36,7 +22,7 @@ maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
 
   it('learns the walk, exports an ONNX graph equal to PyTorch, and onnxruntime-node serves it', async () => {
     const data = path.join(dir, 'sessions.txt');
-    syntheticSessions(data);
+    writeRingWalkFile(data);
     const args = [
       '-m',
       'seqrec',

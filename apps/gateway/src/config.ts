@@ -27,7 +27,15 @@ export const gatewayEnvSchema = serviceEnvSchema.extend({
   GATEWAY_RANKING_BUDGET_MS: z.coerce.number().int().min(1).default(250),
   /** Attempts of a retrieval call, each within GATEWAY_RETRIEVAL_BUDGET_MS on another replica (paid from the retry budget). */
   GATEWAY_RETRIEVAL_ATTEMPTS: z.coerce.number().int().min(1).max(3).default(2),
-  /** Recommend: how many of a user's most recent interactions form the profile. */
+  /**
+   * Recommend's first path: "sequential" asks the ranking service's sequential-recommender model
+   * (falling back to the embedding profile when it cannot answer), "profile" goes to the embedding
+   * profile directly.
+   */
+  GATEWAY_RECOMMENDER: z.enum(['sequential', 'profile']).default('sequential'),
+  /** The sequential recommender's model name on the ranking service; empty = its default recommender. */
+  GATEWAY_RECOMMENDER_MODEL: z.string().default(''),
+  /** Recommend: how many of a user's most recent interactions form the profile (and the sequential model's history). */
   GATEWAY_PROFILE_ITEMS: z.coerce.number().int().min(1).max(200).default(50),
   /** Load balancing over replicas: health check period, ejection after consecutive failures, for how long. */
   GATEWAY_HEALTH_INTERVAL_MS: z.coerce.number().int().min(50).default(1000),

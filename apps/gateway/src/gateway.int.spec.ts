@@ -117,6 +117,8 @@ describe('gateway: Search and Recommend over the real services', () => {
     const bySession = await recommend({ subject: { $case: 'recent', value: { itemIds: recent } }, k: 4 });
     expect(bySession.results).toHaveLength(4);
     expect(bySession.rankingModel?.name).toBe('minilm-l6-v2');
+    // No sequential recommender is served here: the embedding profile answers, and says why.
+    for (const r of [byUser, bySession]) expect(r).toMatchObject({ path: 'profile', fallbackReason: 'no_model', ignoredItemIds: [] });
     const unknown = await failure(recommend({ subject: { $case: 'userId', value: 'nobody' } }));
     expect(unknown.code).toBe(grpc.status.NOT_FOUND);
   });

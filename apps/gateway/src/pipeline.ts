@@ -5,6 +5,7 @@ import {
   GetProductsRequest,
   GetUserHistoryRequest,
   RankRequest,
+  RecommendItemsRequest,
   RetrieveRequest,
   type ModelRef,
   type RankedCandidate,
@@ -35,7 +36,14 @@ export class GatewayMetrics {
   readonly variantSeconds: Histogram<'rpc' | 'variant'>;
   readonly mirrorOverlap: Histogram<'rpc' | 'canary_version'>;
   readonly mirrorDrift: Histogram<'rpc' | 'canary_version'>;
+  readonly recommendPath: Counter<'path' | 'fallback_reason'>;
   constructor(registry: Registry) {
+    this.recommendPath = new Counter({
+      name: 'ranksafe_gateway_recommend_path_total',
+      help: 'Recommend answers by the path that gave them (sequential, profile, popularity) and why the sequential recommender did not (fallback_reason; empty when it answered or was not asked)',
+      labelNames: ['path', 'fallback_reason'],
+      registers: [registry],
+    });
     this.variantRequests = new Counter({
       name: 'ranksafe_gateway_variant_requests_total',
       help: 'Ranking calls per routing variant (production, canary: answered; mirror: shadow calls to the canary) and outcome (ok, error)',
@@ -182,6 +190,13 @@ export class SearchPipeline {
     return { ...this.answer(retrieved.candidates, ranked, k), indexVersion: retrieved.indexVersion, requestId: req.requestId, variant: ranked.variant };
   }
 
+  /**
+   * Recommend: the sequential-recommender model first, from the subject's item history (a user's
+   * interactions, or a session's recent items); when it cannot answer (no such model served, none of
+   * the items known to it, unavailable, too slow) the embedding profile of the same items, ranked by
+   * the ranking model; and for a known user none of whose items the catalog still has, the catalog's
+   * most popular items. The response names the path that answered and why the sequential one did not.
+   */
   async recommend(req: RecommendRequest, ctx: CallContext): Promise<RecommendResponse> {
     const k = this.k(req.k);
     const md = requestMetadata(req.requestId);
@@ -210,17 +225,40 @@ export class SearchPipeline {
       seeds = ids.slice(-this.cfg.GATEWAY_PROFILE_ITEMS).map((id) => ({ id, weight: 1 }));
       seedField = 'recent.item_ids';
     }
+    const base = { requestId: req.requestId };
+    let fallbackReason = '';
+    if (this.cfg.GATEWAY_RECOMMENDER === 'sequential') {
+      const seq = await this.sequential(
+        seeds.map((s) => s.id),
+        k,
+        req,
+        ctx,
+        md,
+      );
+      if ('answer' in seq) {
+        this.metrics.recommendPath.inc({ path: 'sequential', fallback_reason: '' });
+        return { ...seq.answer, ...base };
+      }
+      fallbackReason = seq.reason;
+    }
     const topN = Math.max(k, this.cfg.GATEWAY_TOP_N);
-    const [retrieved, profile] = await this.timed('recommend', 'retrieval', () =>
-      Promise.all([
-        this.retrieval.call((c) => c.retrieve, RetrieveRequest.fromPartial({ seeds, filters: req.filters, topN }), {
-          ...this.retrievalCall(ctx, md),
-        }),
-        this.retrieval.call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: seeds.map((s) => s.id) }), {
-          ...this.retrievalCall(ctx, md),
-        }),
-      ]).catch((e) => fromRetrieval(e, { seeds: seedField })),
-    );
+    let retrieved, profile;
+    try {
+      [retrieved, profile] = await this.timed('recommend', 'retrieval', () =>
+        Promise.all([
+          this.retrieval.call((c) => c.retrieve, RetrieveRequest.fromPartial({ seeds, filters: req.filters, topN }), {
+            ...this.retrievalCall(ctx, md),
+          }),
+          this.retrieval.call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: seeds.map((s) => s.id) }), {
+            ...this.retrievalCall(ctx, md),
+          }),
+        ]),
+      );
+    } catch (e) {
+      // A known user none of whose items the catalog still has: nothing personal is left, answer what is popular.
+      if (subject.$case === 'userId' && isSeedsRefused(e)) return { ...(await this.popular(seeds, k, req, ctx, md, fallbackReason)), ...base };
+      return fromRetrieval(e, { seeds: seedField });
+    }
     const weightOf = new Map(seeds.map((s) => [s.id, s.weight]));
     const items = profile.products.map((p, i) => ({ text: profile.rankTexts[i] ?? p.title, weight: weightOf.get(p.id) ?? 1 }));
     const ranked = await this.rank(
@@ -231,7 +269,102 @@ export class SearchPipeline {
       md,
       req.requestId,
     );
-    return { ...this.answer(retrieved.candidates, ranked, k), requestId: req.requestId, variant: ranked.variant };
+    this.metrics.recommendPath.inc({ path: 'profile', fallback_reason: fallbackReason });
+    return {
+      ...this.answer(retrieved.candidates, ranked, k),
+      ...base,
+      variant: ranked.variant,
+      path: 'profile',
+      fallbackReason,
+      ignoredItemIds: profile.missingIds,
+    };
+  }
+
+  /** The sequential recommender's top k for these items, with the products; or why it could not answer. */
+  private async sequential(
+    itemIds: string[],
+    k: number,
+    req: RecommendRequest,
+    ctx: CallContext,
+    md: Metadata,
+  ): Promise<{ answer: Omit<RecommendResponse, 'requestId'> } | { reason: SequentialFallback }> {
+    let res;
+    try {
+      res = await this.timed('recommend', 'sequential', () =>
+        this.ranking.call(
+          (c) => c.recommend,
+          RecommendItemsRequest.fromPartial({ itemIds, k, filters: req.filters, modelName: this.cfg.GATEWAY_RECOMMENDER_MODEL }),
+          { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md },
+        ),
+      );
+    } catch (e) {
+      const err = e as Partial<ServiceError>;
+      const field = err.metadata?.get('field')[0]?.toString() ?? '';
+      // Bad filters are the caller's: the ranking service checks them against the same catalog retrieval does.
+      if (err.code === status.INVALID_ARGUMENT && field.startsWith('filters')) return fromRetrieval(e);
+      if (e instanceof GrpcError && e.code === status.DEADLINE_EXCEEDED && ctx.remainingMs() <= 0) throw e;
+      const reason = sequentialFallback(err.code, field);
+      (reason === 'error' ? this.logger.error : this.logger.debug).call(
+        this.logger,
+        { reason, code: err.code, details: err.details ?? (e as Error).message },
+        'sequential recommender did not answer: falling back to the embedding profile',
+      );
+      return { reason };
+    }
+    if (res.items.length === 0) return { reason: 'no_results' };
+    const products = await this.timed('recommend', 'products', () =>
+      this.retrieval
+        .call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: res.items.map((x) => x.id) }), { ...this.retrievalCall(ctx, md) })
+        .catch((e) => fromRetrieval(e)),
+    );
+    const byId = new Map(products.products.map((p) => [p.id, p]));
+    const results: ScoredProduct[] = [];
+    for (const x of res.items) {
+      const product = byId.get(x.id);
+      if (product) results.push({ product, score: x.score, retrievalRank: 0 });
+    }
+    if (results.length === 0) return { reason: 'no_results' };
+    return {
+      answer: {
+        results,
+        degraded: false,
+        degradedReason: '',
+        rankingModel: res.model,
+        variant: 'production',
+        path: 'sequential',
+        fallbackReason: '',
+        ignoredItemIds: res.unknownItemIds,
+      },
+    };
+  }
+
+  /** The catalog's most popular items under the filters, leaving out what the subject has. */
+  private async popular(
+    seeds: WeightedItem[],
+    k: number,
+    req: RecommendRequest,
+    ctx: CallContext,
+    md: Metadata,
+    fallbackReason: string,
+  ): Promise<Omit<RecommendResponse, 'requestId'>> {
+    const res = await this.timed('recommend', 'retrieval', () =>
+      this.retrieval
+        .call((c) => c.retrieve, RetrieveRequest.fromPartial({ popular: true, excludeIds: seeds.map((s) => s.id), filters: req.filters, topN: k }), {
+          ...this.retrievalCall(ctx, md),
+        })
+        .catch((e) => fromRetrieval(e)),
+    );
+    this.metrics.recommendPath.inc({ path: 'popularity', fallback_reason: fallbackReason });
+    return {
+      results: res.candidates.map((c, i) => ({ product: c.product, score: c.fusedScore, retrievalRank: i + 1 })),
+      degraded: false,
+      degradedReason: '',
+      rankingModel: undefined,
+      variant: 'production',
+      path: 'popularity',
+      fallbackReason,
+      ignoredItemIds: seeds.map((s) => s.id),
+    };
   }
 
   private observe(rpc: string, variant: AnalysisVariant, ms: number, ok: boolean, version?: string): void {
@@ -325,6 +458,34 @@ export class SearchPipeline {
     }
     return { results, degraded: false, degradedReason: '', rankingModel: r.model };
   }
+}
+
+export type SequentialFallback = 'no_model' | 'unknown_items' | 'unavailable' | 'timeout' | 'overloaded' | 'error' | 'no_results';
+
+/** Why the sequential recommender did not answer, from its status (and the field it named). */
+export function sequentialFallback(code: number | undefined, field: string): SequentialFallback {
+  switch (code) {
+    case status.NOT_FOUND:
+    case status.UNIMPLEMENTED:
+      return 'no_model';
+    case status.INVALID_ARGUMENT:
+      return field.startsWith('item_ids') ? 'unknown_items' : 'error';
+    case status.UNAVAILABLE:
+      return 'unavailable';
+    case status.DEADLINE_EXCEEDED:
+    case status.CANCELLED:
+      return 'timeout';
+    case status.RESOURCE_EXHAUSTED:
+      return 'overloaded';
+    default:
+      return 'error';
+  }
+}
+
+/** Retrieval refused a profile because none of its seed items is in the catalog. */
+function isSeedsRefused(e: unknown): boolean {
+  const err = e as Partial<ServiceError>;
+  return err.code === status.INVALID_ARGUMENT && err.metadata?.get('field')[0]?.toString() === 'seeds';
 }
 
 function requestMetadata(requestId: string): Metadata {

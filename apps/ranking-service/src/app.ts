@@ -36,7 +36,7 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
         const s = models.get(m.model!.name, m.model!.version);
         if (!s) continue;
         const labels = { model: m.model!.name, version: m.model!.version, default: String(m.isDefault) };
-        for (const [stat, v] of Object.entries(s.engine.batcher.stats)) this.set({ ...labels, stat }, v);
+        for (const [stat, v] of Object.entries(s.runtime.batcher.stats)) this.set({ ...labels, stat }, v);
       }
     },
   });
@@ -93,6 +93,21 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
   } catch (e) {
     await svc.shutdown('model load failed');
     throw startupError(`ranking-service cannot load its model from ${from}: ${(e as Error).message}`);
+  }
+  // The sequential recommender is an addition: a replica that cannot load it serves search and the
+  // embedding-profile recommendations without it (the gateway falls back), and says why.
+  const rec = cfg.RANKING_RECOMMENDER_REF ?? cfg.RANKING_RECOMMENDER_DIR;
+  if (rec) {
+    try {
+      if (cfg.RANKING_RECOMMENDER_REF) {
+        const f = await models.fromRegistry(cfg.RANKING_RECOMMENDER_NAME, cfg.RANKING_RECOMMENDER_REF);
+        await models.load(f.dir, { name: cfg.RANKING_RECOMMENDER_NAME, version: f.version, source: cfg.RANKING_RECOMMENDER_REF, makeDefault: true });
+      } else {
+        await models.load(cfg.RANKING_RECOMMENDER_DIR!, { source: cfg.RANKING_RECOMMENDER_DIR!, makeDefault: true });
+      }
+    } catch (e) {
+      logger.error({ recommender: rec, err: (e as Error).message }, 'sequential recommender not loaded: Recommend falls back to the embedding profile');
+    }
   }
   return { svc, models };
 }

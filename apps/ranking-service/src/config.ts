@@ -43,6 +43,17 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   RANKING_MODEL_REF: z.string().optional(),
   /** Registry name of the served model (LoadModel's model_name overrides it). */
   RANKING_MODEL_NAME: z.string().default('minilm-l6-v2'),
+  /**
+   * A sequential recommender (tools/seqrec bundle) loaded at start beside the search model: a model
+   * directory, or a registry reference (alias or version) of RANKING_RECOMMENDER_NAME. Unset = none
+   * (Recommend answers NOT_FOUND, and the gateway falls back to the embedding profile). Its vocabulary
+   * is checked against RANKING_PRIME_INDEX.
+   */
+  RANKING_RECOMMENDER_DIR: z.string().optional(),
+  RANKING_RECOMMENDER_REF: z.string().optional(),
+  RANKING_RECOMMENDER_NAME: z.string().default('seqrec-demo'),
+  /** A sequential recommender whose vocabulary covers less of the serving catalog's history items than this is refused at load. */
+  RANKING_MIN_VOCAB_COVERAGE: z.coerce.number().min(0).max(1).default(0.95),
   /** Most candidates one Rank call may carry. */
   RANKING_MAX_CANDIDATES: z.coerce.number().int().min(1).max(10_000).default(1000),
 });

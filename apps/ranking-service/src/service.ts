@@ -8,6 +8,8 @@ import {
   type RankRequest,
   type RankResponse,
   type RankingServer,
+  type RecommendItemsRequest,
+  type RecommendItemsResponse,
   WarmState,
 } from '@ranksafe/proto';
 import {
@@ -18,7 +20,10 @@ import {
   QueueFullError,
   pickVariant,
   RankingEngine,
+  SequentialRecommender,
+  UnknownItemsError,
   verifiedArtifact,
+  type BatcherStats,
   type Candidate,
 } from '@ranksafe/ranking-core';
 import {
@@ -34,7 +39,7 @@ import {
   type Logger,
 } from '@ranksafe/serving-kit';
 import { fetchForLoad, RegistryFetcher, type Fetched } from '@ranksafe/registry-client';
-import { readIndexEmbeddings } from '@ranksafe/retrieval-core';
+import { CatalogFilter, FilterError, readIndexCatalog, readIndexEmbeddings, resolveIndexDir, type CatalogProduct } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
 export interface WarmProgress {
@@ -44,8 +49,18 @@ export interface WarmProgress {
   target: number;
 }
 
-export interface Served {
-  engine: RankingEngine;
+/** What every served model kind has: its artifact, where it runs, its batcher, how to close it. */
+export interface ServedRuntime {
+  sha256: string;
+  executionProvider: string;
+  requestedExecutionProvider: string;
+  fallbackReason: string;
+  batcher: { readonly stats: BatcherStats };
+  close(): Promise<void>;
+}
+
+interface ServedCommon {
+  runtime: ServedRuntime;
   /** name and registry version (or <variant>-<sha12> for a local load). */
   ref: ModelRef;
   dir: string;
@@ -61,6 +76,31 @@ export interface Served {
   closed: boolean;
 }
 
+/** A bi-encoder: Rank and Embed. */
+export interface ServedEncoder extends ServedCommon {
+  kind: 'encoder';
+  engine: RankingEngine;
+}
+
+/** A sequential recommender: Recommend, over the serving catalog its vocabulary was checked against. */
+export interface ServedRecommender extends ServedCommon {
+  kind: 'seqrec';
+  recommender: SequentialRecommender;
+  catalog: RecommenderCatalog;
+  /** Share of the catalog's items in histories that the vocabulary covers. */
+  coverage: number;
+}
+
+export type Served = ServedEncoder | ServedRecommender;
+
+/** The serving catalog as a recommender sees it: which vocabulary column is which catalog row, and the catalog's filters. */
+export interface RecommenderCatalog {
+  version: string;
+  filter: CatalogFilter;
+  /** Column → catalog row, -1 when the catalog does not sell the item. */
+  rowOf: Int32Array;
+}
+
 export interface LoadOptions {
   /** Registry name; default: the manifest's. */
   name?: string;
@@ -74,6 +114,9 @@ export interface LoadOptions {
 }
 
 const MAX_TEXT = 10_000;
+const MAX_HISTORY = 200;
+const MAX_RECOMMEND_K = 100;
+const DEFAULT_RECOMMEND_K = 10;
 const MAX_EMBED_TEXTS = 256;
 const MAX_PROFILE_ITEMS = 200;
 const key = (name: string, version: string) => `${name}\u0000${version}`;
@@ -95,8 +138,12 @@ export class RankingModels {
   private readonly served = new Map<string, Served>();
   private readonly defaults = new Map<string, Served>();
   private readonly pending = new Map<string, Promise<Served>>();
-  /** Name that requests with an empty model_name address: the first model given a default. */
+  /** Name that Rank / Embed requests with an empty model_name address: the first encoder given a default. */
   private primaryName?: string;
+  /** Name that Recommend requests with an empty model_name address: the first sequential recommender given a default. */
+  private recommenderName?: string;
+  /** The serving catalog as last read for a recommender (by resolved index directory). */
+  private catalogRead?: { dir: string; version: string; products: CatalogProduct[]; historyItems: Set<string> };
   /**
    * The candidate texts recently ranked here (any version), most recent first: the products being
    * served now. A candidate version warms its cache with these before the index's first products,
@@ -119,8 +166,9 @@ export class RankingModels {
   }
 
   /** The default version of the primary model (what a request without model_name gets). */
-  get primary(): Served | undefined {
-    return this.primaryName === undefined ? undefined : this.defaults.get(this.primaryName);
+  get primary(): ServedEncoder | undefined {
+    const d = this.primaryName === undefined ? undefined : this.defaults.get(this.primaryName);
+    return d?.kind === 'encoder' ? d : undefined;
   }
 
   get(name: string, version: string): Served | undefined {
@@ -142,8 +190,8 @@ export class RankingModels {
     const k = key(name, version);
     let alreadyLoaded = true;
     let s = this.served.get(k);
-    if (s && s.engine.encoder.sha256 !== picked.sha256) {
-      throw failedPrecondition(`${name} ${version} is loaded here with sha256 ${s.engine.encoder.sha256}, not ${picked.sha256}; unload it first`);
+    if (s && s.runtime.sha256 !== picked.sha256) {
+      throw failedPrecondition(`${name} ${version} is loaded here with sha256 ${s.runtime.sha256}, not ${picked.sha256}; unload it first`);
     }
     // The same version from another directory: answer with the loaded one only if these bytes are it too.
     if (s && s.dir !== dir) verifiedArtifact(dir, picked.manifest, picked.manifest.variants[picked.variant]!);
@@ -151,7 +199,8 @@ export class RankingModels {
       let p = this.pending.get(k);
       if (!p) {
         alreadyLoaded = false;
-        p = this.open(dir, name, version, picked.variant, opts.source).finally(() => this.pending.delete(k));
+        const opening = picked.manifest.kind === 'sequential-recommender' ? this.openRecommender.bind(this) : this.open.bind(this);
+        p = opening(dir, name, version, picked.variant, opts.source).finally(() => this.pending.delete(k));
         this.pending.set(k, p);
       }
       s = await p;
@@ -161,7 +210,7 @@ export class RankingModels {
     return { served: s, alreadyLoaded };
   }
 
-  private async open(dir: string, name: string, version: string, variant: string, source: string): Promise<Served> {
+  private async open(dir: string, name: string, version: string, variant: string, source: string): Promise<ServedEncoder> {
     const t0 = Date.now();
     const encoder = await BertEncoder.load(dir, {
       variant,
@@ -189,8 +238,17 @@ export class RankingModels {
       throw e;
     }
     const ref: ModelRef = { name, version, kind: ModelKind.MODEL_KIND_BI_ENCODER };
-    const s: Served = {
+    const s: ServedEncoder = {
+      kind: 'encoder',
       engine,
+      runtime: {
+        sha256: encoder.sha256,
+        executionProvider: encoder.executionProvider,
+        requestedExecutionProvider: encoder.requestedExecutionProvider,
+        fallbackReason: encoder.fallbackReason,
+        batcher: engine.batcher,
+        close: () => engine.close(),
+      },
       ref,
       dir,
       source,
@@ -215,7 +273,7 @@ export class RankingModels {
    * served), then the catalog's first products — in the background (through its
    * batcher, so its own requests are served in between), reporting progress in ListModels.
    */
-  private async warmCache(s: Served): Promise<void> {
+  private async warmCache(s: ServedEncoder): Promise<void> {
     const p = this.cfg.RANKING_PRIME_INDEX;
     const done = (state: WarmState) => {
       s.warm.state = state;
@@ -270,6 +328,96 @@ export class RankingModels {
     }
   }
 
+  /**
+   * Open a sequential recommender: its vocabulary is checked against the serving catalog
+   * (RANKING_PRIME_INDEX) first — a model that covers less than RANKING_MIN_VOCAB_COVERAGE of the
+   * catalog's items that appear in histories (all its items, when it has no histories) is refused,
+   * since it would know too few of the shop's shoppers' items (a model trained on another shop).
+   */
+  private async openRecommender(dir: string, name: string, version: string, variant: string, source: string): Promise<ServedRecommender> {
+    const t0 = Date.now();
+    const catalog = this.servingCatalog();
+    const recommender = await SequentialRecommender.load(dir, {
+      variant,
+      executionProvider: this.cfg.RANKING_EXECUTION_PROVIDER,
+      cudaFallbackToCpu: this.cfg.RANKING_CUDA_FALLBACK === 'cpu',
+      intraOpThreads: this.cfg.RANKING_INTRA_OP_THREADS,
+      onWarning: (w) => this.logger.warn(w),
+      batcher: {
+        maxBatchSize: this.cfg.RANKING_MAX_BATCH_SIZE,
+        maxQueueDelayMs: this.cfg.RANKING_MAX_QUEUE_DELAY_MS,
+        maxQueueSize: this.cfg.RANKING_MAX_QUEUE_SIZE,
+      },
+    });
+    const wanted = catalog.historyItems.size ? catalog.historyItems : new Set(catalog.products.map((p) => p.id));
+    const cov = recommender.coverage(wanted);
+    const coverage = cov.total ? cov.covered / cov.total : 0;
+    const min = this.cfg.RANKING_MIN_VOCAB_COVERAGE;
+    if (coverage < min) {
+      await recommender.close().catch(() => undefined);
+      throw failedPrecondition(
+        `model ${name} ${version} knows ${cov.covered} of the ${cov.total} items ${catalog.historyItems.size ? 'in the histories of' : 'of'} catalog ${catalog.version} ` +
+          `(${(coverage * 100).toFixed(1)}%, below the ${(min * 100).toFixed(0)}% required; e.g. it lacks ${cov.missing.slice(0, 5).join(', ')}): ` +
+          `it was trained on another catalog than the one served here`,
+      );
+    }
+    const rowOf = new Int32Array(recommender.items).fill(-1);
+    const row = new Map(catalog.products.map((p, i) => [p.id, i]));
+    recommender.vocab.forEach((id, j) => (rowOf[j] = row.get(id) ?? -1));
+    const s: ServedRecommender = {
+      kind: 'seqrec',
+      recommender,
+      catalog: { version: catalog.version, filter: new CatalogFilter(catalog.products), rowOf },
+      coverage,
+      runtime: {
+        sha256: recommender.sha256,
+        executionProvider: recommender.executionProvider,
+        requestedExecutionProvider: recommender.requestedExecutionProvider,
+        fallbackReason: recommender.fallbackReason,
+        batcher: recommender.batcher,
+        close: () => recommender.close(),
+      },
+      ref: { name, version, kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER },
+      dir,
+      source,
+      variant,
+      loadedAt: Date.now(),
+      warmupMs: Date.now() - t0,
+      warm: { state: WarmState.WARM_STATE_WARM, source: 'none', done: 0, target: 0 },
+      warmed: Promise.resolve(),
+      requests: 0,
+      closed: false,
+    };
+    this.served.set(key(name, version), s);
+    this.logger.info(
+      {
+        model: s.ref,
+        ep: recommender.executionProvider,
+        items: recommender.items,
+        catalog: catalog.version,
+        coverage: +coverage.toFixed(4),
+        warmupMs: s.warmupMs,
+      },
+      'sequential recommender loaded',
+    );
+    return s;
+  }
+
+  /** The catalog a recommender serves: the prime index's products and the items its users' histories hold (read once per index version). */
+  private servingCatalog(): { version: string; products: CatalogProduct[]; historyItems: Set<string> } {
+    const p = this.cfg.RANKING_PRIME_INDEX;
+    if (!p) throw failedPrecondition('a sequential recommender needs the serving catalog to check its vocabulary against: set RANKING_PRIME_INDEX');
+    const dir = resolveIndexDir(p);
+    if (this.catalogRead?.dir !== dir) {
+      const { manifest, products, users } = readIndexCatalog(dir);
+      const ids = new Set(products.map((x) => x.id));
+      const historyItems = new Set<string>();
+      for (const u of users) for (const it of u.items) if (ids.has(it.id)) historyItems.add(it.id);
+      this.catalogRead = { dir, version: manifest.version, products, historyItems };
+    }
+    return this.catalogRead;
+  }
+
   private fetcher?: RegistryFetcher;
 
   /**
@@ -293,7 +441,8 @@ export class RankingModels {
     const previous = this.defaults.get(name);
     if (previous === s) return '';
     this.defaults.set(name, s);
-    this.primaryName ??= name;
+    if (s.kind === 'encoder') this.primaryName ??= name;
+    else this.recommenderName ??= name;
     this.logger.info({ model: s.ref, previous: previous?.ref.version }, 'default version set');
     if (previous && unloadPrevious) this.close(previous);
     this.onServingChange(true);
@@ -311,7 +460,7 @@ export class RankingModels {
   private close(s: Served): Promise<void> {
     s.closed = true;
     this.served.delete(key(s.ref.name, s.ref.version));
-    return s.engine.close().then(() => this.logger.info({ model: s.ref }, 'model unloaded'));
+    return s.runtime.close().then(() => this.logger.info({ model: s.ref }, 'model unloaded'));
   }
 
   async unload(name: string, version: string): Promise<void> {
@@ -327,13 +476,14 @@ export class RankingModels {
   }
 
   describe(s: Served): LoadedModel {
-    const c = s.engine.cache;
+    const c = s.kind === 'encoder' ? s.engine.cache : { size: 0, capacity: 0, hits: 0, misses: 0 };
     return {
       model: s.ref,
-      sha256: s.engine.encoder.sha256,
+      kind: s.ref.kind,
+      sha256: s.runtime.sha256,
       isDefault: this.defaults.get(s.ref.name) === s,
       warm: s.warm.state === WarmState.WARM_STATE_WARM,
-      executionProvider: s.engine.encoder.executionProvider,
+      executionProvider: s.runtime.executionProvider,
       loadedAtUnixMs: s.loadedAt,
       warmState: s.warm.state,
       warmSource: s.warm.source,
@@ -343,8 +493,10 @@ export class RankingModels {
       source: s.source,
       variant: s.variant,
       requests: s.requests,
-      requestedExecutionProvider: s.engine.encoder.requestedExecutionProvider,
-      executionProviderFallback: s.engine.encoder.fallbackReason,
+      requestedExecutionProvider: s.runtime.requestedExecutionProvider,
+      executionProviderFallback: s.runtime.fallbackReason,
+      vocabItems: s.kind === 'seqrec' ? s.recommender.items : 0,
+      catalogCoverage: s.kind === 'seqrec' ? s.coverage : 0,
     };
   }
 
@@ -357,7 +509,25 @@ export class RankingModels {
 
   /** The model for a request: by name (empty = primary) and version (empty = its default), or NOT_FOUND / UNAVAILABLE. */
   engineFor(modelName: string, modelVersion: string): Served {
-    const name = modelName || this.primaryName;
+    return this.modelFor(modelName || this.primaryName, modelVersion);
+  }
+
+  /** An encoder for Rank / Embed; a sequential recommender there is INVALID_ARGUMENT. */
+  encoderFor(modelName: string, modelVersion: string): ServedEncoder {
+    const s = this.engineFor(modelName, modelVersion);
+    if (s.kind !== 'encoder') throw invalidArgument('model_name', `${s.ref.name} is a sequential recommender: call Recommend`);
+    return s;
+  }
+
+  /** A sequential recommender for Recommend (empty name = the default recommender); an encoder there is INVALID_ARGUMENT. */
+  recommenderFor(modelName: string, modelVersion: string): ServedRecommender {
+    if (!modelName && this.recommenderName === undefined) throw notFound('no sequential recommender is served here');
+    const s = this.modelFor(modelName || this.recommenderName, modelVersion);
+    if (s.kind !== 'seqrec') throw invalidArgument('model_name', `${s.ref.name} is not a sequential recommender: call Rank`);
+    return s;
+  }
+
+  private modelFor(name: string | undefined, modelVersion: string): Served {
     if (name === undefined) throw unavailable('no model is serving yet');
     if (modelVersion) {
       const s = this.served.get(key(name, modelVersion));
@@ -373,7 +543,7 @@ export class RankingModels {
     const deadlineOf = (ctx: CallContext) => Date.now() + ctx.remainingMs();
     return {
       rank: unary(async (req: RankRequest, ctx): Promise<RankResponse> => {
-        const served = this.engineFor(req.modelName, req.modelVersion);
+        const served = this.encoderFor(req.modelName, req.modelVersion);
         const candidates = validateCandidates(req, this.cfg.RANKING_MAX_CANDIDATES);
         const subject = req.subject;
         if (!subject) throw invalidArgument('subject', 'set query or profile');
@@ -401,8 +571,39 @@ export class RankingModels {
           return engineError(e);
         }
       }),
+      recommend: unary(async (req: RecommendItemsRequest, ctx): Promise<RecommendItemsResponse> => {
+        const served = this.recommenderFor(req.modelName, req.modelVersion);
+        const ids = req.itemIds;
+        if (ids.length === 0) throw invalidArgument('item_ids', 'must not be empty');
+        if (ids.length > MAX_HISTORY) throw invalidArgument('item_ids', `at most ${MAX_HISTORY}, got ${ids.length}`);
+        ids.forEach((id, i) => {
+          if (!id.trim()) throw invalidArgument(`item_ids[${i}]`, 'must not be empty');
+        });
+        const k = req.k || DEFAULT_RECOMMEND_K;
+        if (k > MAX_RECOMMEND_K) throw invalidArgument('k', `must be between 1 and ${MAX_RECOMMEND_K}, got ${k}`);
+        const { filter, rowOf } = served.catalog;
+        let rowAccept: ((row: number) => boolean) | undefined;
+        try {
+          rowAccept = filter.acceptFor(req.filters);
+        } catch (e) {
+          if (e instanceof FilterError) throw invalidArgument(e.field, e.message);
+          throw e;
+        }
+        served.requests++;
+        try {
+          const r = await served.recommender.recommend(ids, k, {
+            accept: (j) => rowOf[j]! >= 0 && (rowAccept?.(rowOf[j]!) ?? true),
+            exclude: req.excludeIds,
+            deadline: deadlineOf(ctx),
+          });
+          return { items: r.items, model: served.ref, unknownItemIds: r.unknown, usedItems: r.used };
+        } catch (e) {
+          if (e instanceof UnknownItemsError) throw invalidArgument('item_ids', e.message);
+          return engineError(e);
+        }
+      }),
       embed: unary(async (req: EmbedRequest, ctx): Promise<EmbedResponse> => {
-        const served = this.engineFor(req.modelName, req.modelVersion);
+        const served = this.encoderFor(req.modelName, req.modelVersion);
         if (req.texts.length === 0) throw invalidArgument('texts', 'must not be empty');
         if (req.texts.length > MAX_EMBED_TEXTS) throw invalidArgument('texts', `at most ${MAX_EMBED_TEXTS} per call`);
         req.texts.forEach((t, i) => {
@@ -440,7 +641,7 @@ export class RankingModels {
           const { served: s, alreadyLoaded } = await this.load(dir, opts);
           return {
             model: s.ref,
-            sha256: s.engine.encoder.sha256,
+            sha256: s.runtime.sha256,
             warmupMs: s.warmupMs,
             isDefault: this.defaults.get(s.ref.name) === s,
             alreadyLoaded,

@@ -133,7 +133,11 @@ export class RetrievalState {
     let seeds: Array<{ row: number; weight: number }> | undefined;
     let queryVector: Float32Array | undefined;
     const query = req.query.trim();
-    if (req.seeds.length) {
+    if (req.excludeIds.length > MAX_GET_IDS) throw invalidArgument('exclude_ids', `at most ${MAX_GET_IDS}, got ${req.excludeIds.length}`);
+    const excludeRows = new Set(req.excludeIds.map((id) => idx.byId.get(id)).filter((r): r is number => r !== undefined));
+    if (req.popular) {
+      if (query || req.seeds.length) throw invalidArgument('popular', 'send a query, seeds or popular, one of them');
+    } else if (req.seeds.length) {
       if (query) throw invalidArgument('seeds', 'send a query or seeds, not both');
       if (req.seeds.length > MAX_SEEDS) throw invalidArgument('seeds', `at most ${MAX_SEEDS}, got ${req.seeds.length}`);
       seeds = [];
@@ -142,9 +146,15 @@ export class RetrievalState {
         const row = idx.byId.get(s.id);
         if (row !== undefined) seeds!.push({ row, weight: s.weight || 1 });
       });
-      if (!seeds.length) throw invalidArgument('seeds', `none of the ${req.seeds.length} item ids is in catalog index ${idx.version}`);
+      if (!seeds.length) {
+        const ids = req.seeds.map((x) => x.id);
+        throw invalidArgument(
+          'seeds',
+          `none of the ${ids.length} item ids is in catalog index ${idx.version}: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? ', …' : ''}`,
+        );
+      }
     } else {
-      if (!query) throw invalidArgument('query', 'must not be empty (or send seeds)');
+      if (!query) throw invalidArgument('query', 'must not be empty (or send seeds, or popular)');
       if (query.length > MAX_QUERY_CHARS) throw invalidArgument('query', `longer than ${MAX_QUERY_CHARS} characters`);
       if (req.queryEmbedding.length) {
         if (req.queryEmbedding.length !== idx.manifest.dims) {
@@ -161,6 +171,8 @@ export class RetrievalState {
         query,
         queryVector,
         seeds,
+        popular: req.popular,
+        excludeRows,
         filters,
         topN,
         mode,

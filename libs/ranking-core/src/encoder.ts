@@ -3,17 +3,11 @@ import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { verifiedArtifact } from '@ranksafe/artifact-integrity';
 import { readManifest, type ModelManifest } from './artifacts';
+import { openSession, type ExecutionProvider, type SessionOptions } from './session';
 
-export type ExecutionProvider = 'cpu' | 'cuda';
-
-export interface EncoderOptions {
+export interface EncoderOptions extends SessionOptions {
   /** Which artifact of the manifest to serve: "fp32" or "int8". */
   variant: string;
-  executionProvider?: ExecutionProvider;
-  /** When cuda is asked for but unavailable: fail (default) or fall back to cpu. */
-  cudaFallbackToCpu?: boolean;
-  /** Threads inside one operator (0 = onnxruntime's default). */
-  intraOpThreads?: number;
   /** Token limit per text, special tokens included (default: the manifest's). */
   maxLength?: number;
   /**
@@ -22,7 +16,6 @@ export interface EncoderOptions {
    * per text than 8 length-sorted ones: tools/bench/ranking.ts). Default 8.
    */
   runBatchSize?: number;
-  onWarning?: (message: string) => void;
 }
 
 export interface TokenizedBatch {
@@ -69,30 +62,7 @@ export class BertEncoder {
     const sepId = tokenizer.token_to_id('[SEP]');
     if (sepId === undefined) throw new Error(`${dir}/tokenizer.json has no [SEP] token`);
 
-    const sessionOptions = (ep: ExecutionProvider): ort.InferenceSession.SessionOptions => ({
-      executionProviders: [ep],
-      graphOptimizationLevel: 'all',
-      intraOpNumThreads: opts.intraOpThreads ?? 0,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-    });
-    const requested: ExecutionProvider = opts.executionProvider ?? 'cpu';
-    let ep = requested;
-    let fallbackReason = '';
-    let session: ort.InferenceSession;
-    try {
-      session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
-    } catch (e) {
-      if (ep !== 'cuda') throw e;
-      const why = (e as Error).message.split('\n')[0];
-      if (!opts.cudaFallbackToCpu) {
-        throw new Error(`the CUDA execution provider is not available here (${why}); use the cpu provider or allow the fall-back to cpu`);
-      }
-      opts.onWarning?.(`CUDA execution provider unavailable (${why}); falling back to cpu`);
-      ep = 'cpu';
-      fallbackReason = `CUDA execution provider unavailable (${why})`;
-      session = await ort.InferenceSession.create(modelPath, sessionOptions(ep));
-    }
+    const { session, executionProvider: ep, requestedExecutionProvider: requested, fallbackReason } = await openSession(modelPath, opts);
     const sha = manifest.artifacts[modelFile]!.sha256;
     const maxLength = Math.min(opts.maxLength ?? manifest.max_length, manifest.max_length);
     return new BertEncoder(

@@ -5,6 +5,7 @@ import { ArtifactIntegrityError, atomicWriteFileSync, describeFiles, verifiedArt
 import { Bm25Index } from './bm25';
 import { parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
+import { CatalogFilter, type RetrievalFilters } from './filters';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
 import type { Hit } from './topk';
 import { DEFAULT_HNSW, VectorIndex, type HnswParams } from './vectors';
@@ -40,24 +41,6 @@ export const CATALOG_INDEX_FILES = {
 /** BM25F field weights over product text. */
 export const BM25_FIELDS = { title: 3, brand: 2, category: 2, description: 1, attributes: 1 };
 
-export interface RetrievalFilters {
-  categories?: string[];
-  brands?: string[];
-  minPrice?: number;
-  maxPrice?: number;
-}
-
-/** A filter naming a value the catalog does not have, or an impossible range. */
-export class FilterError extends Error {
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FilterError';
-  }
-}
-
 export type RetrievalMode = 'bm25' | 'dense' | 'hybrid';
 
 export interface RetrieveOptions {
@@ -66,6 +49,10 @@ export interface RetrieveOptions {
   queryVector?: Float32Array;
   /** Recommendation: rows the user interacted with and their weights (profile = weighted mean). */
   seeds?: Array<{ row: number; weight: number }>;
+  /** Recommendation with nothing personal: the most popular products (fused score = how many histories hold them). */
+  popular?: boolean;
+  /** Rows never to return. */
+  excludeRows?: Set<number>;
   filters?: RetrievalFilters;
   topN: number;
   mode: RetrievalMode;
@@ -82,8 +69,7 @@ const EXACT_FILTERED_MAX = 20_000;
 export class CatalogIndex {
   readonly byId = new Map<string, number>();
   private readonly usersById = new Map<string, UserHistory>();
-  private readonly categories = new Set<string>();
-  private readonly brands = new Set<string>();
+  private readonly filter: CatalogFilter;
   readonly loadedAt = Date.now();
 
   private constructor(
@@ -96,13 +82,8 @@ export class CatalogIndex {
     readonly bm25: Bm25Index,
     readonly vectors: VectorIndex,
   ) {
-    products.forEach((p, i) => {
-      this.byId.set(p.id, i);
-      if (p.brand) this.brands.add(p.brand);
-      // "Furniture > Sofas" can be filtered as "Furniture > Sofas" or as "Furniture".
-      const parts = p.category.split(/\s*>\s*/);
-      for (let k = 1; k <= parts.length; k++) this.categories.add(parts.slice(0, k).join(' > ').toLowerCase());
-    });
+    products.forEach((p, i) => this.byId.set(p.id, i));
+    this.filter = new CatalogFilter(products);
     for (const u of users) this.usersById.set(u.userId, u);
   }
 
@@ -121,6 +102,28 @@ export class CatalogIndex {
 
   user(id: string): UserHistory | undefined {
     return this.usersById.get(id);
+  }
+
+  private popularRows?: number[];
+  private popularCount?: number[];
+
+  /**
+   * The most popular products (by how many users' histories hold them, ties by row), under a row
+   * filter: what a recommendation falls back to when nothing personal is known.
+   */
+  popular(n: number, accept?: (row: number) => boolean): Hit[] {
+    if (!this.popularRows) {
+      const count = new Array<number>(this.products.length).fill(0);
+      for (const u of this.usersById.values()) for (const row of new Set(u.items.map((i) => this.byId.get(i.id)))) if (row !== undefined) count[row]!++;
+      this.popularRows = count.map((_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
+      this.popularCount = count;
+    }
+    const out: Hit[] = [];
+    for (const row of this.popularRows) {
+      if (out.length >= n) break;
+      if (!accept || accept(row)) out.push({ doc: row, score: this.popularCount![row]! });
+    }
+    return out;
   }
 
   /** Load an index directory after checking every file against its manifest. */
@@ -145,40 +148,15 @@ export class CatalogIndex {
 
   /** Check filters against what this catalog has; throws FilterError naming the field. */
   acceptFor(filters: RetrievalFilters | undefined, exclude?: Set<number>): ((row: number) => boolean) | undefined {
-    const f = filters ?? {};
-    const cats = (f.categories ?? []).map((c) => c.trim().toLowerCase());
-    for (const c of cats) if (!this.categories.has(c)) throw new FilterError('filters.categories', `unknown category "${c}"`);
-    const brands = new Set((f.brands ?? []).map((b) => b.trim()));
-    for (const b of brands) if (!this.brands.has(b)) throw new FilterError('filters.brands', `unknown brand "${b}"`);
-    const { minPrice, maxPrice } = f;
-    if (minPrice !== undefined && !(Number.isFinite(minPrice) && minPrice >= 0))
-      throw new FilterError('filters.min_price', 'min_price must be a finite number >= 0');
-    if (maxPrice !== undefined && !(Number.isFinite(maxPrice) && maxPrice >= 0))
-      throw new FilterError('filters.max_price', 'max_price must be a finite number >= 0');
-    if (minPrice !== undefined && maxPrice !== undefined && minPrice > maxPrice) {
-      throw new FilterError('filters.min_price', `min_price ${minPrice} is above max_price ${maxPrice}`);
-    }
-    if (!cats.length && !brands.size && minPrice === undefined && maxPrice === undefined && !exclude?.size) return undefined;
-    const products = this.products;
-    return (row) => {
-      if (exclude?.has(row)) return false;
-      const p = products[row]!;
-      if (minPrice !== undefined && p.price < minPrice) return false;
-      if (maxPrice !== undefined && p.price > maxPrice) return false;
-      if (brands.size && !brands.has(p.brand)) return false;
-      if (cats.length) {
-        const c = p.category.toLowerCase();
-        if (!cats.some((x) => c === x || c.startsWith(`${x} >`))) return false;
-      }
-      return true;
-    };
+    return this.filter.acceptFor(filters, exclude);
   }
 
   /** Candidates for a query (BM25, dense or both fused) or for a profile (seed rows, dense). */
   retrieve(o: RetrieveOptions): FusedHit[] {
-    const exclude = o.seeds?.length ? new Set(o.seeds.map((s) => s.row)) : undefined;
+    const exclude = new Set([...(o.excludeRows ?? []), ...(o.seeds ?? []).map((s) => s.row)]);
     const accept = this.acceptFor(o.filters, exclude);
     const topN = o.topN;
+    if (o.popular) return this.popular(topN, accept).map((h) => ({ doc: h.doc, bm25: 0, dense: 0, fused: h.score }));
     if (o.seeds?.length) {
       const profile = this.vectors.meanOf(o.seeds);
       if (!profile) return [];
@@ -318,6 +296,15 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
   if (vectors.length !== products.length * manifest.dims)
     throw new ArtifactIntegrityError(`${dir}: ${vectors.length / manifest.dims} embeddings for ${products.length} products`);
   return { manifest, texts: products.map((x) => productText(x, manifest.text_description_words ?? 0)), vectors };
+}
+
+/** An index's products and user histories, verified, without its search structures (what a sequential recommender serves). */
+export function readIndexCatalog(p: string): { manifest: CatalogIndexManifest; products: CatalogProduct[]; users: UserHistory[] } {
+  const dir = resolveIndexDir(p);
+  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
+  const users = manifest.artifacts[CATALOG_INDEX_FILES.users] ? readUsers(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.users)) : [];
+  return { manifest, products, users };
 }
 
 /** Product id → the text the ranking model reads for it (what the index embedded), verified: what a quality gate ranks. */

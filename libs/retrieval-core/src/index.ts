@@ -6,5 +6,6 @@ export * from './topk';
 export * from './vectors';
 export * from './fusion';
 export * from './catalog-index';
+export * from './filters';
 export * from './build';
 export * from './synthetic';

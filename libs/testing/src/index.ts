@@ -162,3 +162,77 @@ export function screenshotPath(name: string): string {
   fs.mkdirSync(dir, { recursive: true });
   return path.join(dir, `${name}.png`);
 }
+
+// A small, learnable shop for the sequential recommender: a ring of items walked in order.
+/** The committed sequential-recommender fixture: tools/seqrec trained on ringWalk() (see its README.md). */
+export const SEQREC_FIXTURE_DIR = path.join(WORKSPACE_ROOT, 'libs', 'testing', 'fixtures', 'seqrec-walk');
+export const RING_ITEMS = 40;
+
+/**
+ * Users walk a ring of 40 items (i0 … i39) in steps of 1 (four in five) or 2, from a random start, for
+ * 5 to 12 items: the next item is learnable. Deterministic (an LCG, seed 7).
+ */
+export function ringWalk(users = 400): Array<{ userId: string; items: string[] }> {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const out: Array<{ userId: string; items: string[] }> = [];
+  for (let u = 0; u < users; u++) {
+    const step = rand() < 0.8 ? 1 : 2;
+    let item = Math.floor(rand() * RING_ITEMS);
+    const items: string[] = [];
+    for (let k = 0, n = 5 + Math.floor(rand() * 8); k < n; k++, item = (item + step) % RING_ITEMS) items.push(`i${item}`);
+    out.push({ userId: `u${u}`, items });
+  }
+  return out;
+}
+
+/** ringWalk() as tools/seqrec reads it: one user a line, `user_id item_id ...` in time order. */
+export function writeRingWalkFile(file: string, users = 400): void {
+  fs.writeFileSync(
+    file,
+    ringWalk(users)
+      .map((u) => `${u.userId} ${u.items.join(' ')}`)
+      .join('\n') + '\n',
+  );
+}
+
+/** The ring's products: even items in "Ring > Even", odd in "Ring > Odd"; brand ring-<n mod 4>; price n + 1. */
+export function ringProducts() {
+  return Array.from({ length: RING_ITEMS }, (_, n) => ({
+    id: `i${n}`,
+    title: `ring item ${n}`,
+    description: `item number ${n} on the ring`,
+    category: `Ring > ${n % 2 ? 'Odd' : 'Even'}`,
+    brand: `ring-${n % 4}`,
+    price: n + 1,
+    attributes: {},
+  }));
+}
+
+/**
+ * A real catalog index of the ring's products (embedded with the real model) whose users are ringWalk()'s
+ * (and `u-gone`, whose two items are not in the catalog),
+ * built once into .data/test-fixtures and reused: what the sequential-recommender fixture serves.
+ */
+export async function ringCatalogIndex(): Promise<{ root: string; dir: string; version: string }> {
+  const { buildCatalogIndex, resolveIndexDir } = await import('@ranksafe/retrieval-core');
+  const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', `ring-${RING_ITEMS}`);
+  try {
+    const dir = resolveIndexDir(root);
+    return { root, dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version as string };
+  } catch {
+    // not built yet
+  }
+  const users = ringWalk().map((u) => ({ userId: u.userId, items: u.items.map((id, k) => ({ id, rating: 5, ts: 1_700_000_000_000 + k * 60_000 })) }));
+  // A shopper whose items the catalog no longer sells: nothing personal is left to recommend from.
+  users.push({ userId: 'u-gone', items: ['gone-1', 'gone-2'].map((id, k) => ({ id, rating: 4, ts: 1_700_000_000_000 + k * 60_000 })) });
+  const { dir, manifest } = await buildCatalogIndex({
+    products: ringProducts(),
+    users,
+    out: root,
+    modelDir: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'),
+    source: 'ring walk (libs/testing)',
+    publish: true,
+  });
+  return { root, dir, version: manifest.version };
+}

@@ -18,7 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { ModelRef } from "./common";
+import { Filters, ModelKind, modelKindFromJSON, modelKindToJSON, ModelRef } from "./common";
 
 export enum WarmState {
   WARM_STATE_UNSPECIFIED = 0,
@@ -123,6 +123,42 @@ export interface Embedding {
 export interface EmbedResponse {
   embeddings: Embedding[];
   model: ModelRef | undefined;
+}
+
+export interface RecommendItemsRequest {
+  /**
+   * What the subject interacted with, oldest first (1..200). Ids the model does not know are ignored
+   * and reported; when none is known, INVALID_ARGUMENT naming them.
+   */
+  itemIds: string[];
+  /** Items to return (1..100; 0 = 10). */
+  k: number;
+  /** Checked against the serving catalog (an unknown category or brand is INVALID_ARGUMENT). */
+  filters:
+    | Filters
+    | undefined;
+  /** A sequential-recommender model loaded here; empty = the default sequential recommender. */
+  modelName: string;
+  modelVersion: string;
+  /** More ids never to recommend, besides item_ids. */
+  excludeIds: string[];
+}
+
+export interface RecommendedItem {
+  id: string;
+  score: number;
+}
+
+export interface RecommendItemsResponse {
+  /** Best first: at most k, fewer when the filters leave fewer. */
+  items: RecommendedItem[];
+  model:
+    | ModelRef
+    | undefined;
+  /** Given item ids the model does not know (ignored). */
+  unknownItemIds: string[];
+  /** How many of the known items the model read (the most recent max_length). */
+  usedItems: number;
 }
 
 export interface LoadModelRequest {
@@ -233,6 +269,13 @@ export interface LoadedModel {
   requestedExecutionProvider: string;
   /** Why it runs on another provider than requested (the CUDA error), empty when it does not. */
   executionProviderFallback: string;
+  kind: ModelKind;
+  /**
+   * Sequential recommenders: items in the vocabulary, and the share of the serving catalog's items that
+   * appear in histories which the vocabulary covers (checked at load: below 0.95 the load is refused).
+   */
+  vocabItems: number;
+  catalogCoverage: number;
 }
 
 export interface ListModelsResponse {
@@ -1128,6 +1171,385 @@ export const EmbedResponse: MessageFns<EmbedResponse> = {
     message.model = (object.model !== undefined && object.model !== null)
       ? ModelRef.fromPartial(object.model)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseRecommendItemsRequest(): RecommendItemsRequest {
+  return { itemIds: [], k: 0, filters: undefined, modelName: "", modelVersion: "", excludeIds: [] };
+}
+
+export const RecommendItemsRequest: MessageFns<RecommendItemsRequest> = {
+  encode(message: RecommendItemsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.itemIds) {
+      writer.uint32(10).string(v!);
+    }
+    if (message.k !== 0) {
+      writer.uint32(16).uint32(message.k);
+    }
+    if (message.filters !== undefined) {
+      Filters.encode(message.filters, writer.uint32(26).fork()).join();
+    }
+    if (message.modelName !== "") {
+      writer.uint32(34).string(message.modelName);
+    }
+    if (message.modelVersion !== "") {
+      writer.uint32(42).string(message.modelVersion);
+    }
+    for (const v of message.excludeIds) {
+      writer.uint32(50).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendItemsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendItemsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.itemIds.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.k = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.filters = Filters.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.modelName = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.modelVersion = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.excludeIds.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecommendItemsRequest {
+    return {
+      itemIds: globalThis.Array.isArray(object?.itemIds)
+        ? object.itemIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.item_ids)
+        ? object.item_ids.map((e: any) => globalThis.String(e))
+        : [],
+      k: isSet(object.k) ? globalThis.Number(object.k) : 0,
+      filters: isSet(object.filters) ? Filters.fromJSON(object.filters) : undefined,
+      modelName: isSet(object.modelName)
+        ? globalThis.String(object.modelName)
+        : isSet(object.model_name)
+        ? globalThis.String(object.model_name)
+        : "",
+      modelVersion: isSet(object.modelVersion)
+        ? globalThis.String(object.modelVersion)
+        : isSet(object.model_version)
+        ? globalThis.String(object.model_version)
+        : "",
+      excludeIds: globalThis.Array.isArray(object?.excludeIds)
+        ? object.excludeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exclude_ids)
+        ? object.exclude_ids.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: RecommendItemsRequest): unknown {
+    const obj: any = {};
+    if (message.itemIds?.length) {
+      obj.itemIds = message.itemIds;
+    }
+    if (message.k !== 0) {
+      obj.k = Math.round(message.k);
+    }
+    if (message.filters !== undefined) {
+      obj.filters = Filters.toJSON(message.filters);
+    }
+    if (message.modelName !== "") {
+      obj.modelName = message.modelName;
+    }
+    if (message.modelVersion !== "") {
+      obj.modelVersion = message.modelVersion;
+    }
+    if (message.excludeIds?.length) {
+      obj.excludeIds = message.excludeIds;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecommendItemsRequest>, I>>(base?: I): RecommendItemsRequest {
+    return RecommendItemsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecommendItemsRequest>, I>>(object: I): RecommendItemsRequest {
+    const message = createBaseRecommendItemsRequest();
+    message.itemIds = object.itemIds?.map((e) => e) || [];
+    message.k = object.k ?? 0;
+    message.filters = (object.filters !== undefined && object.filters !== null)
+      ? Filters.fromPartial(object.filters)
+      : undefined;
+    message.modelName = object.modelName ?? "";
+    message.modelVersion = object.modelVersion ?? "";
+    message.excludeIds = object.excludeIds?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseRecommendedItem(): RecommendedItem {
+  return { id: "", score: 0 };
+}
+
+export const RecommendedItem: MessageFns<RecommendedItem> = {
+  encode(message: RecommendedItem, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.score !== 0) {
+      writer.uint32(17).double(message.score);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendedItem {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendedItem();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 17) {
+              break;
+            }
+
+            message.score = reader.double();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecommendedItem {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      score: isSet(object.score) ? globalThis.Number(object.score) : 0,
+    };
+  },
+
+  toJSON(message: RecommendedItem): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.score !== 0) {
+      obj.score = floatToJson(message.score);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecommendedItem>, I>>(base?: I): RecommendedItem {
+    return RecommendedItem.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecommendedItem>, I>>(object: I): RecommendedItem {
+    const message = createBaseRecommendedItem();
+    message.id = object.id ?? "";
+    message.score = object.score ?? 0;
+    return message;
+  },
+};
+
+function createBaseRecommendItemsResponse(): RecommendItemsResponse {
+  return { items: [], model: undefined, unknownItemIds: [], usedItems: 0 };
+}
+
+export const RecommendItemsResponse: MessageFns<RecommendItemsResponse> = {
+  encode(message: RecommendItemsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.items) {
+      RecommendedItem.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.model !== undefined) {
+      ModelRef.encode(message.model, writer.uint32(18).fork()).join();
+    }
+    for (const v of message.unknownItemIds) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.usedItems !== 0) {
+      writer.uint32(32).uint32(message.usedItems);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RecommendItemsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRecommendItemsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.items.push(RecommendedItem.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.model = ModelRef.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.unknownItemIds.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.usedItems = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RecommendItemsResponse {
+    return {
+      items: globalThis.Array.isArray(object?.items) ? object.items.map((e: any) => RecommendedItem.fromJSON(e)) : [],
+      model: isSet(object.model) ? ModelRef.fromJSON(object.model) : undefined,
+      unknownItemIds: globalThis.Array.isArray(object?.unknownItemIds)
+        ? object.unknownItemIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unknown_item_ids)
+        ? object.unknown_item_ids.map((e: any) => globalThis.String(e))
+        : [],
+      usedItems: isSet(object.usedItems)
+        ? globalThis.Number(object.usedItems)
+        : isSet(object.used_items)
+        ? globalThis.Number(object.used_items)
+        : 0,
+    };
+  },
+
+  toJSON(message: RecommendItemsResponse): unknown {
+    const obj: any = {};
+    if (message.items?.length) {
+      obj.items = message.items.map((e) => RecommendedItem.toJSON(e));
+    }
+    if (message.model !== undefined) {
+      obj.model = ModelRef.toJSON(message.model);
+    }
+    if (message.unknownItemIds?.length) {
+      obj.unknownItemIds = message.unknownItemIds;
+    }
+    if (message.usedItems !== 0) {
+      obj.usedItems = Math.round(message.usedItems);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RecommendItemsResponse>, I>>(base?: I): RecommendItemsResponse {
+    return RecommendItemsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RecommendItemsResponse>, I>>(object: I): RecommendItemsResponse {
+    const message = createBaseRecommendItemsResponse();
+    message.items = object.items?.map((e) => RecommendedItem.fromPartial(e)) || [];
+    message.model = (object.model !== undefined && object.model !== null)
+      ? ModelRef.fromPartial(object.model)
+      : undefined;
+    message.unknownItemIds = object.unknownItemIds?.map((e) => e) || [];
+    message.usedItems = object.usedItems ?? 0;
     return message;
   },
 };
@@ -2033,6 +2455,9 @@ function createBaseLoadedModel(): LoadedModel {
     requests: 0,
     requestedExecutionProvider: "",
     executionProviderFallback: "",
+    kind: 0,
+    vocabItems: 0,
+    catalogCoverage: 0,
   };
 }
 
@@ -2085,6 +2510,15 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     }
     if (message.executionProviderFallback !== "") {
       writer.uint32(130).string(message.executionProviderFallback);
+    }
+    if (message.kind !== 0) {
+      writer.uint32(136).int32(message.kind);
+    }
+    if (message.vocabItems !== 0) {
+      writer.uint32(144).uint32(message.vocabItems);
+    }
+    if (message.catalogCoverage !== 0) {
+      writer.uint32(153).double(message.catalogCoverage);
     }
     return writer;
   },
@@ -2230,6 +2664,30 @@ export const LoadedModel: MessageFns<LoadedModel> = {
             message.executionProviderFallback = reader.string();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.vocabItems = reader.uint32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 153) {
+              break;
+            }
+
+            message.catalogCoverage = reader.double();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2296,6 +2754,17 @@ export const LoadedModel: MessageFns<LoadedModel> = {
         : isSet(object.execution_provider_fallback)
         ? globalThis.String(object.execution_provider_fallback)
         : "",
+      kind: isSet(object.kind) ? modelKindFromJSON(object.kind) : 0,
+      vocabItems: isSet(object.vocabItems)
+        ? globalThis.Number(object.vocabItems)
+        : isSet(object.vocab_items)
+        ? globalThis.Number(object.vocab_items)
+        : 0,
+      catalogCoverage: isSet(object.catalogCoverage)
+        ? globalThis.Number(object.catalogCoverage)
+        : isSet(object.catalog_coverage)
+        ? globalThis.Number(object.catalog_coverage)
+        : 0,
     };
   },
 
@@ -2349,6 +2818,15 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     if (message.executionProviderFallback !== "") {
       obj.executionProviderFallback = message.executionProviderFallback;
     }
+    if (message.kind !== 0) {
+      obj.kind = modelKindToJSON(message.kind);
+    }
+    if (message.vocabItems !== 0) {
+      obj.vocabItems = Math.round(message.vocabItems);
+    }
+    if (message.catalogCoverage !== 0) {
+      obj.catalogCoverage = floatToJson(message.catalogCoverage);
+    }
     return obj;
   },
 
@@ -2377,6 +2855,9 @@ export const LoadedModel: MessageFns<LoadedModel> = {
     message.requests = object.requests ?? 0;
     message.requestedExecutionProvider = object.requestedExecutionProvider ?? "";
     message.executionProviderFallback = object.executionProviderFallback ?? "";
+    message.kind = object.kind ?? 0;
+    message.vocabItems = object.vocabItems ?? 0;
+    message.catalogCoverage = object.catalogCoverage ?? 0;
     return message;
   },
 };
@@ -2474,6 +2955,21 @@ export const RankingService = {
     responseDeserialize: (value: Buffer): EmbedResponse => EmbedResponse.decode(value),
   },
   /**
+   * The next items for a history of item ids, from a sequential-recommender model (SASRec / BERT4Rec
+   * from tools/seqrec): the top k of the catalog it serves, the history itself left out, filters applied.
+   */
+  recommend: {
+    path: "/ranksafe.v1.Ranking/Recommend" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RecommendItemsRequest): Buffer =>
+      Buffer.from(RecommendItemsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RecommendItemsRequest => RecommendItemsRequest.decode(value),
+    responseSerialize: (value: RecommendItemsResponse): Buffer =>
+      Buffer.from(RecommendItemsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RecommendItemsResponse => RecommendItemsResponse.decode(value),
+  },
+  /**
    * Model lifecycle (admin token required). Several versions of a model may be loaded side by
    * side, each addressable by (model_name, model_version); one per name is the default, which
    * serves requests that leave model_version empty. Loading never moves the default unless asked.
@@ -2530,6 +3026,11 @@ export interface RankingServer extends UntypedServiceImplementation {
   /** Encode texts into embeddings with the serving model. */
   embed: handleUnaryCall<EmbedRequest, EmbedResponse>;
   /**
+   * The next items for a history of item ids, from a sequential-recommender model (SASRec / BERT4Rec
+   * from tools/seqrec): the top k of the catalog it serves, the history itself left out, filters applied.
+   */
+  recommend: handleUnaryCall<RecommendItemsRequest, RecommendItemsResponse>;
+  /**
    * Model lifecycle (admin token required). Several versions of a model may be loaded side by
    * side, each addressable by (model_name, model_version); one per name is the default, which
    * serves requests that leave model_version empty. Loading never moves the default unless asked.
@@ -2577,6 +3078,25 @@ export interface RankingClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: EmbedResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * The next items for a history of item ids, from a sequential-recommender model (SASRec / BERT4Rec
+   * from tools/seqrec): the top k of the catalog it serves, the history itself left out, filters applied.
+   */
+  recommend(
+    request: RecommendItemsRequest,
+    callback: (error: ServiceError | null, response: RecommendItemsResponse) => void,
+  ): ClientUnaryCall;
+  recommend(
+    request: RecommendItemsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RecommendItemsResponse) => void,
+  ): ClientUnaryCall;
+  recommend(
+    request: RecommendItemsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RecommendItemsResponse) => void,
   ): ClientUnaryCall;
   /**
    * Model lifecycle (admin token required). Several versions of a model may be loaded side by

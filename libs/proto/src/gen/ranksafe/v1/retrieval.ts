@@ -81,6 +81,13 @@ export interface RetrieveRequest {
    * profile is their weighted mean embedding, and the seeds themselves are not returned.
    */
   seeds: WeightedItem[];
+  /**
+   * Recommendation when nothing personal is known: the catalog's most popular products (by how many
+   * users' histories hold them), filtered; neither query nor seeds.
+   */
+  popular: boolean;
+  /** Products never to return (with popular: what the subject already has). */
+  excludeIds: string[];
 }
 
 export interface WeightedItem {
@@ -156,7 +163,16 @@ export interface DescribeIndexResponse {
 }
 
 function createBaseRetrieveRequest(): RetrieveRequest {
-  return { query: "", filters: undefined, topN: 0, mode: 0, queryEmbedding: [], seeds: [] };
+  return {
+    query: "",
+    filters: undefined,
+    topN: 0,
+    mode: 0,
+    queryEmbedding: [],
+    seeds: [],
+    popular: false,
+    excludeIds: [],
+  };
 }
 
 export const RetrieveRequest: MessageFns<RetrieveRequest> = {
@@ -182,6 +198,12 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
     }
     for (const v of message.seeds) {
       WeightedItem.encode(v!, writer.uint32(50).fork()).join();
+    }
+    if (message.popular !== false) {
+      writer.uint32(56).bool(message.popular);
+    }
+    for (const v of message.excludeIds) {
+      writer.uint32(66).string(v!);
     }
     return writer;
   },
@@ -257,6 +279,22 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
             message.seeds.push(WeightedItem.decode(reader, reader.uint32()));
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.popular = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.excludeIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -285,6 +323,12 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
         ? object.query_embedding.map((e: any) => globalThis.Number(e))
         : [],
       seeds: globalThis.Array.isArray(object?.seeds) ? object.seeds.map((e: any) => WeightedItem.fromJSON(e)) : [],
+      popular: isSet(object.popular) ? globalThis.Boolean(object.popular) : false,
+      excludeIds: globalThis.Array.isArray(object?.excludeIds)
+        ? object.excludeIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.exclude_ids)
+        ? object.exclude_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -308,6 +352,12 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
     if (message.seeds?.length) {
       obj.seeds = message.seeds.map((e) => WeightedItem.toJSON(e));
     }
+    if (message.popular !== false) {
+      obj.popular = message.popular;
+    }
+    if (message.excludeIds?.length) {
+      obj.excludeIds = message.excludeIds;
+    }
     return obj;
   },
 
@@ -324,6 +374,8 @@ export const RetrieveRequest: MessageFns<RetrieveRequest> = {
     message.mode = object.mode ?? 0;
     message.queryEmbedding = object.queryEmbedding?.map((e) => e) || [];
     message.seeds = object.seeds?.map((e) => WeightedItem.fromPartial(e)) || [];
+    message.popular = object.popular ?? false;
+    message.excludeIds = object.excludeIds?.map((e) => e) || [];
     return message;
   },
 };

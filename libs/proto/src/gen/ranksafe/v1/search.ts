@@ -74,6 +74,22 @@ export interface RecommendResponse {
   requestId: string;
   /** As in SearchResponse. */
   variant: string;
+  /**
+   * Which path answered: "sequential" (the sequential-recommender model, from the subject's history),
+   * "profile" (embedding-profile retrieval, ranked by the ranking model), "popularity" (the catalog's
+   * most popular items, when neither knows the subject's items).
+   */
+  path: string;
+  /**
+   * Why the sequential path did not answer (empty when it did): "no_model", "unknown_items",
+   * "unavailable", "timeout", "overloaded", "error", "no_results".
+   */
+  fallbackReason: string;
+  /**
+   * The subject's item ids that the answer could not use: not in the catalog, or (sequential path)
+   * not known to the model. They are ignored, not an error, unless none is usable.
+   */
+  ignoredItemIds: string[];
 }
 
 function createBaseSearchRequest(): SearchRequest {
@@ -750,7 +766,17 @@ export const RecentItems: MessageFns<RecentItems> = {
 };
 
 function createBaseRecommendResponse(): RecommendResponse {
-  return { results: [], degraded: false, degradedReason: "", rankingModel: undefined, requestId: "", variant: "" };
+  return {
+    results: [],
+    degraded: false,
+    degradedReason: "",
+    rankingModel: undefined,
+    requestId: "",
+    variant: "",
+    path: "",
+    fallbackReason: "",
+    ignoredItemIds: [],
+  };
 }
 
 export const RecommendResponse: MessageFns<RecommendResponse> = {
@@ -772,6 +798,15 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     }
     if (message.variant !== "") {
       writer.uint32(50).string(message.variant);
+    }
+    if (message.path !== "") {
+      writer.uint32(58).string(message.path);
+    }
+    if (message.fallbackReason !== "") {
+      writer.uint32(66).string(message.fallbackReason);
+    }
+    for (const v of message.ignoredItemIds) {
+      writer.uint32(74).string(v!);
     }
     return writer;
   },
@@ -837,6 +872,30 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
             message.variant = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.path = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.fallbackReason = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.ignoredItemIds.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -871,6 +930,17 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
         ? globalThis.String(object.request_id)
         : "",
       variant: isSet(object.variant) ? globalThis.String(object.variant) : "",
+      path: isSet(object.path) ? globalThis.String(object.path) : "",
+      fallbackReason: isSet(object.fallbackReason)
+        ? globalThis.String(object.fallbackReason)
+        : isSet(object.fallback_reason)
+        ? globalThis.String(object.fallback_reason)
+        : "",
+      ignoredItemIds: globalThis.Array.isArray(object?.ignoredItemIds)
+        ? object.ignoredItemIds.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ignored_item_ids)
+        ? object.ignored_item_ids.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -894,6 +964,15 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
     if (message.variant !== "") {
       obj.variant = message.variant;
     }
+    if (message.path !== "") {
+      obj.path = message.path;
+    }
+    if (message.fallbackReason !== "") {
+      obj.fallbackReason = message.fallbackReason;
+    }
+    if (message.ignoredItemIds?.length) {
+      obj.ignoredItemIds = message.ignoredItemIds;
+    }
     return obj;
   },
 
@@ -910,6 +989,9 @@ export const RecommendResponse: MessageFns<RecommendResponse> = {
       : undefined;
     message.requestId = object.requestId ?? "";
     message.variant = object.variant ?? "";
+    message.path = object.path ?? "";
+    message.fallbackReason = object.fallbackReason ?? "";
+    message.ignoredItemIds = object.ignoredItemIds?.map((e) => e) || [];
     return message;
   },
 };
