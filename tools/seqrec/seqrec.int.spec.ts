@@ -1,14 +1,20 @@
 // tools/seqrec end to end on a small synthetic file: trains (PyTorch, .venv-seqrec), evaluates, exports
 // to ONNX (the tool checks ONNX = PyTorch), and the exported graph answers the same in onnxruntime-node,
-// the runtime ranking-service serves with. Skips when the training venv is absent (bash tools/seqrec/setup.sh;
+// served by ranking-service over gRPC. Skips when the training venv is absent (bash tools/seqrec/setup.sh;
 // .ci/run installs it).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as ort from 'onnxruntime-node';
+import * as grpc from '@grpc/grpc-js';
 import { modelBundleSpec, readManifest } from '@ranksafe/ranking-core';
-import { writeRingWalkFile } from '@ranksafe/testing';
+import { LoadModelRequest, ModelKind, RankingClient, RecommendItemsRequest } from '@ranksafe/proto';
+import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
+import { ringCatalogIndex, writeRingWalkFile } from '@ranksafe/testing';
+/* eslint-disable @nx/enforce-module-boundaries -- the test serves the exported model with the real ranking service in-process; apps never import each other outside tests */
+import { startRankingService } from '../../apps/ranking-service/src/app';
+import { loadRankingConfig } from '../../apps/ranking-service/src/config';
+/* eslint-enable @nx/enforce-module-boundaries */
 
 const root = path.resolve(__dirname, '../..');
 const python = path.join(root, '.venv-seqrec/bin/python');
@@ -20,7 +26,7 @@ maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
   const out = path.join(dir, 'bundle');
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it('learns the walk, exports an ONNX graph equal to PyTorch, and onnxruntime-node serves it', async () => {
+  it('learns the walk, exports an ONNX graph equal to PyTorch, and ranking-service serves it over gRPC', async () => {
     const data = path.join(dir, 'sessions.txt');
     writeRingWalkFile(data);
     const args = [
@@ -64,22 +70,34 @@ maybe('tools/seqrec: train, evaluate, export on a synthetic file', () => {
     const vocab: string[] = JSON.parse(fs.readFileSync(path.join(out, 'vocab.json'), 'utf8'));
     expect(vocab).toHaveLength(40);
 
-    // The graph in the serving runtime: a user who walked i10 … i14 one step at a time goes to i15 next
-    // (or, as a fifth of the users step by two, i16: the two first among the 35 items not yet seen).
-    const session = await ort.InferenceSession.create(path.join(out, m.variants['fp32']!));
-    const ids = ['i10', 'i11', 'i12', 'i13', 'i14'].map((id) => vocab.indexOf(id) + 1);
-    const input = new BigInt64Array(12);
-    ids.forEach((id, k) => (input[12 - ids.length + k] = BigInt(id)));
-    const res = await session.run({ item_ids: new ort.Tensor('int64', input, [1, 12]) });
-    const scores = res['scores']!.data as Float32Array;
-    expect(scores).toHaveLength(40);
-    const top = [...scores.keys()].filter((j) => !ids.includes(j + 1)).sort((a, b) => scores[b]! - scores[a]!);
-    expect(
-      top
-        .slice(0, 2)
-        .map((j) => vocab[j])
-        .sort(),
-    ).toEqual(['i15', 'i16']);
-    await session.release();
+    // Served through ranking-service over gRPC (onnxruntime-node), its vocabulary checked against the ring's
+    // catalog: a user who walked i10 … i14 one step at a time goes to i15 next (or, as a fifth of the users
+    // step by two, i16: the two first among the 35 items not yet seen).
+    const ring = await ringCatalogIndex();
+    const { svc } = await startRankingService(
+      loadRankingConfig({
+        GRPC_PORT: '0',
+        METRICS_PORT: '-1',
+        LOG_LEVEL: 'error',
+        ADMIN_TOKEN: 'seqrec-test-admin-token',
+        RANKING_PRIME_INDEX: ring.root,
+        RANKING_WARM_TOP_N: '0',
+      }),
+      { handleSignals: false },
+    );
+    const client = new RankingClient(svc.address, grpc.credentials.createInsecure());
+    try {
+      const md = adminMetadata(new grpc.Metadata(), 'seqrec-test-admin-token');
+      const loaded = await unaryCall(client.loadModel.bind(client), LoadModelRequest.fromPartial({ source: { $case: 'localPath', value: out } }), {
+        metadata: md,
+      });
+      expect(loaded.loaded).toMatchObject({ kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER, vocabItems: 40, catalogCoverage: 1 });
+      const r = await unaryCall(client.recommend.bind(client), RecommendItemsRequest.fromPartial({ itemIds: ['i10', 'i11', 'i12', 'i13', 'i14'], k: 2 }));
+      expect(r.model).toMatchObject({ name: 'walk', kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER });
+      expect(r.items.map((x) => x.id).sort()).toEqual(['i15', 'i16']);
+    } finally {
+      client.close();
+      await svc.shutdown();
+    }
   }, 320_000);
 });
