@@ -80,6 +80,7 @@ export async function testStack(name: string, extraEnv: Record<string, string> =
     // A small demo shop keeps the first start short (the default is 100k products).
     DEMO_CATALOG_PRODUCTS: '1500',
     DEMO_CATALOG_USERS: '50',
+    DEMO_CATALOG_SESSIONS: '2000',
     ...extraEnv,
   };
   let up: ChildProcess | undefined;

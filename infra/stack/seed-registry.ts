@@ -2,6 +2,7 @@
 // and that their production aliases exist (set only when missing: moving production is a rollout).
 //   node --import tsx infra/stack/seed-registry.ts --registry HOST:PORT --index <index root or dir>
 //        [--model-dir models/minilm-l6-v2] [--variant int8] [--index-name demo-catalog] [--known-bad-dir models/minilm-l6-v2-bad]
+//        [--recommender-dir <a sequential-recommender bundle>]
 // It also publishes the deliberately broken build (when built) under the alias known-bad: the bad-model-rollout drill rolls it out.
 // The admin token comes from ADMIN_TOKEN.
 import * as fs from 'node:fs';
@@ -10,14 +11,14 @@ import { parseArgs } from 'node:util';
 import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { modelBundleFiles, modelBundleSpec, readManifest } from '@ranksafe/ranking-core';
-import { publishDirectory, RegistryClient } from '@ranksafe/registry-client';
+import { modelKindOf, publishDirectory, RegistryClient } from '@ranksafe/registry-client';
 import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
 
 /** A model directory's variant as the registry takes it: the spec from its manifest, the bundle's files. */
 function modelBundle(dir: string, variant: string, lineage: { source: string; datasetSha256: string; parentVersion: string }) {
-  const { name, version, framework, signature, metrics } = modelBundleSpec(dir, variant);
+  const { name, version, kind, framework, signature, metrics } = modelBundleSpec(dir, variant);
   return {
-    spec: { name, version, kind: ModelKind.MODEL_KIND_BI_ENCODER, framework, signature, metrics, lineage },
+    spec: { name, version, kind: modelKindOf(kind, dir), framework, signature, metrics, lineage },
     dir,
     files: modelBundleFiles(dir, variant),
   };
@@ -32,6 +33,7 @@ async function main() {
       'known-bad-dir': { type: 'string', default: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2-bad') },
       variant: { type: 'string', default: 'int8' },
       'index-name': { type: 'string', default: 'demo-catalog' },
+      'recommender-dir': { type: 'string' },
     },
   });
   const token = process.env.ADMIN_TOKEN;
@@ -59,6 +61,20 @@ async function main() {
       knownBad = `; known-bad ${candidate.spec.name}/${candidate.spec.version} ${bad.uploaded ? 'uploaded' : 'already registered'}`;
     }
 
+    // The demo's sequential recommender (trained at start on the served catalog's histories), with production.
+    let recommender = '';
+    const recDir = values['recommender-dir'];
+    if (recDir) {
+      const rm = readManifest(recDir);
+      const rec = modelBundle(recDir, 'fp32', {
+        source: `tools/seqrec light on the served catalog's histories (${rm.license})`,
+        datasetSha256: rm.seqrec?.lineage.dataset_sha256 ?? '',
+        parentVersion: '',
+      });
+      const r = await publishDirectory(registry, { ...rec, alias: 'production' });
+      recommender = `; ${rec.spec.name}/${rec.spec.version} ${r.uploaded ? 'uploaded' : 'already registered'}${r.aliasSet ? ', production alias set' : ''}`;
+    }
+
     const indexDir = resolveIndexDir(path.resolve(values.index));
     const im = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
     const index = await publishDirectory(registry, {
@@ -82,7 +98,7 @@ async function main() {
     });
     const what = (u: boolean, a: boolean) => `${u ? 'uploaded' : 'already registered'}${a ? ', production alias set' : ''}`;
     console.log(
-      `  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)}${knownBad} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+      `  registry: ${m.name}/${modelVersion} ${what(model.uploaded, model.aliasSet)}; ${values['index-name']}/${im.version} ${what(index.uploaded, index.aliasSet)}${knownBad}${recommender} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
     );
   } finally {
     registry.close();

@@ -8,7 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { isAlive, PlatformClient, WORKSPACE_ROOT } from '@ranksafe/platform';
 import * as grpc from '@grpc/grpc-js';
 import { closedLoop } from '@ranksafe/loadgen';
-import { RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
+import { ModelKind, RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { eventually } from '@ranksafe/testing';
 import { NODE, testStack, type TestStack } from './harness';
@@ -107,6 +107,19 @@ describe('the local stack (npm start) end to end', () => {
       });
       expect(rec.results).toHaveLength(5);
       expect(rec.degraded).toBe(false);
+      // Start trained the demo's sequential recommender on the catalog's histories and registered it; the
+      // ranking replicas serve it, and Recommend answers from it (for a user, and for a session of the shop).
+      expect(rec).toMatchObject({
+        path: 'sequential',
+        fallbackReason: '',
+        rankingModel: { name: 'seqrec-demo', kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER },
+      });
+      const session = await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject: { $case: 'userId', value: 's00001' }, k: 5 }), {
+        deadlineMs: 10_000,
+      });
+      expect(session).toMatchObject({ path: 'sequential', degraded: false });
+      expect(session.results).toHaveLength(5);
+      expect(ops('model', 'list', 'seqrec-demo').stdout).toMatch(/fp32-[0-9a-f]{12}\s+sequential-recommender/);
 
       // The same through the ops CLI, and a rolling index reload over both retrieval replicas.
       const viaOps = ops('search', 'velvet sofa', '-k', '3');
@@ -116,7 +129,7 @@ describe('the local stack (npm start) end to end', () => {
       const reload = ops('index', 'load', path.join(dataDir, 'indexes', 'demo'));
       expect(reload.stderr).toBe('');
       expect(reload.stdout).toMatch(/retrieval-service-1: serving idx-\w+ \(1500 products\)[\s\S]*retrieval-service-2: serving idx-/);
-      expect(ops('index', 'describe').stdout).toMatch(/retrieval-service-2\s+idx-\w+\s+1500\s+50/);
+      expect(ops('index', 'describe').stdout).toMatch(/retrieval-service-2\s+idx-\w+\s+1500\s+2050/);
       // Start seeded the registry; both tiers loaded their production versions through it.
       const history = ops('model', 'history', 'minilm-l6-v2', 'production');
       expect(history.stdout).toMatch(/int8-[0-9a-f]{12}\s+npm-start/);

@@ -38,6 +38,7 @@ import { ConfigError, waitForServing, type RunningService } from '@ranksafe/serv
 import { Client, Connection } from '@temporalio/client';
 import type { Pool } from 'pg';
 import { spawn, spawnSync } from 'node:child_process';
+import { DEMO_RECOMMENDER_NAME, ensureDemoRecommender } from './demo-recommender';
 
 const t0 = Date.now();
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -152,6 +153,12 @@ async function main() {
   }
 
   const catalogIndex = ensureCatalogIndex();
+  let recommenderDir: string | undefined;
+  if (cfg.DEMO_RECOMMENDER === 'on') {
+    const rec = ensureDemoRecommender(catalogIndex, data, say);
+    recommenderDir = rec.dir;
+    if (rec.why) say(`  no sequential recommender: ${rec.why}; Recommend answers from the embedding profile`);
+  }
 
   say('starting Postgres …');
   const pg = await resolvePostgres(cfg, platform, data);
@@ -200,7 +207,13 @@ async function main() {
   }
   say(`  temporal ready at ${temporalAddress}`);
 
-  const components = stackComponents(cfg, { ...endpointsDraft, databaseUrl: pg.url, registryDatabaseUrl, catalogIndex });
+  const components = stackComponents(cfg, {
+    ...endpointsDraft,
+    databaseUrl: pg.url,
+    registryDatabaseUrl,
+    catalogIndex,
+    recommender: recommenderDir ? DEMO_RECOMMENDER_NAME : undefined,
+  });
   const processSpec = (c: ComponentSpec): ProcessSpec => ({
     name: c.instance,
     component: c.app,
@@ -328,7 +341,16 @@ async function main() {
     say('seeding the model registry …');
     const child = spawn(
       process.execPath,
-      ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'infra', 'stack', 'seed-registry.ts'), '--registry', registry, '--index', catalogIndex],
+      [
+        '--import',
+        'tsx',
+        path.join(WORKSPACE_ROOT, 'infra', 'stack', 'seed-registry.ts'),
+        '--registry',
+        registry,
+        '--index',
+        catalogIndex,
+        ...(recommenderDir ? ['--recommender-dir', recommenderDir] : []),
+      ],
       {
         cwd: WORKSPACE_ROOT,
         env: { ...process.env, ADMIN_TOKEN: token },
@@ -346,7 +368,14 @@ async function main() {
     const root = cfg.CATALOG_INDEX ? path.resolve(cfg.CATALOG_INDEX) : path.join(data, 'indexes', 'demo');
     const source = cfg.CATALOG_FILE
       ? ['--catalog', path.resolve(cfg.CATALOG_FILE)]
-      : ['--synthetic', String(cfg.DEMO_CATALOG_PRODUCTS), '--synthetic-users', String(cfg.DEMO_CATALOG_USERS)];
+      : [
+          '--synthetic',
+          String(cfg.DEMO_CATALOG_PRODUCTS),
+          '--synthetic-users',
+          String(cfg.DEMO_CATALOG_USERS),
+          '--synthetic-sessions',
+          String(cfg.DEMO_CATALOG_SESSIONS),
+        ];
     const r = spawnSync(
       process.execPath,
       ['--import', 'tsx', path.join(WORKSPACE_ROOT, 'tools', 'data', 'build-index.ts'), '--out', root, ...source, '--if-missing'],

@@ -1,17 +1,19 @@
 // Build a versioned catalog index (products, user histories, embeddings, HNSW graph, manifest).
 //   node --import tsx tools/data/build-index.ts --out <index root> (--catalog <catalog.jsonl|csv> [--users users.jsonl]
-//        | --synthetic <products> [--synthetic-users 2000] [--seed 42] [--judged-queries 200])
+//        | --synthetic <products> [--synthetic-users 2000] [--synthetic-sessions 0] [--seed 42] [--judged-queries 200])
 //        [--qrels qrels.json] [--model-dir models/minilm-l6-v2] [--variant int8] [--description-words N] [--if-missing] [--no-publish]
 // The index lands in <out>/<version>/ and <out>/CURRENT points at it (unless --no-publish). A
 // synthetic shop's index also carries judged-queries.json (graded queries for the quality gate);
 // --qrels gives a real catalog's graded judgements instead (e.g. ../shared/data/wands/qrels-slice.json:
 // {"<query id>": {"query": "…", "grades": {"<product id>": 0|1|2}}}), kept to the products indexed.
+// --synthetic-sessions N adds N shopping sessions (users s00001 …: generateSessions, an order a sequential
+// recommender learns) to the synthetic shop's histories.
 // --if-missing: do nothing when <out> already holds a servable index (what `npm start` uses).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { buildCatalogIndex, generateCatalog, judgedQuerySet, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
+import { buildCatalogIndex, generateCatalog, generateSessions, judgedQuerySet, readCatalog, readUsers, resolveIndexDir } from '@ranksafe/retrieval-core';
 import { JUDGED_QUERIES_FORMAT, judgedQueriesFromQrels, parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core';
 
 async function main() {
@@ -21,6 +23,7 @@ async function main() {
       users: { type: 'string' },
       synthetic: { type: 'string' },
       'synthetic-users': { type: 'string', default: '2000' },
+      'synthetic-sessions': { type: 'string', default: '0' },
       seed: { type: 'string', default: '42' },
       'judged-queries': { type: 'string', default: '200' },
       qrels: { type: 'string' },
@@ -34,7 +37,7 @@ async function main() {
   });
   if (!values.out || !!values.catalog === !!values.synthetic) {
     throw new Error(
-      'usage: build-index.ts --out DIR (--catalog FILE [--users FILE] | --synthetic N [--synthetic-users M] [--seed S]) [--model-dir DIR] [--variant int8|fp32] [--description-words N] [--if-missing] [--no-publish]',
+      'usage: build-index.ts --out DIR (--catalog FILE [--users FILE] | --synthetic N [--synthetic-users M] [--synthetic-sessions K] [--seed S]) [--model-dir DIR] [--variant int8|fp32] [--description-words N] [--if-missing] [--no-publish]',
     );
   }
   if (values['if-missing']) {
@@ -61,7 +64,9 @@ async function main() {
   } else {
     const seed = Number(values.seed);
     ({ products, users } = generateCatalog({ products: Number(values.synthetic), users: Number(values['synthetic-users']), seed }));
-    source = `synthetic demo shop (seed ${seed})`;
+    const sessions = Number(values['synthetic-sessions']);
+    users = [...users, ...generateSessions(products, { sessions, seed })];
+    source = `synthetic demo shop (seed ${seed}${sessions ? `, ${sessions} sessions` : ''})`;
     const n = Number(values['judged-queries']);
     if (n > 0) judgedQueries = judgedQuerySet(products, { seed, queries: n, source: `${source}, ${products.length} products` });
   }

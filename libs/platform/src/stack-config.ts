@@ -49,6 +49,14 @@ export const stackEnvSchema = z.object({
   /** Size of the synthetic demo shop built on first start (products, users). */
   DEMO_CATALOG_PRODUCTS: z.coerce.number().int().min(10).max(5_000_000).default(100_000),
   DEMO_CATALOG_USERS: z.coerce.number().int().min(0).max(1_000_000).default(2_000),
+  /** Shopping sessions (users s00001 …, an order a sequential recommender learns) added to the demo shop's histories. */
+  DEMO_CATALOG_SESSIONS: z.coerce.number().int().min(0).max(1_000_000).default(20_000),
+  /**
+   * The demo's sequential recommender: on = trained at start on the served catalog's histories (numpy,
+   * tools/seqrec light, about a minute for the 100k shop; once per index version, then reused), registered as
+   * seqrec-demo with production, and served by the ranking replicas for Recommend; off = the embedding profile only.
+   */
+  DEMO_RECOMMENDER: z.enum(['on', 'off']).default('on'),
   /** Token for admin RPCs; unset = a random one kept in <data>/admin-token. */
   ADMIN_TOKEN: z.string().min(16).optional(),
   /** Registry backup schedule (BackupSnapshot workflow): interval in ms; 0 = no schedule (an existing one is paused). */

@@ -37,6 +37,8 @@ export interface StackEndpoints {
   adminToken: string;
   /** Catalog index served by the retrieval replicas (default: theirs). */
   catalogIndex?: string;
+  /** Registry name of a sequential recommender the ranking replicas load with production (none when unset). */
+  recommender?: string;
 }
 
 /**
@@ -99,6 +101,7 @@ export function stackComponents(cfg: StackEnv, ep: StackEndpoints): ComponentSpe
       RANKING_MODEL_REF: 'production',
       RANKING_REGISTRY_CACHE_DIR: path.join(cache('ranking'), `ranking-service-${i + 1}`),
       ...(ep.catalogIndex ? { RANKING_PRIME_INDEX: ep.catalogIndex } : {}),
+      ...(ep.recommender ? { RANKING_RECOMMENDER_REF: 'production', RANKING_RECOMMENDER_NAME: ep.recommender } : {}),
     }),
   );
   const targets = (ports: number[]) => ports.map((p) => `${cfg.RANKSAFE_HOST}:${p}`).join(',');

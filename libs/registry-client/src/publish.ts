@@ -1,8 +1,24 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { ModelKind } from '@ranksafe/proto';
 import { packBundle } from '@ranksafe/registry-core';
 import { AliasConflictError, type RegistryClient, type RegisterSpec } from './client';
+
+/** The registry's model kinds by the word a model manifest (and ops) uses for them. */
+export const MODEL_KINDS: Record<string, ModelKind> = {
+  'bi-encoder': ModelKind.MODEL_KIND_BI_ENCODER,
+  'cross-encoder': ModelKind.MODEL_KIND_CROSS_ENCODER,
+  'sequential-recommender': ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER,
+  'catalog-index': ModelKind.MODEL_KIND_CATALOG_INDEX,
+};
+
+/** The kind a manifest names, or an error listing the known ones. */
+export function modelKindOf(word: string, where: string): ModelKind {
+  const kind = MODEL_KINDS[word];
+  if (kind === undefined) throw new Error(`${where}: manifest kind "${word}" is not one of ${Object.keys(MODEL_KINDS).join(', ')}`);
+  return kind;
+}
 
 /**
  * Make sure `name`/`version` exists in the registry, bundling `files` of `dir` and uploading them

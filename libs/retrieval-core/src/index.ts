@@ -9,3 +9,4 @@ export * from './catalog-index';
 export * from './filters';
 export * from './build';
 export * from './synthetic';
+export * from './sessions';

@@ -11,14 +11,15 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import sys
 import time
 
 import torch
 
 from .data import leave_one_out, read_sequences, sha256_file
-from .export import check_equal, export_onnx, file_size, onnx_full_metrics, quantize_int8
+from .bundle import file_size, write_bundle
+from .export import check_equal, export_onnx
+from .graph import onnx_full_metrics, quantize_int8
 from .model import ModelConfig
 from .train import TrainConfig, test_metrics, train
 
@@ -103,8 +104,6 @@ def main(argv: list[str]) -> int:
         else:
             os.remove(q_path)
 
-    with open(os.path.join(a.out, "vocab.json"), "w") as f:
-        json.dump(ds.vocab, f)
     run = {
         "dataset": {"path": os.path.abspath(a.data), "sha256": sha256_file(a.data), "users": len(ds.users), "items": ds.n_items, "interactions": ds.interactions},
         "attributes": {"path": os.path.abspath(a.attrs), "sha256": sha256_file(a.attrs), "attributes": ds.n_attrs} if a.attrs else None,
@@ -117,41 +116,19 @@ def main(argv: list[str]) -> int:
         "environment": {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads(), "machine": platform.machine()},
         "wall_s": round(time.time() - started, 1),
     }
-    with open(os.path.join(a.out, "run.json"), "w") as f:
-        json.dump(run, f, indent=1)
-    # The project's model manifest (ranking-core ModelManifest: variants -> file, artifacts -> sha256 and
-    # bytes, so the registry bundles and verifies it like the search model), plus what serving a
-    # sequential recommender needs and its lineage.
-    files = [v["file"] for v in variants.values()] + ["vocab.json", "run.json"]
-    manifest = {
-        "name": a.name,
-        "kind": "sequential-recommender",
-        "framework": "onnx",
-        "license": "Apache-2.0 (weights trained by ranksafe tools/seqrec; the training data keeps its own terms)",
-        "dims": mc.dim,
-        "max_length": mc.max_len,
-        "inputs": ["item_ids"],
-        "output": "scores",
-        "variants": {k: v["file"] for k, v in variants.items()},
-        "artifacts": {f: {"sha256": sha256_file(os.path.join(a.out, f)), "bytes": file_size(os.path.join(a.out, f))} for f in files},
-        "seqrec": {
-            "variant": tc.variant,
-            "items": ds.n_items,
-            "vocab": "vocab.json",
-            "input": "item_ids int64 [batch, max_length]: 1-based indices into vocab.json, oldest first, left-padded with 0",
-            "output": "scores float32 [batch, items]: column j scores vocab[j]",
-            "metrics": {"test": metrics["test"], "valid": metrics["valid"], "onnx_test": {k: v["test"] for k, v in variants.items()}},
-            "lineage": {
-                "dataset_sha256": run["dataset"]["sha256"],
-                "attributes_sha256": run["attributes"]["sha256"] if run["attributes"] else None,
-                "seed": tc.seed,
-                "hyperparameters": {**mc.to_dict(), **tc.to_dict()},
-                "run": "run.json",
-            },
-        },
-    }
-    with open(os.path.join(a.out, "manifest.json"), "w") as f:
-        json.dump(manifest, f, indent=1)
+    write_bundle(
+        a.out,
+        name=a.name,
+        variant=tc.variant,
+        dim=mc.dim,
+        max_len=mc.max_len,
+        vocab=ds.vocab,
+        variants=variants,
+        run=run,
+        metrics=metrics,
+        hyperparameters={**mc.to_dict(), **tc.to_dict()},
+        license="Apache-2.0 (weights trained by ranksafe tools/seqrec; the training data keeps its own terms)",
+    )
     print(f"seqrec: wrote {a.out} (manifest.json, vocab.json, run.json, {', '.join(v['file'] for v in variants.values())}) in {run['wall_s']} s", flush=True)
     return 0
 

@@ -1,18 +1,13 @@
-"""ONNX export of the serving graph, checked against PyTorch, and its int8 variant when it keeps quality."""
+"""ONNX export of the serving graph from PyTorch, checked against PyTorch."""
 
 from __future__ import annotations
-
-import os
 
 import numpy as np
 import torch
 
 from .data import left_pad
-from .metrics import full_ranks, summarize
+from .graph import INPUT, OUTPUT, onnx_scores
 from .model import Exported, SeqRec
-
-INPUT = "item_ids"
-OUTPUT = "scores"
 
 
 def export_onnx(model: SeqRec, path: str) -> None:
@@ -31,20 +26,6 @@ def export_onnx(model: SeqRec, path: str) -> None:
     )
 
 
-def onnx_scores(path: str, inputs: list[list[int]], max_len: int, batch: int = 512) -> np.ndarray:
-    """[B, n_items + 1] like SeqRec.scores (column 0 = padding, -inf), from the ONNX graph."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    sess = ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
-    out = []
-    for i in range(0, len(inputs), batch):
-        x = left_pad(inputs[i : i + batch], max_len, trim=False)
-        (s,) = sess.run([OUTPUT], {INPUT: x})
-        out.append(np.concatenate([np.full((len(s), 1), -np.inf, dtype=s.dtype), s], axis=1))
-    return np.concatenate(out, axis=0)
-
-
 @torch.no_grad()
 def check_equal(model: SeqRec, path: str, inputs: list[list[int]], atol: float = 1e-3) -> float:
     """The largest |ONNX - PyTorch| score over the given histories; raises when above atol."""
@@ -57,17 +38,3 @@ def check_equal(model: SeqRec, path: str, inputs: list[list[int]], atol: float =
     if not diff <= atol:
         raise AssertionError(f"ONNX scores differ from PyTorch by {diff:.2e} (tolerance {atol:.0e})")
     return diff
-
-
-def quantize_int8(src: str, dst: str) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
-
-
-def onnx_full_metrics(path: str, inputs: list[list[int]], targets: np.ndarray, max_len: int) -> dict[str, float]:
-    return summarize(full_ranks(onnx_scores(path, inputs, max_len), targets, inputs))
-
-
-def file_size(path: str) -> int:
-    return os.path.getsize(path)

@@ -9,15 +9,10 @@ import { type Command, InvalidArgumentError } from 'commander';
 import { WORKSPACE_ROOT, type StackEnv } from '@ranksafe/platform';
 import { ModelKind, modelKindToJSON, type ModelVersion } from '@ranksafe/proto';
 import { modelBundleFiles, modelBundleSpec } from '@ranksafe/ranking-core';
-import { publishDirectory, type RegisterSpec } from '@ranksafe/registry-client';
+import { MODEL_KINDS, modelKindOf, publishDirectory, type RegisterSpec } from '@ranksafe/registry-client';
 import { fields, fmtBytes, fmtTime, progressReporter, run, table, withRegistry, type LoadEnv } from '../cli';
 
-export const KINDS: Record<string, ModelKind> = {
-  'bi-encoder': ModelKind.MODEL_KIND_BI_ENCODER,
-  'cross-encoder': ModelKind.MODEL_KIND_CROSS_ENCODER,
-  'sequential-recommender': ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER,
-  'catalog-index': ModelKind.MODEL_KIND_CATALOG_INDEX,
-};
+const KINDS = MODEL_KINDS;
 
 const kindName = (k: ModelKind) => Object.entries(KINDS).find(([, v]) => v === k)?.[0] ?? modelKindToJSON(k);
 const fmtMetrics = (m: Record<string, number>) =>
@@ -192,8 +187,7 @@ export function publishPlan(dir: string, o: PublishOptions): { spec: RegisterSpe
   const missing = files.filter((f) => !fs.existsSync(path.join(dir, f)));
   if (missing.length) throw new Error(`${dir} lacks ${missing.join(', ')} (listed in its manifest.json)`);
   const b = modelBundleSpec(dir, o.variant);
-  const kind = KINDS[b.kind];
-  if (kind === undefined) throw new Error(`${dir}: manifest kind "${b.kind}" is not one of ${Object.keys(KINDS).join(', ')}`);
+  const kind = modelKindOf(b.kind, dir);
   return {
     spec: {
       name: o.name ?? b.name,
