@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type Command, InvalidArgumentError } from 'commander';
 import type { StackEnv } from '@ranksafe/platform';
-import { RecommendRequest, SearchClient, SearchRequest, type SearchResponse } from '@ranksafe/proto';
+import { RecommendRequest, SearchClient, SearchRequest, type RecommendResponse, type SearchResponse } from '@ranksafe/proto';
 import { unaryCall } from '@ranksafe/serving-kit';
 import { int, replicas, table, type LoadEnv } from '../cli';
 
@@ -20,6 +20,13 @@ function render(res: {
       res.results.map((r, i) => [String(i + 1), r.score.toFixed(4), r.product!.id, r.product!.price.toFixed(2), r.product!.category, r.product!.title]),
     ),
   ].join('\n');
+}
+
+/** A Recommend answer: which path answered (and why not the sequential one), the items it ignored, the table. */
+export function renderRecommend(res: RecommendResponse): string {
+  const lines = [`path: ${res.path}${res.fallbackReason ? ` (sequential recommender: ${res.fallbackReason})` : ''}`];
+  if (res.ignoredItemIds.length) lines.push(`ignored: ${res.ignoredItemIds.join(', ')}`);
+  return [...lines, render(res)].join('\n');
 }
 
 async function withGateway<T>(cfg: StackEnv, fn: (client: SearchClient) => Promise<T>): Promise<T> {
@@ -52,7 +59,7 @@ export async function searchCommand(cfg: StackEnv, query: string, o: { k: number
 export async function recommendCommand(cfg: StackEnv, o: { user?: string; items?: string[]; k: number }): Promise<string> {
   return withGateway(cfg, async (client) => {
     const subject = o.user ? { $case: 'userId' as const, value: o.user } : { $case: 'recent' as const, value: { itemIds: o.items ?? [] } };
-    return render(await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject, k: o.k }), { deadlineMs: 5000 }));
+    return renderRecommend(await unaryCall(client.recommend.bind(client), RecommendRequest.fromPartial({ subject, k: o.k }), { deadlineMs: 5000 }));
   });
 }
 
