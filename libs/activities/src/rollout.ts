@@ -30,6 +30,8 @@ export interface RolloutPlan {
   candidateSha256: string;
   replicas: ReplicaRef[];
   gateways: string[];
+  /** Set for a sequential recommender (the gateway has no canary split for it: promoted on its quality gate); unset for a search model or an index. */
+  modelKind?: 'sequential-recommender';
 }
 
 const GRPC_NOT_FOUND = 5;
@@ -94,6 +96,7 @@ export function createRolloutActivities(deps: {
         candidateSha256: candidate.spec?.sha256 ?? '',
         replicas: all.map((r) => ({ name: r.name, address: r.address! })).sort((a, b) => a.name.localeCompare(b.name)),
         gateways,
+        ...(candidate.spec?.kind === ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER ? { modelKind: 'sequential-recommender' as const } : {}),
       };
     },
 

@@ -199,3 +199,38 @@ export function topK(scores: ArrayLike<number>, k: number, keep: (i: number) => 
   }
   return heap.sort((a, b) => (less(a, b) ? 1 : less(b, a) ? -1 : 0));
 }
+
+/**
+ * Leave-one-out quality of a recommender on held-out histories (what a rollout's quality gate scores a
+ * sequential recommender by): each history's last item is the target, ranked against every item the
+ * model knows with the rest of the history left out; mean NDCG@k and HR@k. A target the model does not
+ * know, or a history with nothing known before it, counts as a miss: both models of a comparison are
+ * scored on the same histories.
+ */
+export async function nextItemQuality(rec: SequentialRecommender, histories: string[][], k = 10): Promise<{ ndcg: number; hr: number; histories: number }> {
+  const usable = histories.filter((h) => h.length >= 2);
+  let ndcg = 0;
+  let hits = 0;
+  const chunk = 64;
+  for (let i = 0; i < usable.length; i += chunk) {
+    const part = usable.slice(i, i + chunk);
+    const ranked = await Promise.all(
+      part.map((h) =>
+        rec.recommend(h.slice(0, -1), k).then(
+          (r) => r.items.findIndex((x) => x.id === h[h.length - 1]),
+          (e) => {
+            if (e instanceof UnknownItemsError) return -1;
+            throw e;
+          },
+        ),
+      ),
+    );
+    for (const pos of ranked) {
+      if (pos < 0) continue;
+      hits++;
+      ndcg += 1 / Math.log2(pos + 2);
+    }
+  }
+  const n = usable.length;
+  return { ndcg: n ? ndcg / n : 0, hr: n ? hits / n : 0, histories: n };
+}

@@ -260,6 +260,48 @@ describe('modelRolloutWorkflow', () => {
     expect(r.memo).toMatch(/v2 is production on 2 replicas \(was v1\); ndcg@10 0.95 vs 0.96/);
   });
 
+  it('promotes a sequential recommender on its quality gate: loaded beside production everywhere, no canary split, routing untouched', async () => {
+    const w = world();
+    const gateOf = (candidate: number) => async () => ({
+      metric: 'next-item ndcg@10',
+      index: { name: 'demo', version: 'i1' },
+      candidate: { version: 'v2', sha256: 'c', ndcg: candidate, queries: 2000, loadMs: 1, evalMs: 1 },
+      production: { version: 'v1', sha256: 'p', ndcg: 0.42, queries: 2000, loadMs: 1, evalMs: 1 },
+    });
+    const recommender = (acts: Partial<Activities>): Partial<Activities> => ({
+      ...acts,
+      planRollout: async (i) => ({ ...(await acts.planRollout!(i)), modelKind: 'sequential-recommender' }),
+    });
+    const r = await run(recommender(fakes(w, { evaluateQuality: gateOf(0.44) })), input({ model: 'seqrec-demo' }), {
+      history: 'rollout-recommender-gate-only',
+    });
+    expect(r.error).toBeUndefined();
+    expect(r.result).toMatchObject({ outcome: 'succeeded', analyses: [] });
+    expect(r.result!.quality).toMatchObject({ metric: 'next-item ndcg@10', candidate: 0.44, production: 0.42, queries: 2000, passed: true });
+    expect(w.calls).toEqual([
+      'snapshot',
+      'load:r1:1:v2',
+      'load:r2:1:v2',
+      'alias:production:v2',
+      'alias:previous:v1',
+      'default:r1:1:v2',
+      'default:r2:1:v2',
+      'unload:r1:1:v1',
+      'unload:r2:1:v1',
+    ]);
+    expect(w.calls.filter((c) => c.startsWith('route:'))).toEqual([]);
+    expect(w.steps.some((s) => s.step === 'canary' && s.state === 'skipped')).toBe(true);
+    expect(r.memo).toMatch(/next-item ndcg@10 0.44 vs 0.42/);
+
+    const w2 = world();
+    const bad = await run(recommender(fakes(w2, { evaluateQuality: gateOf(0.1) })), input({ model: 'seqrec-demo' }));
+    expect(bad.result).toMatchObject({
+      outcome: 'rolled-back',
+      reason: expect.stringMatching(/next-item ndcg@10 0.1 < production 0.42 − 0.02 over 2000 held-out histories/),
+    });
+    expect(w2.calls).toEqual([]);
+  });
+
   it('a candidate failing the quality gate is rolled back before it touches anything', async () => {
     const w = world();
     const acts = fakes(w, {

@@ -17,6 +17,7 @@ import {
   executeChild,
   getExternalWorkflowHandle,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -73,6 +74,8 @@ const gate = proxyActivities<Pick<Activities, 'evaluateQuality'>>({
 
 /** How long a rollout waits for a recovery of one of its replicas before it gives up. */
 const RECOVERY_WAIT_MS = 5 * 60_000;
+/** Patch (patching API): a sequential recommender is promoted on its quality gate, without a canary split. */
+export const RECOMMENDER_GATE_ONLY = 'recommender-gate-only';
 
 /** The rollout ends by rolling back (a verdict, not an error): analysis or gate failed, abort, alias conflict. */
 class RollBack extends Error {
@@ -227,7 +230,13 @@ export class Rollout {
       }
       await this.checkpoint();
 
-      if (cfg.kind === 'RANKING_MODEL') {
+      if (cfg.kind === 'RANKING_MODEL' && plan.modelKind === 'sequential-recommender' && patched(RECOMMENDER_GATE_ONLY)) {
+        // The gateway splits Search traffic by ranking version, not Recommend's sequential path yet: a
+        // recommender is loaded beside production everywhere and promoted on its quality gate alone.
+        await this.loadCandidates(plan);
+        await this.op.note('canary', 'skipped', { reason: 'no canary split for the sequential recommender yet: promoted on its quality gate' });
+        await this.promoteRanking(plan, { routing: false });
+      } else if (cfg.kind === 'RANKING_MODEL') {
         await this.rankingCanary(plan);
         await this.promoteRanking(plan);
       } else {
@@ -268,14 +277,14 @@ export class Rollout {
     status.quality = result;
     if (!result.passed)
       throw new RollBack(
-        `quality gate failed: ${result.metric} ${result.candidate} < production ${result.production} − ${result.tolerance} over ${result.queries} judged queries`,
+        `quality gate failed: ${result.metric} ${result.candidate} < production ${result.production} − ${result.tolerance} over ${result.queries} ${result.metric === 'ndcg@10' ? 'judged queries' : 'held-out histories'}`,
       );
   }
 
   // ---- ranking canary ----
-  private async rankingCanary(plan: RolloutPlan): Promise<void> {
+  /** Load the candidate beside production on every replica, one at a time (each undone by an unload). */
+  private async loadCandidates(plan: RolloutPlan): Promise<void> {
     const { cfg, status } = this;
-    const t = cfg.strategy.analysis;
     status.phase = 'loading';
     for (const r of plan.replicas) {
       await this.waitForRecoveries([r.name]);
@@ -290,6 +299,12 @@ export class Rollout {
       );
       await this.checkpoint();
     }
+  }
+
+  private async rankingCanary(plan: RolloutPlan): Promise<void> {
+    const { cfg, status } = this;
+    const t = cfg.strategy.analysis;
+    await this.loadCandidates(plan);
     this.saga.add('traffic back to production', async () => {
       await quick.setCanaryRouting({
         gateways: plan.gateways,
@@ -457,7 +472,7 @@ export class Rollout {
     }
   }
 
-  private async promoteRanking(plan: RolloutPlan): Promise<void> {
+  private async promoteRanking(plan: RolloutPlan, o: { routing: boolean } = { routing: true }): Promise<void> {
     const { cfg, status } = this;
     await this.checkpoint();
     status.phase = 'promoting';
@@ -476,9 +491,10 @@ export class Rollout {
       );
     }
     // The candidate is every replica's default now: no canary split left.
-    await this.step('routing: candidate is production', () =>
-      quick.setCanaryRouting({ gateways: plan.gateways, model: cfg.model, canaryVersion: '', weight: 0, mirrorRate: 0, reason: `${cfg.version} promoted` }),
-    );
+    if (o.routing)
+      await this.step('routing: candidate is production', () =>
+        quick.setCanaryRouting({ gateways: plan.gateways, model: cfg.model, canaryVersion: '', weight: 0, mirrorRate: 0, reason: `${cfg.version} promoted` }),
+      );
     status.weight = 1;
   }
 
@@ -588,7 +604,7 @@ export class Rollout {
       }
     status.phase = 'succeeded';
     upsertSearchAttributes([{ key: SA.OperationState, value: 'succeeded' }]);
-    const q = status.quality && !status.quality.skipped ? `; ndcg@10 ${status.quality.candidate} vs ${status.quality.production}` : '';
+    const q = status.quality && !status.quality.skipped ? `; ${status.quality.metric} ${status.quality.candidate} vs ${status.quality.production}` : '';
     this.op.summarize(`${cfg.model}: ${cfg.version} is production on ${plan.replicas.length} replicas (was ${plan.productionVersion})${q}`);
     await this.op.operation('succeeded', { version: cfg.version, previous: plan.productionVersion }, true);
     return this.result('succeeded', plan.productionVersion);
