@@ -128,7 +128,8 @@ describe('operations on the real stack under load', () => {
       const c = new RankingClient(r.address!, grpc.credentials.createInsecure());
       try {
         const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: adminMetadata(new grpc.Metadata(), stack.adminToken()), deadlineMs: 5000 });
-        out[r.name] = models.map((m) => ({ version: m.model!.version, isDefault: m.isDefault }));
+        // The search model's versions (the demo's sequential recommender is served beside it, untouched by its rollout).
+        out[r.name] = models.filter((m) => m.model!.name === MODEL).map((m) => ({ version: m.model!.version, isDefault: m.isDefault }));
       } finally {
         c.close();
       }
