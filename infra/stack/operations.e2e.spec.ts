@@ -1,24 +1,31 @@
 // The cold path on the real stack (npm start: 2 replicas per tier, Temporal dev server, Postgres,
 // the drill-worker), under steady open-loop Search traffic: a good model rolled out to every
-// replica, and the drill-worker SIGKILLed in the middle of a Rollout. (What the catalog rehearses
+// replica, the drill-worker SIGKILLed in the middle of a Rollout, and a second sequential recommender promoted
+// on its quality gate under Recommend traffic. (What the catalog rehearses
 // lives once, as drills in drills.e2e.spec.ts: kill -9 of a replica detected and recovered, a bad
 // model stopped by the gate or caught by the canary analysis and rolled back, the drill-worker
 // SIGKILLed mid-recovery.) Figures are printed, not asserted
 // (the machines are noisy); what clients saw and what the step log says are asserted.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { createPool, listSteps } from '@ranksafe/db';
 import { openLoop, type LoadRun } from '@ranksafe/loadgen';
 import { PlatformClient, WORKSPACE_ROOT } from '@ranksafe/platform';
-import { RankingClient, SearchClient, SearchRequest } from '@ranksafe/proto';
+import { RankingClient, RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { RegistryClient } from '@ranksafe/registry-client';
+import { readIndexCatalog, resolveIndexDir } from '@ranksafe/retrieval-core';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
 import { eventually } from '@ranksafe/testing';
 import { ids, modelRolloutWorkflow, rolloutStatusQuery, SA, type RolloutInput, type RolloutResult } from '@ranksafe/workflows';
 import { testStack, type TestStack } from './harness';
 
 const MODEL = 'minilm-l6-v2';
+/** The demo's sequential recommender (npm start trains and registers it). */
+const REC = 'seqrec-demo';
 const RATE = 10; // req/s: about half of what this 2-core machine serves with the whole stack on it (tools/bench/e2e.ts)
 const QUERIES = ['oak table', 'garden chair', 'led lamp', 'wool rug', 'office desk', 'velvet sofa', 'bookshelf', 'wall mirror'];
 /**
@@ -182,6 +189,102 @@ describe('operations on the real stack under load', () => {
       expect.arrayContaining(['plan', 'quality gate', 'snapshot registry', 'move production alias', 'default on ranking-service-2']),
     );
   }, 600_000);
+
+  it('promotes a second sequential recommender on its quality gate under Recommend load, search untouched', async () => {
+    // The candidate: the demo's numpy recommender retrained on the served catalog's histories with another seed.
+    const indexDir = resolveIndexDir(path.join(stack.dataDir, 'indexes', 'demo'));
+    const users = readIndexCatalog(indexDir).users.filter((u) => u.items.length >= 3);
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqrec-candidate-'));
+    try {
+      fs.writeFileSync(path.join(tmp, 'histories.txt'), users.map((u) => `${u.userId} ${u.items.map((i) => i.id).join(' ')}`).join('\n') + '\n');
+      const trained = spawnSync(
+        path.join(WORKSPACE_ROOT, '.venv', 'bin', 'python'),
+        [
+          '-m',
+          'seqrec.light',
+          'train',
+          '--data',
+          path.join(tmp, 'histories.txt'),
+          '--out',
+          path.join(tmp, 'bundle'),
+          '--name',
+          REC,
+          '--seed',
+          '7',
+          '--max-seconds',
+          '20',
+        ],
+        { cwd: path.join(WORKSPACE_ROOT, 'tools', 'seqrec'), encoding: 'utf8' },
+      );
+      expect([trained.status, trained.stderr.slice(-500)]).toEqual([0, expect.any(String)]);
+      const published = stack.ops('model', 'publish', path.join(tmp, 'bundle'), '--variant', 'fp32');
+      expect(published.status).toBe(0);
+      const candidate = /(fp32-[0-9a-f]{12})/.exec(published.stdout)![1]!;
+      const production = await registry.aliasVersion(REC, 'production');
+      expect(candidate).not.toBe(production);
+
+      // Recommend for shoppers' sessions through the whole rollout: every answer kept with the model that gave it.
+      const answers: Array<{ status: string; path?: string; version?: string }> = [];
+      let n = 0;
+      const run = openLoop({
+        ratePerSec: 5,
+        durationMs: 3_600_000,
+        request: async () => {
+          const r = await unaryCall(
+            search.recommend.bind(search),
+            RecommendRequest.fromPartial({ subject: { $case: 'userId', value: users[n++ % users.length]!.userId }, k: 10 }),
+            { deadlineMs: 5000 },
+          );
+          answers.push({ status: 'OK', path: r.path, version: r.rankingModel?.version });
+          return r;
+        },
+        onRecord: (rec) => {
+          if (rec.status !== 'OK') answers.push({ status: rec.status });
+        },
+      });
+      let result: RolloutResult;
+      try {
+        await eventually(() => answers.length >= 10, 30_000);
+        const h = await temporal.workflow.start(modelRolloutWorkflow, {
+          taskQueue: 'ranksafe-drills',
+          workflowId: ids.rollout(REC),
+          workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+          args: [{ model: REC, version: candidate, strategy: FAST, reason: 'e2e: recommender' }],
+        });
+        result = await h.result();
+        const at = answers.length;
+        await eventually(() => answers.length >= at + 10, 30_000);
+      } finally {
+        run.stop();
+      }
+      const summary = await run.done;
+      figures.push(
+        `recommender rollout: ${result.outcome} in ${((result.endedAtUnixMs - result.startedAtUnixMs) / 1000).toFixed(1)} s; gate ${result.quality?.metric} ${result.quality?.candidate} vs ${result.quality?.production} over ${result.quality?.queries} histories; ${summary.sent} Recommend, ${summary.failedTotal} failed`,
+      );
+      expect(result.outcome).toBe('succeeded');
+      expect(result.quality).toMatchObject({ metric: 'next-item ndcg@10', passed: true });
+      expect(result.analyses).toEqual([]);
+      expect(summary.failedTotal).toBe(0);
+      expect(await registry.aliasVersion(REC, 'production')).toBe(candidate);
+      expect(await registry.aliasVersion(REC, 'previous')).toBe(production);
+      // Answered by the sequential model throughout, by the candidate at the end.
+      expect(answers.filter((a) => a.status === 'OK').every((a) => a.path === 'sequential')).toBe(true);
+      expect(answers.slice(-5).map((a) => a.version)).toEqual(Array(5).fill(candidate));
+      for (const r of await platform.list({ component: 'ranking-service' })) {
+        const c = new RankingClient(r.address!, grpc.credentials.createInsecure());
+        try {
+          const { models } = await unaryCall(c.listModels.bind(c), {}, { deadlineMs: 5000 });
+          expect(models.filter((m) => m.model!.name === REC).map((m) => [m.model!.version, m.isDefault])).toEqual([[candidate, true]]);
+        } finally {
+          c.close();
+        }
+      }
+      const after = await unaryCall(search.search.bind(search), SearchRequest.fromPartial({ query: 'oak table', k: 5 }), { deadlineMs: 5000 });
+      expect(after).toMatchObject({ degraded: false, rankingModel: { name: MODEL } });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 
   it('finishes a Rollout whose drill-worker was SIGKILLed mid-canary, without repeating a completed step', async () => {
     const l = await load();

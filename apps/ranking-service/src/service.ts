@@ -121,6 +121,30 @@ const MAX_EMBED_TEXTS = 256;
 const MAX_PROFILE_ITEMS = 200;
 const key = (name: string, version: string) => `${name}\u0000${version}`;
 
+type RuntimeInfo = Pick<ServedRuntime, 'sha256' | 'executionProvider' | 'requestedExecutionProvider' | 'fallbackReason'>;
+const runtimeOf = (m: RuntimeInfo, batcher: ServedRuntime['batcher'], close: () => Promise<void>): ServedRuntime => ({
+  sha256: m.sha256,
+  executionProvider: m.executionProvider,
+  requestedExecutionProvider: m.requestedExecutionProvider,
+  fallbackReason: m.fallbackReason,
+  batcher,
+  close,
+});
+
+/** The fields every freshly loaded model starts with (its warm state is the kind's). */
+const servedCommon = (runtime: ServedRuntime, ref: ModelRef, o: { dir: string; source: string; variant: string; t0: number }) => ({
+  runtime,
+  ref,
+  dir: o.dir,
+  source: o.source,
+  variant: o.variant,
+  loadedAt: Date.now(),
+  warmupMs: Date.now() - o.t0,
+  warmed: Promise.resolve(),
+  requests: 0,
+  closed: false,
+});
+
 /** Map engine errors to gRPC statuses. */
 function engineError(e: unknown): never {
   if (e instanceof QueueFullError) throw resourceExhausted(`ranking queue is full (${e.message}); retry with backoff`);
@@ -241,24 +265,12 @@ export class RankingModels {
     const s: ServedEncoder = {
       kind: 'encoder',
       engine,
-      runtime: {
-        sha256: encoder.sha256,
-        executionProvider: encoder.executionProvider,
-        requestedExecutionProvider: encoder.requestedExecutionProvider,
-        fallbackReason: encoder.fallbackReason,
-        batcher: engine.batcher,
-        close: () => engine.close(),
-      },
-      ref,
-      dir,
-      source,
-      variant,
-      loadedAt: Date.now(),
-      warmupMs: Date.now() - t0,
+      ...servedCommon(
+        runtimeOf(encoder, engine.batcher, () => engine.close()),
+        ref,
+        { dir, source, variant, t0 },
+      ),
       warm: { state: WarmState.WARM_STATE_WARMING, source: 'none', done: 0, target: 0 },
-      warmed: Promise.resolve(),
-      requests: 0,
-      closed: false,
     };
     s.warmed = this.warmCache(s);
     this.served.set(key(name, version), s);
@@ -369,24 +381,13 @@ export class RankingModels {
       recommender,
       catalog: { version: catalog.version, filter: new CatalogFilter(catalog.products), rowOf },
       coverage,
-      runtime: {
-        sha256: recommender.sha256,
-        executionProvider: recommender.executionProvider,
-        requestedExecutionProvider: recommender.requestedExecutionProvider,
-        fallbackReason: recommender.fallbackReason,
-        batcher: recommender.batcher,
-        close: () => recommender.close(),
-      },
-      ref: { name, version, kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER },
-      dir,
-      source,
-      variant,
-      loadedAt: Date.now(),
-      warmupMs: Date.now() - t0,
+      ...servedCommon(
+        runtimeOf(recommender, recommender.batcher, () => recommender.close()),
+        { name, version, kind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER },
+        { dir, source, variant, t0 },
+      ),
+      // Nothing to warm: the session's first run happened at load.
       warm: { state: WarmState.WARM_STATE_WARM, source: 'none', done: 0, target: 0 },
-      warmed: Promise.resolve(),
-      requests: 0,
-      closed: false,
     };
     this.served.set(key(name, version), s);
     this.logger.info(

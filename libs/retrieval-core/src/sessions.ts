@@ -1,7 +1,7 @@
 // Synthetic shopping sessions over a catalog, with latent preferences and an order a sequential
 // recommender can learn (what the demo shop's recommender is trained on). Deterministic.
 import type { CatalogProduct, UserHistory } from './catalog';
-import { mulberry32 } from './synthetic';
+import { cumulative, indexAtWeight, mulberry32 } from './synthetic';
 
 export interface SessionOptions {
   /** How many sessions (each becomes a user `s<n>` of the catalog's histories). */
@@ -75,23 +75,8 @@ export function generateSessions(products: CatalogProduct[], opts: SessionOption
       next.set(row, ranked.filter((x) => x !== row).slice(0, 3));
     }
   }
-  const cumulative = (rows: number[]) => {
-    let s = 0;
-    return rows.map((r) => (s += popularity[r]!));
-  };
-  const cum = new Map(categories.map((c) => [c, cumulative(head.get(c)!)]));
-  const popularIn = (c: string): number => {
-    const cs = cum.get(c)!;
-    const x = rand() * cs[cs.length - 1]!;
-    let lo = 0;
-    let hi = cs.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cs[mid]! > x) hi = mid;
-      else lo = mid + 1;
-    }
-    return head.get(c)![lo]!;
-  };
+  const cum = new Map(categories.map((c) => [c, cumulative(head.get(c)!.map((r) => popularity[r]!))]));
+  const popularIn = (c: string): number => head.get(c)![indexAtWeight(cum.get(c)!, rand())]!;
 
   const width = Math.max(5, String(opts.sessions).length);
   const out: UserHistory[] = [];

@@ -1303,7 +1303,12 @@ function formatPrice(p: number): number {
 }
 
 function weightedIndex(rng: Rng, cum: number[]): number {
-  const x = rng.float() * cum[cum.length - 1]!;
+  return indexAtWeight(cum, rng.float());
+}
+
+/** The index a uniform draw `u` in [0, 1) falls on in cumulative weights `cum` (binary search). */
+export function indexAtWeight(cum: number[], u: number): number {
+  const x = u * cum[cum.length - 1]!;
   let lo = 0;
   let hi = cum.length - 1;
   while (lo < hi) {
@@ -1314,7 +1319,8 @@ function weightedIndex(rng: Rng, cum: number[]): number {
   return lo;
 }
 
-function cumulative(ws: number[]): number[] {
+/** Running sums of weights: what indexAtWeight draws from. */
+export function cumulative(ws: number[]): number[] {
   const out: number[] = [];
   let s = 0;
   for (const w of ws) out.push((s += w));

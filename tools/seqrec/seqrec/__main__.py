@@ -17,7 +17,7 @@ import time
 import torch
 
 from .data import leave_one_out, read_sequences, sha256_file
-from .bundle import file_size, write_bundle
+from .bundle import dataset_record, file_size, write_bundle
 from .export import check_equal, export_onnx
 from .graph import onnx_full_metrics, quantize_int8
 from .model import ModelConfig
@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
             os.remove(q_path)
 
     run = {
-        "dataset": {"path": os.path.abspath(a.data), "sha256": sha256_file(a.data), "users": len(ds.users), "items": ds.n_items, "interactions": ds.interactions},
+        "dataset": dataset_record(a.data, ds),
         "attributes": {"path": os.path.abspath(a.attrs), "sha256": sha256_file(a.attrs), "attributes": ds.n_attrs} if a.attrs else None,
         "seed": tc.seed,
         "model": mc.to_dict(),

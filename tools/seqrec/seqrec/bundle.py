@@ -11,6 +11,11 @@ import os
 from .data import sha256_file
 
 
+def dataset_record(path: str, ds) -> dict:
+    """What a run record says of the file it trained on (the lineage's dataset hash)."""
+    return {"path": os.path.abspath(path), "sha256": sha256_file(path), "users": len(ds.users), "items": ds.n_items, "interactions": ds.interactions}
+
+
 def file_size(path: str) -> int:
     return os.path.getsize(path)
 

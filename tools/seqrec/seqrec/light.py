@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from .bundle import file_size, write_bundle
-from .data import Dataset, leave_one_out, left_pad, read_sequences, sha256_file
+from .bundle import dataset_record, file_size, write_bundle
+from .data import Dataset, leave_one_out, left_pad, read_sequences
 from .graph import INPUT, OUTPUT, onnx_full_metrics, onnx_scores
 from .metrics import full_ranks, summarize
 
@@ -50,6 +50,15 @@ class Factorized:
         s[:, 0] = -np.inf
         return s
 
+    def _hidden_grads(self, x: np.ndarray, alpha: np.ndarray, dh: np.ndarray) -> dict[str, np.ndarray]:
+        """Back through h = sum_t alpha_t E[x_t] (alpha = the position weights' softmax over the items present)."""
+        dE = np.zeros_like(self.E)
+        np.add.at(dE, x, alpha[:, :, None] * dh[:, None, :])
+        dE[0] = 0
+        dalpha = np.einsum("bd,bld->bl", dh, self.E[x])
+        dw = (alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))).sum(axis=0)
+        return {"E": dE, "w": dw}
+
     def step_grads(self, x: np.ndarray, y: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         h, alpha = self.hidden(x)
         z = h @ self.O.T + self.b
@@ -64,14 +73,7 @@ class Factorized:
         g /= n
         dO = g.T @ h
         db = g.sum(axis=0)
-        dh = g @ self.O
-        emb = self.E[x]
-        dE = np.zeros_like(self.E)
-        np.add.at(dE, x, alpha[:, :, None] * dh[:, None, :])
-        dE[0] = 0
-        dalpha = np.einsum("bd,bld->bl", dh, emb)
-        dw = (alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))).sum(axis=0)
-        return loss, {"E": dE, "O": dO, "b": db, "w": dw}
+        return loss, {**self._hidden_grads(x, alpha, g @ self.O), "O": dO, "b": db}
 
     def step_grads_sampled(self, x: np.ndarray, y: np.ndarray, negatives: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         """Sampled softmax: the batch's targets against the batch's targets and shared uniform negatives
@@ -93,13 +95,7 @@ class Factorized:
         dO[cols] = g.T @ h
         db = np.zeros_like(self.b)
         db[cols] = g.sum(axis=0)
-        dh = g @ self.O[cols]
-        dE = np.zeros_like(self.E)
-        np.add.at(dE, x, alpha[:, :, None] * dh[:, None, :])
-        dE[0] = 0
-        dalpha = np.einsum("bd,bld->bl", dh, self.E[x])
-        dw = (alpha * (dalpha - (alpha * dalpha).sum(axis=1, keepdims=True))).sum(axis=0)
-        return loss, {"E": dE, "O": dO, "b": db, "w": dw}
+        return loss, {**self._hidden_grads(x, alpha, g @ self.O[cols]), "O": dO, "b": db}
 
     def export_onnx(self, path: str) -> None:
         import onnx
@@ -270,7 +266,7 @@ def main(argv: list[str]) -> int:
     variants = {"fp32": {"file": "model.onnx", "bytes": file_size(onnx_path), "test": onnx_test}}
     hyper = {"variant": "factorized", "dim": a.dim, "max_len": a.max_len, "epochs": a.epochs, "batch_size": a.batch_size, "negatives": a.negatives, "lr": a.lr, "weight_decay": a.weight_decay, "patience": a.patience, "seed": a.seed, "max_seconds": a.max_seconds}
     run = {
-        "dataset": {"path": os.path.abspath(a.data), "sha256": sha256_file(a.data), "users": len(ds.users), "items": ds.n_items, "interactions": ds.interactions},
+        "dataset": dataset_record(a.data, ds),
         "attributes": None,
         "seed": a.seed,
         "model": hyper,
