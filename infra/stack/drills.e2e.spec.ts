@@ -318,7 +318,7 @@ describe('drills on the real stack under load', () => {
     const watch = (async () => {
       while (watching) {
         try {
-          const { models } = await unaryCall(rc.listModels.bind(rc), {}, { deadlineMs: 1000 });
+          const { models } = await unaryCall(rc.listModels.bind(rc), {}, { deadlineMs: 5000 });
           const m = models.find((x) => x.isDefault);
           if (m) seen.add(`${m.requestedExecutionProvider}->${m.executionProvider}`);
         } catch {
@@ -341,7 +341,10 @@ describe('drills on the real stack under load', () => {
       });
       expect(result.figures.failed).toBe(0);
       expect(result.figures.mttdMs).toBeGreaterThan(0);
-      expect(seen.has('cuda->cpu')).toBe(true); // during the fault it served on cpu with cuda requested
+      // During the fault the replica itself reported serving on cpu with cuda requested: the drill detected the fault from
+      // its ListModels (the watcher above, polling beside it, may miss the short window on a loaded machine: logged only).
+      const detected = result.steps.find((x) => x.source === 'drill' && x.step === 'detected');
+      expect(detected?.detail?.['incidents']).toEqual(expect.arrayContaining(['ranking-service-2/execution-provider']));
       await leftClean(workflowId);
       // Back to its normal config: no overrides, SERVING, on cpu as configured.
       await eventually(
