@@ -129,14 +129,15 @@ describe('operations on the real stack under load', () => {
     });
   }
 
-  async function replicaModels() {
+  /** Each ranking replica's loaded versions of one model (default: the search model). */
+  async function replicaModels(name = MODEL) {
     const out: Record<string, Array<{ version: string; isDefault: boolean }>> = {};
     for (const r of await platform.list({ component: 'ranking-service' })) {
       const c = new RankingClient(r.address!, grpc.credentials.createInsecure());
       try {
         const { models } = await unaryCall(c.listModels.bind(c), {}, { metadata: adminMetadata(new grpc.Metadata(), stack.adminToken()), deadlineMs: 5000 });
-        // The search model's versions (the demo's sequential recommender is served beside it, untouched by its rollout).
-        out[r.name] = models.filter((m) => m.model!.name === MODEL).map((m) => ({ version: m.model!.version, isDefault: m.isDefault }));
+        // One model's versions (the demo's sequential recommender is served beside the search model; each rollout touches its own).
+        out[r.name] = models.filter((m) => m.model!.name === name).map((m) => ({ version: m.model!.version, isDefault: m.isDefault }));
       } finally {
         c.close();
       }
@@ -270,15 +271,10 @@ describe('operations on the real stack under load', () => {
       // Answered by the sequential model throughout, by the candidate at the end.
       expect(answers.filter((a) => a.status === 'OK').every((a) => a.path === 'sequential')).toBe(true);
       expect(answers.slice(-5).map((a) => a.version)).toEqual(Array(5).fill(candidate));
-      for (const r of await platform.list({ component: 'ranking-service' })) {
-        const c = new RankingClient(r.address!, grpc.credentials.createInsecure());
-        try {
-          const { models } = await unaryCall(c.listModels.bind(c), {}, { deadlineMs: 5000 });
-          expect(models.filter((m) => m.model!.name === REC).map((m) => [m.model!.version, m.isDefault])).toEqual([[candidate, true]]);
-        } finally {
-          c.close();
-        }
-      }
+      expect(await replicaModels(REC)).toEqual({
+        'ranking-service-1': [{ version: candidate, isDefault: true }],
+        'ranking-service-2': [{ version: candidate, isDefault: true }],
+      });
       const after = await unaryCall(search.search.bind(search), SearchRequest.fromPartial({ query: 'oak table', k: 5 }), { deadlineMs: 5000 });
       expect(after).toMatchObject({ degraded: false, rankingModel: { name: MODEL } });
     } finally {
