@@ -24,7 +24,7 @@ from .model import ModelConfig
 from .train import TrainConfig, test_metrics, train
 
 # The named default variant: SASRec (causal) with full-softmax cross-entropy and item attributes when given.
-DEFAULTS = dict(variant="sasrec", max_len=50, dim=64, layers=2, heads=2, dropout=0.5, attn_dropout=0.5)
+DEFAULTS = dict(variant="sasrec", max_len=50, dim=128, layers=2, heads=2, dropout=0.5, attn_dropout=0.5)
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
