@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
-import { readIndexCatalog, resolveIndexDir } from '@ranksafe/retrieval-core';
+import { readIndexCatalog, readIndexManifest } from '@ranksafe/retrieval-core';
 
 /** Registry name of the demo recommender (what the ranking replicas load with production). */
 export const DEMO_RECOMMENDER_NAME = 'seqrec-demo';
@@ -16,10 +16,11 @@ export const DEMO_RECOMMENDER_NAME = 'seqrec-demo';
  * serves recommendations from the embedding profile only.
  */
 export function ensureDemoRecommender(indexRoot: string, dataDir: string, say: (line: string) => void): { dir?: string; why?: string } {
-  const indexDir = resolveIndexDir(indexRoot);
-  const { manifest, users } = readIndexCatalog(indexDir);
+  // The version alone says whether it was trained: the catalog's files are read (and hashed) only to train.
+  const { dir: indexDir, manifest } = readIndexManifest(indexRoot);
   const dir = path.join(dataDir, 'recommenders', manifest.version);
   if (fs.existsSync(path.join(dir, 'manifest.json'))) return { dir };
+  const { users } = readIndexCatalog(indexDir);
   const histories = users.filter((u) => u.items.length >= 3);
   if (histories.length < 10) return { why: `catalog index ${manifest.version} has ${histories.length} histories of 3 items or more (10 needed)` };
   const python = path.join(WORKSPACE_ROOT, '.venv', 'bin', 'python');

@@ -12,7 +12,7 @@ import { ModelKind } from '@ranksafe/proto';
 import { WORKSPACE_ROOT } from '@ranksafe/platform';
 import { modelBundleFiles, modelBundleSpec, readManifest } from '@ranksafe/ranking-core';
 import { modelKindOf, publishDirectory, RegistryClient } from '@ranksafe/registry-client';
-import { resolveIndexDir, type CatalogIndexManifest } from '@ranksafe/retrieval-core';
+import { readIndexManifest } from '@ranksafe/retrieval-core';
 
 /** A model directory's variant as the registry takes it: the spec from its manifest, the bundle's files. */
 function modelBundle(dir: string, variant: string, lineage: { source: string; datasetSha256: string; parentVersion: string }) {
@@ -75,8 +75,7 @@ async function main() {
       recommender = `; ${rec.spec.name}/${rec.spec.version} ${r.uploaded ? 'uploaded' : 'already registered'}${r.aliasSet ? ', production alias set' : ''}`;
     }
 
-    const indexDir = resolveIndexDir(path.resolve(values.index));
-    const im = JSON.parse(fs.readFileSync(path.join(indexDir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+    const { dir: indexDir, manifest: im } = readIndexManifest(path.resolve(values.index));
     const index = await publishDirectory(registry, {
       spec: {
         name: values['index-name'],

@@ -314,7 +314,7 @@ export class SearchPipeline {
     if (res.items.length === 0) return { reason: 'no_results' };
     const products = await this.timed('recommend', 'products', () =>
       this.retrieval
-        .call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: res.items.map((x) => x.id) }), { ...this.retrievalCall(ctx, md) })
+        .call((c) => c.getProducts, GetProductsRequest.fromPartial({ ids: res.items.map((x) => x.id) }), this.retrievalCall(ctx, md))
         .catch((e) => fromRetrieval(e)),
     );
     const byId = new Map(products.products.map((p) => [p.id, p]));

@@ -84,12 +84,7 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
   });
   const from = cfg.RANKING_MODEL_REF ? `the registry (${cfg.RANKING_MODEL_NAME}@${cfg.RANKING_MODEL_REF})` : cfg.RANKING_MODEL_DIR;
   try {
-    if (cfg.RANKING_MODEL_REF) {
-      const f = await models.fromRegistry(cfg.RANKING_MODEL_NAME, cfg.RANKING_MODEL_REF);
-      await models.load(f.dir, { name: cfg.RANKING_MODEL_NAME, version: f.version, source: cfg.RANKING_MODEL_REF, makeDefault: true });
-    } else {
-      await models.load(cfg.RANKING_MODEL_DIR, { source: cfg.RANKING_MODEL_DIR, makeDefault: true });
-    }
+    await models.loadAtStart({ name: cfg.RANKING_MODEL_NAME, ref: cfg.RANKING_MODEL_REF, dir: cfg.RANKING_MODEL_DIR });
   } catch (e) {
     await svc.shutdown('model load failed');
     throw startupError(`ranking-service cannot load its model from ${from}: ${(e as Error).message}`);
@@ -99,12 +94,7 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
   const rec = cfg.RANKING_RECOMMENDER_REF ?? cfg.RANKING_RECOMMENDER_DIR;
   if (rec) {
     try {
-      if (cfg.RANKING_RECOMMENDER_REF) {
-        const f = await models.fromRegistry(cfg.RANKING_RECOMMENDER_NAME, cfg.RANKING_RECOMMENDER_REF);
-        await models.load(f.dir, { name: cfg.RANKING_RECOMMENDER_NAME, version: f.version, source: cfg.RANKING_RECOMMENDER_REF, makeDefault: true });
-      } else {
-        await models.load(cfg.RANKING_RECOMMENDER_DIR!, { source: cfg.RANKING_RECOMMENDER_DIR!, makeDefault: true });
-      }
+      await models.loadAtStart({ name: cfg.RANKING_RECOMMENDER_NAME, ref: cfg.RANKING_RECOMMENDER_REF, dir: rec });
     } catch (e) {
       logger.error({ recommender: rec, err: (e as Error).message }, 'sequential recommender not loaded: Recommend falls back to the embedding profile');
     }

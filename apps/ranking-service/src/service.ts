@@ -39,7 +39,7 @@ import {
   type Logger,
 } from '@ranksafe/serving-kit';
 import { fetchForLoad, RegistryFetcher, type Fetched } from '@ranksafe/registry-client';
-import { CatalogFilter, FilterError, readIndexCatalog, readIndexEmbeddings, resolveIndexDir, type CatalogProduct } from '@ranksafe/retrieval-core';
+import { CatalogFilter, FilterError, readIndexCatalog, readIndexEmbeddings, resolveIndexDir } from '@ranksafe/retrieval-core';
 import type { RankingConfig } from './config';
 
 export interface WarmProgress {
@@ -95,10 +95,18 @@ export type Served = ServedEncoder | ServedRecommender;
 
 /** The serving catalog as a recommender sees it: which vocabulary column is which catalog row, and the catalog's filters. */
 export interface RecommenderCatalog {
-  version: string;
   filter: CatalogFilter;
   /** Column → catalog row, -1 when the catalog does not sell the item. */
   rowOf: Int32Array;
+}
+
+/** The serving catalog, as the recommenders loaded on it share it. */
+interface ServingCatalog {
+  version: string;
+  rowById: Map<string, number>;
+  filter: CatalogFilter;
+  /** Catalog items that appear in its users' histories. */
+  historyItems: Set<string>;
 }
 
 export interface LoadOptions {
@@ -166,8 +174,8 @@ export class RankingModels {
   private primaryName?: string;
   /** Name that Recommend requests with an empty model_name address: the first sequential recommender given a default. */
   private recommenderName?: string;
-  /** The serving catalog as last read for a recommender (by resolved index directory). */
-  private catalogRead?: { dir: string; version: string; products: CatalogProduct[]; historyItems: Set<string> };
+  /** The serving catalog as last read for a recommender (by resolved index directory): shared by every version loaded on it. */
+  private catalogRead?: ServingCatalog & { dir: string };
   /**
    * The candidate texts recently ranked here (any version), most recent first: the products being
    * served now. A candidate version warms its cache with these before the index's first products,
@@ -361,7 +369,7 @@ export class RankingModels {
         maxQueueSize: this.cfg.RANKING_MAX_QUEUE_SIZE,
       },
     });
-    const wanted = catalog.historyItems.size ? catalog.historyItems : new Set(catalog.products.map((p) => p.id));
+    const wanted = catalog.historyItems.size ? catalog.historyItems : catalog.rowById.keys();
     const cov = recommender.coverage(wanted);
     const coverage = cov.total ? cov.covered / cov.total : 0;
     const min = this.cfg.RANKING_MIN_VOCAB_COVERAGE;
@@ -374,12 +382,11 @@ export class RankingModels {
       );
     }
     const rowOf = new Int32Array(recommender.items).fill(-1);
-    const row = new Map(catalog.products.map((p, i) => [p.id, i]));
-    recommender.vocab.forEach((id, j) => (rowOf[j] = row.get(id) ?? -1));
+    recommender.vocab.forEach((id, j) => (rowOf[j] = catalog.rowById.get(id) ?? -1));
     const s: ServedRecommender = {
       kind: 'seqrec',
       recommender,
-      catalog: { version: catalog.version, filter: new CatalogFilter(catalog.products), rowOf },
+      catalog: { filter: catalog.filter, rowOf },
       coverage,
       ...servedCommon(
         runtimeOf(recommender, recommender.batcher, () => recommender.close()),
@@ -404,17 +411,17 @@ export class RankingModels {
     return s;
   }
 
-  /** The catalog a recommender serves: the prime index's products and the items its users' histories hold (read once per index version). */
-  private servingCatalog(): { version: string; products: CatalogProduct[]; historyItems: Set<string> } {
+  /** The catalog a recommender serves: the prime index's rows, filters and the items its users' histories hold (read once per index version). */
+  private servingCatalog(): ServingCatalog {
     const p = this.cfg.RANKING_PRIME_INDEX;
     if (!p) throw failedPrecondition('a sequential recommender needs the serving catalog to check its vocabulary against: set RANKING_PRIME_INDEX');
     const dir = resolveIndexDir(p);
     if (this.catalogRead?.dir !== dir) {
       const { manifest, products, users } = readIndexCatalog(dir);
-      const ids = new Set(products.map((x) => x.id));
+      const rowById = new Map(products.map((x, i) => [x.id, i]));
       const historyItems = new Set<string>();
-      for (const u of users) for (const it of u.items) if (ids.has(it.id)) historyItems.add(it.id);
-      this.catalogRead = { dir, version: manifest.version, products, historyItems };
+      for (const u of users) for (const it of u.items) if (rowById.has(it.id)) historyItems.add(it.id);
+      this.catalogRead = { dir, version: manifest.version, rowById, filter: new CatalogFilter(products), historyItems };
     }
     return this.catalogRead;
   }
@@ -433,6 +440,18 @@ export class RankingModels {
     return fetchForLoad(this.fetcher, name, ref, serving, (c) =>
       this.logger.warn({ name, ref, version: c.version }, 'model registry unreachable: loading the cached copy of the last resolution'),
     );
+  }
+
+  /**
+   * What a replica serves from its start: a model directory, or a registry reference (alias or
+   * version) of `name`, loaded as the default of its name.
+   */
+  async loadAtStart(o: { name: string; ref?: string; dir: string }): Promise<Served> {
+    if (o.ref) {
+      const f = await this.fromRegistry(o.name, o.ref);
+      return (await this.load(f.dir, { name: o.name, version: f.version, source: o.ref, makeDefault: true })).served;
+    }
+    return (await this.load(o.dir, { source: o.dir, makeDefault: true })).served;
   }
 
   /** Make a loaded version the default of its name; returns the previous default's version ("" if none). */

@@ -74,39 +74,25 @@ export function registryQualityEvaluator(o: { fetch: (name: string, ref: string)
     if (!histories.length) throw new NoEvaluationSetError(`catalog index ${o.indexName}@${idx.version} has no histories of 3 items or more to hold out`);
     return histories;
   };
-  const score = async (model: string, version: string, idx: Fetched, maxQueries: number): Promise<QualityScore & { metric: string }> => {
-    const f = await o.fetch(model, version);
-    const key = `${model}@${f.sha256}|${idx.sha256}|${maxQueries}`;
-    const hit = scores.get(key);
-    if (hit) return hit as QualityScore & { metric: string };
+  /** Next-item NDCG@10 of a sequential recommender over the held-out histories. */
+  const scoreRecommender = async (f: Fetched, variant: string, histories: string[][]) => {
     const t0 = Date.now();
-    const { variant, manifest } = pickVariant(f.dir, '', false);
-    if (manifest.kind === 'sequential-recommender') {
-      const histories = heldOut(idx);
-      const rec = await SequentialRecommender.load(f.dir, {
-        variant,
-        intraOpThreads: o.threads ?? 1,
-        batcher: { maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 4096 },
-      });
-      try {
-        const loadMs = Date.now() - t0;
-        const q = await nextItemQuality(rec, histories);
-        const s = {
-          metric: 'next-item ndcg@10',
-          version: f.version,
-          sha256: f.sha256,
-          ndcg: q.ndcg,
-          queries: q.histories,
-          loadMs,
-          evalMs: Date.now() - t0 - loadMs,
-        };
-        scores.set(key, s);
-        return s;
-      } finally {
-        await rec.close();
-      }
+    const rec = await SequentialRecommender.load(f.dir, {
+      variant,
+      intraOpThreads: o.threads ?? 1,
+      batcher: { maxBatchSize: 64, maxQueueDelayMs: 0, maxQueueSize: 4096 },
+    });
+    try {
+      const loadMs = Date.now() - t0;
+      const q = await nextItemQuality(rec, histories);
+      return { ndcg: q.ndcg, queries: q.histories, loadMs, evalMs: Date.now() - t0 - loadMs };
+    } finally {
+      await rec.close();
     }
-    const set = judgedSet(idx);
+  };
+  /** Mean NDCG@10 of a search model over the judged queries. */
+  const scoreEncoder = async (f: Fetched, variant: string, set: ReturnType<typeof judgedSet>, maxQueries: number) => {
+    const t0 = Date.now();
     const enc = await BertEncoder.load(f.dir, { variant, intraOpThreads: o.threads ?? 1 });
     try {
       await enc.encode(['warm up the scratch session']);
@@ -118,9 +104,7 @@ export function registryQualityEvaluator(o: { fetch: (name: string, ref: string)
           (id) => set.texts.get(id),
         ),
       );
-      const s = { metric: 'ndcg@10', version: f.version, sha256: f.sha256, ndcg: r.mean, queries: r.queries, loadMs, evalMs: Date.now() - t0 - loadMs };
-      scores.set(key, s);
-      return s;
+      return { ndcg: r.mean, queries: r.queries, loadMs, evalMs: Date.now() - t0 - loadMs };
     } finally {
       await enc.dispose();
     }
@@ -128,12 +112,32 @@ export function registryQualityEvaluator(o: { fetch: (name: string, ref: string)
   return {
     async evaluate(input) {
       const idx = await o.fetch(o.indexName, 'production');
-      const kindOf = async (version: string) => readManifest((await o.fetch(input.model, version)).dir).kind;
-      const [p, c] = [await kindOf(input.production), await kindOf(input.candidate)];
-      if (p !== c) throw new Error(`${input.model}: ${input.candidate} is a ${c} and production ${input.production} a ${p}: not the same kind of model`);
-      const { metric, ...production } = await score(input.model, input.production, idx, input.maxQueries);
-      const { metric: _metric, ...candidate } = await score(input.model, input.candidate, idx, input.maxQueries);
-      return { metric, index: { name: o.indexName, version: idx.version }, candidate, production };
+      const [production, candidate] = [await o.fetch(input.model, input.production), await o.fetch(input.model, input.candidate)];
+      const [pk, ck] = [readManifest(production.dir).kind, readManifest(candidate.dir).kind];
+      if (pk !== ck) throw new Error(`${input.model}: ${input.candidate} is a ${ck} and production ${input.production} a ${pk}: not the same kind of model`);
+      const recommender = pk === 'sequential-recommender';
+      // The evaluation set is read once, and only when a score is not known yet.
+      let histories: string[][] | undefined;
+      let judged: ReturnType<typeof judgedSet> | undefined;
+      const score = async (f: Fetched): Promise<QualityScore> => {
+        const key = `${input.model}@${f.sha256}|${idx.sha256}|${recommender ? GATE_HISTORIES : input.maxQueries}`;
+        let s = scores.get(key);
+        if (!s) {
+          const { variant } = pickVariant(f.dir, '', false);
+          const r = recommender
+            ? await scoreRecommender(f, variant, (histories ??= heldOut(idx)))
+            : await scoreEncoder(f, variant, (judged ??= judgedSet(idx)), input.maxQueries);
+          s = { version: f.version, sha256: f.sha256, ...r };
+          scores.set(key, s);
+        }
+        return s;
+      };
+      return {
+        metric: recommender ? 'next-item ndcg@10' : 'ndcg@10',
+        index: { name: o.indexName, version: idx.version },
+        production: await score(production),
+        candidate: await score(candidate),
+      };
     },
     async sampleQueries(n) {
       const idx = await o.fetch(o.indexName, 'production');

@@ -68,10 +68,17 @@ export function readManifest(dir: string): ModelManifest {
   return JSON.parse(fs.readFileSync(file, 'utf8')) as ModelManifest;
 }
 
+/** The artifact file of one variant of a manifest, or an error naming the variants it has. */
+export function variantFile(m: ModelManifest, variant: string): string {
+  const file = m.variants[variant];
+  if (!file) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
+  return file;
+}
+
 /** The files that make up one variant of a model directory: manifest.json and every artifact except the other variants. */
 export function modelBundleFiles(dir: string, variant: string): string[] {
   const m = readManifest(dir);
-  if (!m.variants[variant]) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
+  variantFile(m, variant);
   const others = new Set(
     Object.entries(m.variants)
       .filter(([v]) => v !== variant)
@@ -86,8 +93,7 @@ export function modelBundleFiles(dir: string, variant: string): string[] {
  */
 export function modelBundleVersion(dir: string, variant: string): string {
   const m = readManifest(dir);
-  const file = m.variants[variant];
-  if (!file) throw new Error(`model ${m.name} has no variant "${variant}" (has: ${Object.keys(m.variants).join(', ')})`);
+  const file = variantFile(m, variant);
   const sha = m.artifacts[file]?.sha256;
   if (!sha) throw new ArtifactIntegrityError(`${file} is not listed in ${path.join(dir, 'manifest.json')}`);
   return `${variant}-${sha.slice(0, 12)}`;

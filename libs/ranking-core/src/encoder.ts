@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { verifiedArtifact } from '@ranksafe/artifact-integrity';
-import { readManifest, type ModelManifest } from './artifacts';
+import { readManifest, variantFile, type ModelManifest } from './artifacts';
 import { openSession, type ExecutionProvider, type SessionOptions } from './session';
 
 export interface EncoderOptions extends SessionOptions {
@@ -53,8 +53,7 @@ export class BertEncoder {
 
   static async load(dir: string, opts: EncoderOptions): Promise<BertEncoder> {
     const manifest = readManifest(dir);
-    const modelFile = manifest.variants[opts.variant];
-    if (!modelFile) throw new Error(`model ${manifest.name} has no variant "${opts.variant}" (has: ${Object.keys(manifest.variants).join(', ')})`);
+    const modelFile = variantFile(manifest, opts.variant);
     const modelPath = verifiedArtifact(dir, manifest, modelFile);
     const tokenizerJson = JSON.parse(fs.readFileSync(verifiedArtifact(dir, manifest, 'tokenizer.json'), 'utf8'));
     const tokenizerConfig = JSON.parse(fs.readFileSync(verifiedArtifact(dir, manifest, 'tokenizer_config.json'), 'utf8'));

@@ -3,6 +3,7 @@ export * from './artifacts';
 export * from './encoder';
 export * from './session';
 export * from './seqrec';
+export * from './topk';
 export * from './metrics';
 export * from './batcher';
 export * from './engine';

@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { verifiedArtifact } from '@ranksafe/artifact-integrity';
-import { readManifest, type ModelManifest } from './artifacts';
+import { readManifest, variantFile, type ModelManifest } from './artifacts';
 import { DynamicBatcher, type BatcherOptions } from './batcher';
 import { openSession, type ExecutionProvider, type SessionOptions } from './session';
+import { TopK } from './topk';
 
 export interface SeqrecOptions extends SessionOptions {
   /** Which artifact of the manifest to serve: "fp32" or "int8". */
@@ -71,8 +72,7 @@ export class SequentialRecommender {
   static async load(dir: string, opts: SeqrecOptions): Promise<SequentialRecommender> {
     const manifest = readManifest(dir);
     if (manifest.kind !== 'sequential-recommender' || !manifest.seqrec) throw new Error(`${dir} holds a ${manifest.kind} model, not a sequential recommender`);
-    const modelFile = manifest.variants[opts.variant];
-    if (!modelFile) throw new Error(`model ${manifest.name} has no variant "${opts.variant}" (has: ${Object.keys(manifest.variants).join(', ')})`);
+    const modelFile = variantFile(manifest, opts.variant);
     const modelPath = verifiedArtifact(dir, manifest, modelFile);
     const vocab = JSON.parse(fs.readFileSync(verifiedArtifact(dir, manifest, manifest.seqrec.vocab), 'utf8')) as unknown;
     if (!Array.isArray(vocab) || vocab.length !== manifest.seqrec.items || !vocab.every((x) => typeof x === 'string')) {
@@ -165,39 +165,11 @@ export class SequentialRecommender {
   }
 }
 
-/** Indices of the k largest scores among those `keep` accepts, best first (a bounded min-heap: O(n log k)). */
+/** Indices of the k largest finite scores among those `keep` accepts, best first (ties: the lower index). */
 export function topK(scores: ArrayLike<number>, k: number, keep: (i: number) => boolean): number[] {
-  const heap: number[] = [];
-  const less = (a: number, b: number) => scores[a]! < scores[b]! || (scores[a] === scores[b] && a > b);
-  const down = (i: number) => {
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < heap.length && less(heap[l]!, heap[m]!)) m = l;
-      if (r < heap.length && less(heap[r]!, heap[m]!)) m = r;
-      if (m === i) return;
-      [heap[i], heap[m]] = [heap[m]!, heap[i]!];
-      i = m;
-    }
-  };
-  if (k <= 0) return [];
-  for (let i = 0; i < scores.length; i++) {
-    if (!Number.isFinite(scores[i]!) || !keep(i)) continue;
-    if (heap.length < k) {
-      heap.push(i);
-      for (let c = heap.length - 1; c > 0;) {
-        const p = (c - 1) >> 1;
-        if (!less(heap[c]!, heap[p]!)) break;
-        [heap[c], heap[p]] = [heap[p]!, heap[c]!];
-        c = p;
-      }
-    } else if (less(heap[0]!, i)) {
-      heap[0] = i;
-      down(0);
-    }
-  }
-  return heap.sort((a, b) => (less(a, b) ? 1 : less(b, a) ? -1 : 0));
+  const heap = new TopK(k);
+  for (let i = 0; i < scores.length; i++) if (Number.isFinite(scores[i]!) && keep(i)) heap.offer(i, scores[i]!);
+  return heap.sorted().map((h) => h.doc);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { analyze } from './text';
-import { TopK, type Hit } from './topk';
+import { TopK, type Hit } from '@ranksafe/ranking-core';
 
 export interface Bm25Doc {
   id: string;

@@ -7,7 +7,7 @@ import { parseJudgedQuerySet, type JudgedQuerySet } from '@ranksafe/ranking-core
 import { productText, readCatalog, readUsers, writeCatalogJsonl, writeUsersJsonl, type CatalogProduct, type UserHistory } from './catalog';
 import { CatalogFilter, type RetrievalFilters } from './filters';
 import { DEFAULT_FUSION, fuse, type FusedHit, type FusionOptions } from './fusion';
-import type { Hit } from './topk';
+import type { Hit } from '@ranksafe/ranking-core';
 import { DEFAULT_HNSW, VectorIndex, type HnswParams } from './vectors';
 
 /** manifest.json of a catalog index: what it holds, how it was built, a sha256 per file. */
@@ -104,24 +104,24 @@ export class CatalogIndex {
     return this.usersById.get(id);
   }
 
-  private popularRows?: number[];
-  private popularCount?: number[];
+  /** Rows by popularity and each row's count, computed on first use. */
+  private popularity?: { rows: number[]; count: number[] };
 
   /**
    * The most popular products (by how many users' histories hold them, ties by row), under a row
    * filter: what a recommendation falls back to when nothing personal is known.
    */
   popular(n: number, accept?: (row: number) => boolean): Hit[] {
-    if (!this.popularRows) {
+    if (!this.popularity) {
       const count = new Array<number>(this.products.length).fill(0);
       for (const u of this.usersById.values()) for (const row of new Set(u.items.map((i) => this.byId.get(i.id)))) if (row !== undefined) count[row]!++;
-      this.popularRows = count.map((_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b);
-      this.popularCount = count;
+      this.popularity = { rows: count.map((_, i) => i).sort((a, b) => count[b]! - count[a]! || a - b), count };
     }
+    const { rows, count } = this.popularity;
     const out: Hit[] = [];
-    for (const row of this.popularRows) {
+    for (const row of rows) {
       if (out.length >= n) break;
-      if (!accept || accept(row)) out.push({ doc: row, score: this.popularCount![row]! });
+      if (!accept || accept(row)) out.push({ doc: row, score: count[row]! });
     }
     return out;
   }
@@ -283,13 +283,18 @@ export function publishCurrent(root: string, version: string): void {
   atomicWriteFileSync(path.join(root, 'CURRENT'), `${version}\n`);
 }
 
+/** An index directory (itself, or a root's CURRENT version) and its manifest, nothing else read. */
+export function readIndexManifest(p: string): { dir: string; manifest: CatalogIndexManifest } {
+  const dir = resolveIndexDir(p);
+  return { dir, manifest: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest };
+}
+
 /**
  * The model texts and embeddings of an index's products, verified, without building its search
  * structures: what a ranking service needs to warm its embedding cache.
  */
 export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest; texts: string[]; vectors: Float32Array } {
-  const dir = resolveIndexDir(p);
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const { dir, manifest } = readIndexManifest(p);
   const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
   const buf = fs.readFileSync(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.embeddings));
   const vectors = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
@@ -300,8 +305,7 @@ export function readIndexEmbeddings(p: string): { manifest: CatalogIndexManifest
 
 /** An index's products and user histories, verified, without its search structures (what a sequential recommender serves). */
 export function readIndexCatalog(p: string): { manifest: CatalogIndexManifest; products: CatalogProduct[]; users: UserHistory[] } {
-  const dir = resolveIndexDir(p);
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const { dir, manifest } = readIndexManifest(p);
   const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
   const users = manifest.artifacts[CATALOG_INDEX_FILES.users] ? readUsers(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.users)) : [];
   return { manifest, products, users };
@@ -309,16 +313,14 @@ export function readIndexCatalog(p: string): { manifest: CatalogIndexManifest; p
 
 /** Product id → the text the ranking model reads for it (what the index embedded), verified: what a quality gate ranks. */
 export function readIndexTexts(p: string): Map<string, string> {
-  const dir = resolveIndexDir(p);
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const { dir, manifest } = readIndexManifest(p);
   const products = readCatalog(verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.catalog));
   return new Map(products.map((x) => [x.id, productText(x, manifest.text_description_words ?? 0)]));
 }
 
 /** The judged queries an index carries (verified against its manifest), or undefined when it has none. */
 export function readJudgedQueries(p: string): JudgedQuerySet | undefined {
-  const dir = resolveIndexDir(p);
-  const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as CatalogIndexManifest;
+  const { dir, manifest } = readIndexManifest(p);
   if (!manifest.artifacts[CATALOG_INDEX_FILES.judged]) return undefined;
   const file = verifiedArtifact(dir, manifest, CATALOG_INDEX_FILES.judged);
   return parseJudgedQuerySet(JSON.parse(fs.readFileSync(file, 'utf8')), file);

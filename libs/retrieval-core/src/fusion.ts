@@ -1,4 +1,4 @@
-import type { Hit } from './topk';
+import type { Hit } from '@ranksafe/ranking-core';
 
 export type FusionMethod = 'rrf' | 'weighted';
 

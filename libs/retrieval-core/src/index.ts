@@ -2,7 +2,6 @@
 export * from './text';
 export * from './bm25';
 export * from './catalog';
-export * from './topk';
 export * from './vectors';
 export * from './fusion';
 export * from './catalog-index';

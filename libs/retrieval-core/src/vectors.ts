@@ -1,5 +1,5 @@
 import { Index } from 'usearch';
-import { TopK, type Hit } from './topk';
+import { TopK, type Hit } from '@ranksafe/ranking-core';
 
 export interface HnswParams {
   /** Graph degree (M). */

@@ -7,6 +7,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { dropDatabase, ensureDatabase, withDatabase } from '@ranksafe/db';
 import { locateTemporalCli, locateTemporalTestServer, WORKSPACE_ROOT } from '@ranksafe/platform';
+import type { CatalogProduct, UserHistory } from '@ranksafe/retrieval-core';
 
 /** The Postgres server tests use: DATABASE_URL (set by `npm test`), else the local one. */
 export const testServerUrl = () => process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -102,29 +103,33 @@ export function loadWandsSlice(): WandsSlice | undefined {
 }
 
 /**
- * A real catalog index for tests: a synthetic catalog of `products` products and `users` users,
- * embedded with the real model, built once per shape into .data/test-fixtures and reused.
+ * A real catalog index built once into .data/test-fixtures/<name> (products embedded with the real model)
+ * and reused; `build` gives its products and users the first time.
  */
-export async function testCatalogIndex(opts: { products: number; users: number; seed?: number }): Promise<{ root: string; dir: string; version: string }> {
-  const { buildCatalogIndex, generateCatalog, resolveIndexDir } = await import('@ranksafe/retrieval-core');
-  const seed = opts.seed ?? 7;
-  const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', `catalog-${opts.products}-${opts.users}-${seed}`);
+async function cachedTestIndex(
+  name: string,
+  build: () => { products: CatalogProduct[]; users: UserHistory[]; source: string },
+): Promise<{ root: string; dir: string; version: string }> {
+  const { buildCatalogIndex, readIndexManifest } = await import('@ranksafe/retrieval-core');
+  const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', name);
   try {
-    const dir = resolveIndexDir(root);
-    return { root, dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version as string };
+    const { dir, manifest } = readIndexManifest(root);
+    return { root, dir, version: manifest.version };
   } catch {
     // not built yet (or stale): build it
   }
-  const { products, users } = generateCatalog({ products: opts.products, users: opts.users, seed });
-  const { dir, manifest } = await buildCatalogIndex({
-    products,
-    users,
-    out: root,
-    modelDir: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'),
-    source: `synthetic seed ${seed}`,
-    publish: true,
-  });
+  const { dir, manifest } = await buildCatalogIndex({ ...build(), out: root, modelDir: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'), publish: true });
   return { root, dir, version: manifest.version };
+}
+
+/** A synthetic catalog of `products` products and `users` users (see cachedTestIndex). */
+export async function testCatalogIndex(opts: { products: number; users: number; seed?: number }): Promise<{ root: string; dir: string; version: string }> {
+  const { generateCatalog } = await import('@ranksafe/retrieval-core');
+  const seed = opts.seed ?? 7;
+  return cachedTestIndex(`catalog-${opts.products}-${opts.users}-${seed}`, () => ({
+    ...generateCatalog({ products: opts.products, users: opts.users, seed }),
+    source: `synthetic seed ${seed}`,
+  }));
 }
 
 // Committed workflow histories for replay tests (libs/workflows/test/histories).
@@ -215,24 +220,10 @@ export function ringProducts() {
  * built once into .data/test-fixtures and reused: what the sequential-recommender fixture serves.
  */
 export async function ringCatalogIndex(): Promise<{ root: string; dir: string; version: string }> {
-  const { buildCatalogIndex, resolveIndexDir } = await import('@ranksafe/retrieval-core');
-  const root = path.join(WORKSPACE_ROOT, '.data', 'test-fixtures', `ring-${RING_ITEMS}`);
-  try {
-    const dir = resolveIndexDir(root);
-    return { root, dir, version: JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')).version as string };
-  } catch {
-    // not built yet
-  }
-  const users = ringWalk().map((u) => ({ userId: u.userId, items: u.items.map((id, k) => ({ id, rating: 5, ts: 1_700_000_000_000 + k * 60_000 })) }));
-  // A shopper whose items the catalog no longer sells: nothing personal is left to recommend from.
-  users.push({ userId: 'u-gone', items: ['gone-1', 'gone-2'].map((id, k) => ({ id, rating: 4, ts: 1_700_000_000_000 + k * 60_000 })) });
-  const { dir, manifest } = await buildCatalogIndex({
-    products: ringProducts(),
-    users,
-    out: root,
-    modelDir: path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2'),
-    source: 'ring walk (libs/testing)',
-    publish: true,
+  return cachedTestIndex(`ring-${RING_ITEMS}`, () => {
+    const users = ringWalk().map((u) => ({ userId: u.userId, items: u.items.map((id, k) => ({ id, rating: 5, ts: 1_700_000_000_000 + k * 60_000 })) }));
+    // A shopper whose items the catalog no longer sells: nothing personal is left to recommend from.
+    users.push({ userId: 'u-gone', items: ['gone-1', 'gone-2'].map((id, k) => ({ id, rating: 4, ts: 1_700_000_000_000 + k * 60_000 })) });
+    return { products: ringProducts(), users, source: 'ring walk (libs/testing)' };
   });
-  return { root, dir, version: manifest.version };
 }

@@ -24,6 +24,17 @@ from .graph import INPUT, OUTPUT, onnx_full_metrics, onnx_scores
 from .metrics import full_ranks, summarize
 
 
+def softmax_ce(z: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Mean cross-entropy of logits z [B, C] against target columns y, and its gradient over z (z is overwritten)."""
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    n = len(y)
+    loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
+    p[np.arange(n), y] -= 1
+    return loss, p / n
+
+
 class Factorized:
     def __init__(self, n_items: int, dim: int, max_len: int, seed: int):
         rng = np.random.default_rng(seed)
@@ -63,14 +74,7 @@ class Factorized:
         h, alpha = self.hidden(x)
         z = h @ self.O.T + self.b
         z[:, 0] = -np.inf
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        n = len(y)
-        loss = float(-np.log(np.maximum(p[np.arange(n), y], 1e-12)).mean())
-        g = p
-        g[np.arange(n), y] -= 1
-        g /= n
+        loss, g = softmax_ce(z, y)
         dO = g.T @ h
         db = g.sum(axis=0)
         return loss, {**self._hidden_grads(x, alpha, g @ self.O), "O": dO, "b": db}
@@ -82,15 +86,7 @@ class Factorized:
         h, alpha = self.hidden(x)
         cols, inverse = np.unique(np.concatenate([y, negatives]), return_inverse=True)
         yi = inverse[: len(y)]
-        z = h @ self.O[cols].T + self.b[cols]
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        n = len(y)
-        loss = float(-np.log(np.maximum(p[np.arange(n), yi], 1e-12)).mean())
-        g = p
-        g[np.arange(n), yi] -= 1
-        g /= n
+        loss, g = softmax_ce(h @ self.O[cols].T + self.b[cols], yi)
         dO = np.zeros_like(self.O)
         dO[cols] = g.T @ h
         db = np.zeros_like(self.b)

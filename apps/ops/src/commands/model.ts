@@ -12,9 +12,7 @@ import { modelBundleFiles, modelBundleSpec } from '@ranksafe/ranking-core';
 import { MODEL_KINDS, modelKindOf, publishDirectory, type RegisterSpec } from '@ranksafe/registry-client';
 import { fields, fmtBytes, fmtTime, progressReporter, run, table, withRegistry, type LoadEnv } from '../cli';
 
-const KINDS = MODEL_KINDS;
-
-const kindName = (k: ModelKind) => Object.entries(KINDS).find(([, v]) => v === k)?.[0] ?? modelKindToJSON(k);
+const kindName = (k: ModelKind) => Object.entries(MODEL_KINDS).find(([, v]) => v === k)?.[0] ?? modelKindToJSON(k);
 const fmtMetrics = (m: Record<string, number>) =>
   Object.entries(m)
     .map(([k, v]) => `${k}=${v}`)
@@ -30,7 +28,7 @@ export interface RegisterOptions {
 
 /** commander parser of --kind. */
 export function parseKind(v: string): string {
-  if (KINDS[v] === undefined) throw new InvalidArgumentError(`want one of ${Object.keys(KINDS).join(', ')}`);
+  if (MODEL_KINDS[v] === undefined) throw new InvalidArgumentError(`want one of ${Object.keys(MODEL_KINDS).join(', ')}`);
   return v;
 }
 
@@ -67,7 +65,7 @@ function describe(mv: ModelVersion): string {
 
 /** Hash the file, then stream it to RegisterVersion in 256 KiB chunks. */
 export async function registerCommand(cfg: StackEnv, name: string, version: string, file: string, o: RegisterOptions): Promise<string> {
-  const kind = KINDS[parseKind(o.kind)]!;
+  const kind = MODEL_KINDS[parseKind(o.kind)]!;
   const st = await fsp.stat(file).catch(() => undefined);
   if (!st?.isFile()) throw new Error(`${file} is not a file`);
   return withRegistry(cfg, async (registry) => {
@@ -278,7 +276,7 @@ export function addModelCommands(program: Command, loadEnv: LoadEnv): void {
   model
     .command('register <name> <version> <file>')
     .description('hash a file and upload it as a new model version (streamed in 256 KiB chunks)')
-    .option('--kind <kind>', `one of ${Object.keys(KINDS).join(', ')}`, parseKind, 'bi-encoder')
+    .option('--kind <kind>', `one of ${Object.keys(MODEL_KINDS).join(', ')}`, parseKind, 'bi-encoder')
     .option('--framework <name>', 'framework of the artifact', 'onnx')
     .option('--metric <k=v...>', 'offline metrics, e.g. --metric ndcg10=0.68 mrr=0.5', parseMetric)
     .option('--source <text>', 'lineage: where the artifact came from')

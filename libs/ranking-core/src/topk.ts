@@ -1,4 +1,4 @@
-/** A scored document (BM25 or vector): the unit every retriever returns and fusion combines. */
+/** A scored document (BM25, vector, a recommender's item column): what every retriever returns and fusion combines. */
 export interface Hit {
   /** Index of the document in the order it was added. */
   doc: number;
