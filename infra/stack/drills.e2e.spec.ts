@@ -247,6 +247,26 @@ describe('drills on the real stack under load', () => {
     await leftClean(workflowId);
   }, 300_000);
 
+  it('bad recommender rollout: the quality gate refuses the untrained recommender before it answers a Recommend', async () => {
+    const production = await registry.aliasVersion('seqrec-demo', 'production');
+    const knownBad = await registry.aliasVersion('seqrec-demo', 'known-bad');
+    expect(knownBad).toMatch(/^fp32-[0-9a-f]{12}$/);
+    const { result, workflowId } = await drill({ scenario: 'bad-recommender-rollout' });
+    expect([result.outcome, result.reason]).toEqual(['passed', expect.any(String)]);
+    expect(result.checks.find((c) => c.name === 'injection took effect')?.detail).toContain(`seqrec-demo/${knownBad}`);
+    const rollout: RolloutResult = await temporal.workflow.getHandle(ids.rollout('seqrec-demo')).result();
+    expect(rollout).toMatchObject({
+      version: knownBad,
+      outcome: 'rolled-back',
+      reason: expect.stringMatching(/^quality gate failed: next-item ndcg@10 [\d.]+ < production [\d.]+ − 0.02 over \d+ held-out histories/),
+      analyses: [],
+    });
+    expect(await registry.aliasVersion('seqrec-demo', 'production')).toBe(production);
+    expect(result.figures.failed).toBe(0);
+    console.log(`bad-recommender-rollout: ${rollout.reason}; MTTD ${result.figures.mttdMs} ms, RTO ${result.figures.rtoMs} ms`);
+    await leftClean(workflowId);
+  }, 300_000);
+
   it('backup restore: the newest verified snapshot restores into a sandbox and verifies; RPO reported and stored', async () => {
     const snap = stack.ops('snapshot', 'run');
     expect(snap.status).toBe(0);

@@ -1,12 +1,11 @@
 // The cold path on the real stack (npm start: 2 replicas per tier, Temporal dev server, Postgres,
 // the drill-worker), under steady open-loop Search traffic: a good model rolled out to every
-// replica, the drill-worker SIGKILLed in the middle of a Rollout, and a second sequential recommender promoted
-// on its quality gate under Recommend traffic. (What the catalog rehearses
+// replica, the drill-worker SIGKILLed in the middle of a Rollout, and a second sequential recommender
+// canaried on Recommend's sequential path and promoted under Recommend traffic. (What the catalog rehearses
 // lives once, as drills in drills.e2e.spec.ts: kill -9 of a replica detected and recovered, a bad
 // model stopped by the gate or caught by the canary analysis and rolled back, the drill-worker
 // SIGKILLed mid-recovery.) Figures are printed, not asserted
 // (the machines are noisy); what clients saw and what the step log says are asserted.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +13,7 @@ import * as grpc from '@grpc/grpc-js';
 import { Client, Connection, WorkflowIdReusePolicy } from '@temporalio/client';
 import { createPool, listSteps } from '@ranksafe/db';
 import { openLoop, type LoadRun } from '@ranksafe/loadgen';
-import { PlatformClient, WORKSPACE_ROOT } from '@ranksafe/platform';
+import { PlatformClient, trainLightRecommender, WORKSPACE_ROOT } from '@ranksafe/platform';
 import { RankingClient, RecommendRequest, SearchClient, SearchRequest } from '@ranksafe/proto';
 import { RegistryClient } from '@ranksafe/registry-client';
 import { readIndexCatalog, resolveIndexDir } from '@ranksafe/retrieval-core';
@@ -191,33 +190,16 @@ describe('operations on the real stack under load', () => {
     );
   }, 600_000);
 
-  it('promotes a second sequential recommender on its quality gate under Recommend load, search untouched', async () => {
+  it('canaries a second sequential recommender on the sequential path under Recommend load and promotes it, search untouched', async () => {
     // The candidate: the demo's numpy recommender retrained on the served catalog's histories with another seed.
     const indexDir = resolveIndexDir(path.join(stack.dataDir, 'indexes', 'demo'));
     const users = readIndexCatalog(indexDir).users.filter((u) => u.items.length >= 3);
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqrec-candidate-'));
     try {
       fs.writeFileSync(path.join(tmp, 'histories.txt'), users.map((u) => `${u.userId} ${u.items.map((i) => i.id).join(' ')}`).join('\n') + '\n');
-      const trained = spawnSync(
-        path.join(WORKSPACE_ROOT, '.venv', 'bin', 'python'),
-        [
-          '-m',
-          'seqrec.light',
-          'train',
-          '--data',
-          path.join(tmp, 'histories.txt'),
-          '--out',
-          path.join(tmp, 'bundle'),
-          '--name',
-          REC,
-          '--seed',
-          '7',
-          '--max-seconds',
-          '20',
-        ],
-        { cwd: path.join(WORKSPACE_ROOT, 'tools', 'seqrec'), encoding: 'utf8' },
-      );
-      expect([trained.status, trained.stderr.slice(-500)]).toEqual([0, expect.any(String)]);
+      expect(
+        trainLightRecommender({ data: path.join(tmp, 'histories.txt'), out: path.join(tmp, 'bundle'), name: REC, seed: 7, maxSeconds: 20 }),
+      ).toBeUndefined();
       const published = stack.ops('model', 'publish', path.join(tmp, 'bundle'), '--variant', 'fp32');
       expect(published.status).toBe(0);
       const candidate = /(fp32-[0-9a-f]{12})/.exec(published.stdout)![1]!;
@@ -225,10 +207,10 @@ describe('operations on the real stack under load', () => {
       expect(candidate).not.toBe(production);
 
       // Recommend for shoppers' sessions through the whole rollout: every answer kept with the model that gave it.
-      const answers: Array<{ status: string; path?: string; version?: string }> = [];
+      const answers: Array<{ status: string; path?: string; version?: string; variant?: string }> = [];
       let n = 0;
       const run = openLoop({
-        ratePerSec: 5,
+        ratePerSec: 8,
         durationMs: 3_600_000,
         request: async () => {
           const r = await unaryCall(
@@ -236,7 +218,7 @@ describe('operations on the real stack under load', () => {
             RecommendRequest.fromPartial({ subject: { $case: 'userId', value: users[n++ % users.length]!.userId }, k: 10 }),
             { deadlineMs: 5000 },
           );
-          answers.push({ status: 'OK', path: r.path, version: r.rankingModel?.version });
+          answers.push({ status: 'OK', path: r.path, version: r.rankingModel?.version, variant: r.variant });
           return r;
         },
         onRecord: (rec) => {
@@ -250,7 +232,7 @@ describe('operations on the real stack under load', () => {
           taskQueue: 'ranksafe-drills',
           workflowId: ids.rollout(REC),
           workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-          args: [{ model: REC, version: candidate, strategy: FAST, reason: 'e2e: recommender' }],
+          args: [{ model: REC, version: candidate, strategy: { ...FAST, steps: [{ weight: 0.5 }, { weight: 1 }] }, reason: 'e2e: recommender' }],
         });
         result = await h.result();
         const at = answers.length;
@@ -259,12 +241,22 @@ describe('operations on the real stack under load', () => {
         run.stop();
       }
       const summary = await run.done;
+      const byCanary = answers.filter((a) => a.variant === 'canary');
       figures.push(
-        `recommender rollout: ${result.outcome} in ${((result.endedAtUnixMs - result.startedAtUnixMs) / 1000).toFixed(1)} s; gate ${result.quality?.metric} ${result.quality?.candidate} vs ${result.quality?.production} over ${result.quality?.queries} histories; ${summary.sent} Recommend, ${summary.failedTotal} failed`,
+        `recommender rollout: ${result.outcome} in ${((result.endedAtUnixMs - result.startedAtUnixMs) / 1000).toFixed(1)} s; gate ${result.quality?.metric} ${result.quality?.candidate} vs ${result.quality?.production} over ${result.quality?.queries} histories; steps ${result.analyses.map((a) => `${a.weight * 100}% ${a.outcome} (${JSON.stringify(a.measurements.at(-1)?.samples)})`).join(', ')}; ${summary.sent} Recommend (${byCanary.length} by the canary split), ${summary.failedTotal} failed`,
       );
       expect(result.outcome).toBe('succeeded');
       expect(result.quality).toMatchObject({ metric: 'next-item ndcg@10', passed: true });
-      expect(result.analyses).toEqual([]);
+      expect(result.analyses.map((a) => [a.weight, a.outcome])).toEqual([
+        [0.5, 'passed'],
+        [1, 'passed'],
+      ]);
+      // The split answered with the candidate, the rest with production, both on the sequential path.
+      expect(byCanary.length).toBeGreaterThan(0);
+      expect(byCanary.every((a) => a.version === candidate)).toBe(true);
+      expect(answers.filter((a) => a.variant === 'production' && a.status === 'OK').every((a) => a.version === production || a.version === candidate)).toBe(
+        true,
+      );
       expect(summary.failedTotal).toBe(0);
       expect(await registry.aliasVersion(REC, 'production')).toBe(candidate);
       expect(await registry.aliasVersion(REC, 'previous')).toBe(production);

@@ -2,8 +2,9 @@
 // and that their production aliases exist (set only when missing: moving production is a rollout).
 //   node --import tsx infra/stack/seed-registry.ts --registry HOST:PORT --index <index root or dir>
 //        [--model-dir models/minilm-l6-v2] [--variant int8] [--index-name demo-catalog] [--known-bad-dir models/minilm-l6-v2-bad]
-//        [--recommender-dir <a sequential-recommender bundle>]
-// It also publishes the deliberately broken build (when built) under the alias known-bad: the bad-model-rollout drill rolls it out.
+//        [--recommender-dir <a sequential-recommender bundle>] [--known-bad-recommender-dir <its untrained twin>]
+// It also publishes the deliberately broken builds (when built) under the alias known-bad: the bad-model-rollout
+// and bad-recommender-rollout drills roll them out.
 // The admin token comes from ADMIN_TOKEN.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -34,6 +35,7 @@ async function main() {
       variant: { type: 'string', default: 'int8' },
       'index-name': { type: 'string', default: 'demo-catalog' },
       'recommender-dir': { type: 'string' },
+      'known-bad-recommender-dir': { type: 'string' },
     },
   });
   const token = process.env.ADMIN_TOKEN;
@@ -73,6 +75,16 @@ async function main() {
       });
       const r = await publishDirectory(registry, { ...rec, alias: 'production' });
       recommender = `; ${rec.spec.name}/${rec.spec.version} ${r.uploaded ? 'uploaded' : 'already registered'}${r.aliasSet ? ', production alias set' : ''}`;
+      const badRecDir = values['known-bad-recommender-dir'];
+      if (badRecDir && fs.existsSync(path.join(badRecDir, 'manifest.json'))) {
+        const bad = modelBundle(badRecDir, 'fp32', {
+          source: 'tools/seqrec light, untrained (random weights): deliberately broken, for drills and gate tests; never serve it',
+          datasetSha256: '',
+          parentVersion: rec.spec.version,
+        });
+        const b = await publishDirectory(registry, { ...bad, alias: 'known-bad' });
+        recommender += `; known-bad ${bad.spec.name}/${bad.spec.version} ${b.uploaded ? 'uploaded' : 'already registered'}`;
+      }
     }
 
     const { dir: indexDir, manifest: im } = readIndexManifest(path.resolve(values.index));

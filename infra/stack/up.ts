@@ -154,10 +154,12 @@ async function main() {
 
   const catalogIndex = ensureCatalogIndex();
   let recommenderDir: string | undefined;
+  let knownBadRecommenderDir: string | undefined;
   if (cfg.DEMO_RECOMMENDER === 'on') {
     const rec = ensureDemoRecommender(catalogIndex, data, say);
     recommenderDir = rec.dir;
-    if (rec.why) say(`  no sequential recommender: ${rec.why}; Recommend answers from the embedding profile`);
+    knownBadRecommenderDir = rec.knownBadDir;
+    if (rec.why) say(rec.dir ? `  ${rec.why}` : `  no sequential recommender: ${rec.why}; Recommend answers from the embedding profile`);
   }
 
   say('starting Postgres …');
@@ -350,6 +352,7 @@ async function main() {
         '--index',
         catalogIndex,
         ...(recommenderDir ? ['--recommender-dir', recommenderDir] : []),
+        ...(knownBadRecommenderDir ? ['--known-bad-recommender-dir', knownBadRecommenderDir] : []),
       ],
       {
         cwd: WORKSPACE_ROOT,

@@ -17,6 +17,7 @@ export function gatewayAdmin(routing: RoutingTable, analysis: CanaryAnalyzer, in
         canaryVersion: req.canaryVersion.trim(),
         canaryWeight: req.canaryWeight ?? (req.canaryVersion.trim() ? defaultWeight : 0),
         mirrorRate: req.mirrorRate,
+        modelKind: req.modelKind,
         reason: req.reason,
         actor: actorOf(ctx),
         expectedRevision: req.expectedRevision,

@@ -21,7 +21,7 @@ import {
 import { GrpcError, invalidArgument, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
 import { CanaryAnalyzer, pickVariant, shouldMirror, type AnalysisVariant, type Variant } from './canary';
 import type { GatewayConfig } from './config';
-import { PRODUCTION_ONLY, type RoutingTable } from './routing';
+import { analysedPath, PRODUCTION_ONLY, routingFor, type RoutingTable } from './routing';
 
 const MAX_RECENT_ITEMS = 200;
 /** Time kept back from a stage budget for the rest of the request. */
@@ -280,7 +280,12 @@ export class SearchPipeline {
     };
   }
 
-  /** The sequential recommender's top k for these items, with the products; or why it could not answer. */
+  /**
+   * The sequential recommender's top k for these items, with the products; or why it could not answer.
+   * A sequential-recommender split (Routing.model_kind) picks the version per request like rank()
+   * does for the ranking model, and its answers count in the canary analysis (rpc "recommend").
+   * Items unknown to the model are the request's, not the model's fault: they count as answered.
+   */
   private async sequential(
     itemIds: string[],
     k: number,
@@ -288,18 +293,30 @@ export class SearchPipeline {
     ctx: CallContext,
     md: Metadata,
   ): Promise<{ answer: Omit<RecommendResponse, 'requestId'> } | { reason: SequentialFallback }> {
+    const routing = this.routingFor('sequential');
+    const variant = pickVariant(routing, req.requestId);
+    const analysed = this.analysed('sequential');
     let res;
+    const t0 = performance.now();
     try {
       res = await this.timed('recommend', 'sequential', () =>
         this.ranking.call(
           (c) => c.recommend,
-          RecommendItemsRequest.fromPartial({ itemIds, k, filters: req.filters, modelName: this.cfg.GATEWAY_RECOMMENDER_MODEL }),
+          RecommendItemsRequest.fromPartial({
+            itemIds,
+            k,
+            filters: req.filters,
+            modelName: routing.modelName || this.cfg.GATEWAY_RECOMMENDER_MODEL,
+            modelVersion: variant === 'canary' ? routing.canaryVersion : '',
+          }),
           { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md },
         ),
       );
+      this.observe('recommend_sequential', variant, performance.now() - t0, true, res.model?.version, analysed);
     } catch (e) {
       const err = e as Partial<ServiceError>;
       const field = err.metadata?.get('field')[0]?.toString() ?? '';
+      this.observe('recommend_sequential', variant, performance.now() - t0, sequentialFallback(err.code, field) === 'unknown_items', undefined, analysed);
       // Bad filters are the caller's: the ranking service checks them against the same catalog retrieval does.
       if (err.code === status.INVALID_ARGUMENT && field.startsWith('filters')) return fromRetrieval(e);
       if (e instanceof GrpcError && e.code === status.DEADLINE_EXCEEDED && ctx.remainingMs() <= 0) throw e;
@@ -330,7 +347,7 @@ export class SearchPipeline {
         degraded: false,
         degradedReason: '',
         rankingModel: res.model,
-        variant: 'production',
+        variant,
         path: 'sequential',
         fallbackReason: '',
         ignoredItemIds: res.unknownItemIds,
@@ -367,8 +384,17 @@ export class SearchPipeline {
     };
   }
 
-  private observe(rpc: string, variant: AnalysisVariant, ms: number, ok: boolean, version?: string): void {
-    this.analysis.record(variant, ms, ok, version);
+  private routingFor(path: 'rank' | 'sequential') {
+    return routingFor(this.routing?.routing ?? PRODUCTION_ONLY, path);
+  }
+
+  private analysed(path: 'rank' | 'sequential'): boolean {
+    return analysedPath(this.routing?.routing ?? PRODUCTION_ONLY) === path;
+  }
+
+  /** Count one call in Prometheus, and in the canary analysis when its path is the one analysed (see analysedPath). */
+  private observe(rpc: string, variant: AnalysisVariant, ms: number, ok: boolean, version?: string, analysed = true): void {
+    if (analysed) this.analysis.record(variant, ms, ok, version);
     this.metrics.variantRequests.inc({ rpc, variant, outcome: ok ? 'ok' : 'error' });
     this.metrics.variantSeconds.observe({ rpc, variant }, ms / 1000);
   }
@@ -387,8 +413,9 @@ export class SearchPipeline {
     md: Metadata,
     requestId: string,
   ): Promise<{ ranked?: RankedCandidate[]; model?: ModelRef; reason?: DegradedReason; variant: Variant }> {
-    const routing = this.routing?.routing ?? PRODUCTION_ONLY;
+    const routing = this.routingFor('rank');
     const variant = pickVariant(routing, requestId);
+    const analysed = this.analysed('rank');
     if (candidates.length === 0) return { ranked: [], variant };
     const req: RankRequest = {
       ...subject,
@@ -401,12 +428,12 @@ export class SearchPipeline {
       const res = await this.timed(rpc, 'ranking', () =>
         this.ranking.call((c) => c.rank, req, { deadlineMs: this.budget(ctx, this.cfg.GATEWAY_RANKING_BUDGET_MS), idempotent: true, metadata: md }),
       );
-      this.observe(rpc, variant, performance.now() - t0, true, res.model?.version);
+      this.observe(rpc, variant, performance.now() - t0, true, res.model?.version, analysed);
       if (variant === 'production' && shouldMirror(routing))
         void this.mirror(rpc, { ...req, modelVersion: routing.canaryVersion }, res.ranked, routing.canaryVersion, md);
       return { ranked: res.ranked, model: res.model, variant };
     } catch (e) {
-      this.observe(rpc, variant, performance.now() - t0, false);
+      this.observe(rpc, variant, performance.now() - t0, false, undefined, analysed);
       if (e instanceof GrpcError && e.code === status.DEADLINE_EXCEEDED && ctx.remainingMs() <= 0) throw e;
       const reason = degradedReason(e);
       this.metrics.degraded.inc({ rpc, reason });

@@ -1,10 +1,27 @@
 // Recommend over the real services with a sequential recommender (the committed tools/seqrec model of the
 // ring walk, served by ranking-service beside the search model): the sequential path for a user with history
-// and for a session, filters, the fallbacks (embedding profile, popularity) and bad input, each path counted.
+// and for a session, filters, the fallbacks (embedding profile, popularity) and bad input, each path counted;
+// and a canary split of the sequential path between two recommender versions (a second one trained by
+// seqrec.light on the same walk), counted in the canary analysis apart from the Rank calls.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { ModelKind, RecommendRequest, SearchClient, type RecommendResponse } from '@ranksafe/proto';
-import { unaryCall, type RunningService } from '@ranksafe/serving-kit';
-import { eventually, ringCatalogIndex, ringWalk, SEQREC_FIXTURE_DIR } from '@ranksafe/testing';
+import {
+  GatewayAdminClient,
+  LoadModelRequest,
+  ModelKind,
+  RankingClient,
+  RecommendRequest,
+  SearchClient,
+  SearchRequest,
+  SetRoutingRequest,
+  type CanaryAnalysis,
+  type RecommendResponse,
+} from '@ranksafe/proto';
+import { adminMetadata, unaryCall, type RunningService } from '@ranksafe/serving-kit';
+import { trainLightRecommender } from '@ranksafe/platform';
+import { eventually, ringCatalogIndex, ringWalk, SEQREC_FIXTURE_DIR, writeRingWalkFile } from '@ranksafe/testing';
 /* eslint-disable @nx/enforce-module-boundaries -- an integration test of the whole hot path runs the real services in-process; apps never import each other outside tests */
 import { startRankingService } from '../../ranking-service/src/app';
 import { loadRankingConfig } from '../../ranking-service/src/config';
@@ -15,7 +32,9 @@ import { startGateway, type RunningGateway } from './app';
 import { loadGatewayConfig } from './config';
 
 const insecure = grpc.credentials.createInsecure();
-const quiet = { GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: 'recommend-test-token', SHUTDOWN_GRACE_MS: '5000' };
+const TOKEN = 'recommend-test-token';
+const md = () => adminMetadata(new grpc.Metadata(), TOKEN);
+const quiet = { GRPC_PORT: '0', METRICS_PORT: '-1', LOG_LEVEL: 'error', ADMIN_TOKEN: TOKEN, SHUTDOWN_GRACE_MS: '5000' };
 const failure = (p: Promise<unknown>) =>
   p.then(
     () => {
@@ -144,4 +163,75 @@ describe('gateway: Recommend with a sequential recommender, and its fallbacks', 
     }
     expect((await failure(recommend({ subject: { $case: 'userId', value: 'nobody' } }))).code).toBe(grpc.status.NOT_FOUND);
   });
+
+  it('splits the sequential path between two recommender versions, counted apart from the Rank calls; refuses a mirror or an index kind', async () => {
+    // The candidate: the same walk learnt by seqrec.light (numpy), loaded beside the fixture as another version of seqrec-walk.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-seqrec-canary-'));
+    const rc = new RankingClient(ranking.address, insecure);
+    const admin = new GatewayAdminClient(gateways[0]!.svc.address, insecure);
+    const setRouting = (req: Partial<SetRoutingRequest>) => unaryCall(admin.setRouting.bind(admin), SetRoutingRequest.fromPartial(req), { metadata: md() });
+    const analysis = (): Promise<CanaryAnalysis> => unaryCall(admin.getCanaryAnalysis.bind(admin), { epoch: '' }, { metadata: md() });
+    const variant = (a: CanaryAnalysis, v: string) => a.variants.find((x) => x.variant === v)!;
+    let candidate = '';
+    try {
+      writeRingWalkFile(path.join(tmp, 'walk.txt'));
+      expect(trainLightRecommender({ data: path.join(tmp, 'walk.txt'), out: path.join(tmp, 'light'), name: 'seqrec-walk', maxSeconds: 30 })).toBeUndefined();
+      const loaded = await unaryCall(
+        rc.loadModel.bind(rc),
+        LoadModelRequest.fromPartial({ modelName: 'seqrec-walk', source: { $case: 'localPath', value: path.join(tmp, 'light') }, waitForWarm: true }),
+        { metadata: md(), deadlineMs: 60_000 },
+      );
+      candidate = loaded.model!.version;
+      const production = (await recommend({ subject: { $case: 'recent', value: { itemIds: ['i1', 'i2'] } } })).rankingModel!.version;
+      expect(candidate).not.toBe(production);
+
+      const bad: Array<[Partial<SetRoutingRequest>, string]> = [
+        [{ modelName: 'seqrec-walk', canaryVersion: candidate, mirrorRate: 0.5, modelKind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER }, 'mirror_rate'],
+        [{ modelName: 'seqrec-walk', canaryVersion: candidate, modelKind: ModelKind.MODEL_KIND_CATALOG_INDEX }, 'model_kind'],
+      ];
+      for (const [req, field] of bad) {
+        const e = await failure(setRouting(req));
+        expect({ code: e.code, field: e.metadata.get('field')[0]?.toString() }).toEqual({ code: grpc.status.INVALID_ARGUMENT, field });
+      }
+      const set = await setRouting({
+        modelName: 'seqrec-walk',
+        canaryVersion: candidate,
+        canaryWeight: 0.5,
+        modelKind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER,
+        resetAnalysis: true,
+        reason: 'recommender canary',
+      });
+      expect(set).toMatchObject({ modelKind: ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER, canaryWeight: 0.5 });
+
+      const walkers = ringWalk()
+        .filter((u) => u.items.length >= 4)
+        .slice(0, 40);
+      const answers = await Promise.all(walkers.map((u, i) => recommend({ subject: { $case: 'userId', value: u.userId }, k: 5, requestId: `seq-${i}` })));
+      // A Search meanwhile is ranked by the search model's production, and not counted in this split's analysis.
+      const sc = clients[0]!;
+      const searched = await unaryCall(sc.search.bind(sc), SearchRequest.fromPartial({ query: 'ring item 3', k: 3, requestId: 'search-during-split' }), {
+        deadlineMs: 10_000,
+      });
+      expect(searched).toMatchObject({ variant: 'production', degraded: false, rankingModel: { name: 'minilm-l6-v2' } });
+
+      const canary = answers.filter((r) => r.variant === 'canary');
+      expect(canary.length).toBeGreaterThan(5);
+      expect(canary.length).toBeLessThan(35);
+      for (const r of answers) {
+        expect(r).toMatchObject({ path: 'sequential', rankingModel: { name: 'seqrec-walk', version: r.variant === 'canary' ? candidate : production } });
+      }
+      // The same request id lands on the same side again.
+      expect((await recommend({ subject: { $case: 'userId', value: walkers[0]!.userId }, k: 5, requestId: 'seq-0' })).variant).toBe(answers[0]!.variant);
+      const a = await analysis();
+      expect(variant(a, 'canary')).toMatchObject({ requests: canary.length + (answers[0]!.variant === 'canary' ? 1 : 0), errors: 0, versions: [candidate] });
+      expect(variant(a, 'production')).toMatchObject({ requests: 41 - variant(a, 'canary').requests, errors: 0, versions: [production] });
+      expect(variant(a, 'mirror').requests).toBe(0);
+    } finally {
+      await setRouting({ canaryVersion: '', canaryWeight: 0, reason: 'end of test' }).catch(() => undefined);
+      await unaryCall(rc.unloadModel.bind(rc), { modelName: 'seqrec-walk', version: candidate }, { metadata: md() }).catch(() => undefined);
+      rc.close();
+      admin.close();
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import type { Routing } from '@ranksafe/proto';
+import { ModelKind, type Routing } from '@ranksafe/proto';
 import { aborted, GrpcError, invalidArgument, unavailable, type Logger } from '@ranksafe/serving-kit';
 
 /** No canary: everything answered by the ranking service's default version. */
@@ -12,13 +12,30 @@ export const PRODUCTION_ONLY: Routing = {
   updatedAtUnixMs: 0,
   updatedBy: '',
   reason: '',
+  modelKind: ModelKind.MODEL_KIND_UNSPECIFIED,
 };
+
+/** Does the split apply to Recommend's sequential path (else to the Rank calls of Search and the profile path)? */
+export const isRecommenderSplit = (r: Pick<Routing, 'modelKind'>): boolean => r.modelKind === ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER;
+
+/**
+ * Which path's calls a split's analysis counts: while a sequential-recommender canary is in force,
+ * Recommend's sequential calls (and not the Rank calls, whose latency would blur its baseline);
+ * otherwise the Rank calls, as before there were recommender splits.
+ */
+export const analysedPath = (r: Routing): 'rank' | 'sequential' => (isRecommenderSplit(r) && r.canaryVersion ? 'sequential' : 'rank');
+
+/** The split in force for one path: the routing when it applies there, otherwise production only. */
+export function routingFor(r: Routing, path: 'rank' | 'sequential'): Routing {
+  return isRecommenderSplit(r) === (path === 'sequential') ? r : PRODUCTION_ONLY;
+}
 
 export interface RoutingChange {
   modelName: string;
   canaryVersion: string;
   canaryWeight: number;
   mirrorRate: number;
+  modelKind: ModelKind;
   reason: string;
   actor: string;
   expectedRevision?: number;
@@ -36,6 +53,20 @@ export function validateChange(c: RoutingChange): void {
     throw invalidArgument('mirror_rate', `must be within [0, 1], got ${c.mirrorRate}`);
   if (!c.canaryVersion && (c.canaryWeight > 0 || c.mirrorRate > 0))
     throw invalidArgument('canary_version', 'must be set for a canary weight or a mirror rate above 0');
+  if (
+    ![
+      ModelKind.MODEL_KIND_UNSPECIFIED,
+      ModelKind.MODEL_KIND_BI_ENCODER,
+      ModelKind.MODEL_KIND_CROSS_ENCODER,
+      ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER,
+    ].includes(c.modelKind)
+  )
+    throw invalidArgument(
+      'model_kind',
+      'must be a ranking model kind or MODEL_KIND_SEQUENTIAL_RECOMMENDER (an index is canaried on a retrieval replica, not split)',
+    );
+  if (isRecommenderSplit(c) && c.mirrorRate > 0)
+    throw invalidArgument('mirror_rate', 'must be 0 for a sequential-recommender split (its answers are not mirrored)');
   if (c.reason.length > 1000) throw invalidArgument('reason', 'at most 1000 characters');
 }
 
@@ -44,6 +75,7 @@ interface Row {
   canary_version: string;
   canary_weight: number;
   mirror_rate: number;
+  model_kind: number;
   revision: string;
   updated_at: Date;
   updated_by: string;
@@ -59,6 +91,7 @@ const fromRow = (r: Row): Routing => ({
   updatedAtUnixMs: r.updated_at.getTime(),
   updatedBy: r.updated_by,
   reason: r.reason,
+  modelKind: r.model_kind as ModelKind,
 });
 
 /**
@@ -126,7 +159,18 @@ export class RoutingTable {
       if (c.expectedRevision !== undefined && c.expectedRevision !== this.current.revision) {
         throw aborted(`routing is at revision ${this.current.revision}, not ${c.expectedRevision}`);
       }
-      this.apply({ ...c, revision: this.current.revision + 1, updatedAtUnixMs: Date.now(), updatedBy: c.actor });
+      const { modelName, canaryVersion, canaryWeight, mirrorRate, modelKind, reason } = c;
+      this.apply({
+        modelName,
+        canaryVersion,
+        canaryWeight,
+        mirrorRate,
+        modelKind,
+        reason,
+        revision: this.current.revision + 1,
+        updatedAtUnixMs: Date.now(),
+        updatedBy: c.actor,
+      });
       return this.current;
     }
     const client = await this.pool.connect().catch((e: Error) => {
@@ -140,16 +184,17 @@ export class RoutingTable {
         throw aborted(`routing of scope ${this.scope} is at revision ${stored}, not ${c.expectedRevision}: someone else changed it`);
       }
       const res = await client.query<Row>(
-        `INSERT INTO gateway_routing (scope, model_name, canary_version, canary_weight, mirror_rate, revision, updated_at, updated_by, reason)
-         VALUES ($1, $2, $3, $4, $5, $6, now(), $7, $8)
+        `INSERT INTO gateway_routing (scope, model_name, canary_version, canary_weight, mirror_rate, model_kind, revision, updated_at, updated_by, reason)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now(), $8, $9)
          ON CONFLICT (scope) DO UPDATE SET model_name = EXCLUDED.model_name, canary_version = EXCLUDED.canary_version, canary_weight = EXCLUDED.canary_weight,
-           mirror_rate = EXCLUDED.mirror_rate, revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at, updated_by = EXCLUDED.updated_by, reason = EXCLUDED.reason
+           mirror_rate = EXCLUDED.mirror_rate, model_kind = EXCLUDED.model_kind, revision = EXCLUDED.revision, updated_at = EXCLUDED.updated_at,
+           updated_by = EXCLUDED.updated_by, reason = EXCLUDED.reason
          RETURNING *`,
-        [this.scope, c.modelName, c.canaryVersion, c.canaryWeight, c.mirrorRate, stored + 1, c.actor, c.reason],
+        [this.scope, c.modelName, c.canaryVersion, c.canaryWeight, c.mirrorRate, c.modelKind, stored + 1, c.actor, c.reason],
       );
       await client.query(
-        `INSERT INTO gateway_routing_history (scope, model_name, canary_version, canary_weight, mirror_rate, revision, updated_at, updated_by, reason)
-         SELECT scope, model_name, canary_version, canary_weight, mirror_rate, revision, updated_at, updated_by, reason FROM gateway_routing WHERE scope = $1`,
+        `INSERT INTO gateway_routing_history (scope, model_name, canary_version, canary_weight, mirror_rate, model_kind, revision, updated_at, updated_by, reason)
+         SELECT scope, model_name, canary_version, canary_weight, mirror_rate, model_kind, revision, updated_at, updated_by, reason FROM gateway_routing WHERE scope = $1`,
         [this.scope],
       );
       await client.query('COMMIT');

@@ -2,7 +2,7 @@
 // (stored in Postgres; every gateway polls it) and read the per-variant analysis counters, summed
 // over every gateway of the stack.
 import * as grpc from '@grpc/grpc-js';
-import { GatewayAdminClient, type CanaryAnalysis, type Routing } from '@ranksafe/proto';
+import { GatewayAdminClient, ModelKind, type CanaryAnalysis, type Routing } from '@ranksafe/proto';
 import { adminMetadata, unaryCall } from '@ranksafe/serving-kit';
 
 export interface RoutingSummary {
@@ -41,7 +41,16 @@ export interface AnalysisSummary {
 export interface GatewayControl {
   setRouting(
     address: string,
-    r: { model: string; canaryVersion: string; weight: number; mirrorRate: number; reason: string; resetAnalysis: boolean },
+    r: {
+      model: string;
+      canaryVersion: string;
+      weight: number;
+      mirrorRate: number;
+      reason: string;
+      resetAnalysis: boolean;
+      /** Set: the split is of Recommend's sequential path (its mirror rate must be 0). */
+      modelKind?: 'sequential-recommender';
+    },
   ): Promise<RoutingSummary>;
   getRouting(address: string): Promise<RoutingSummary>;
   analysis(address: string, epoch?: string): Promise<CanaryAnalysis>;
@@ -80,6 +89,7 @@ export function grpcGatewayControl(o: { token?: string }): GatewayControl {
               mirrorRate: r.mirrorRate,
               reason: r.reason,
               resetAnalysis: r.resetAnalysis,
+              modelKind: r.modelKind === 'sequential-recommender' ? ModelKind.MODEL_KIND_SEQUENTIAL_RECOMMENDER : ModelKind.MODEL_KIND_UNSPECIFIED,
             },
             { metadata: md(), deadlineMs: 5000 },
           ),

@@ -30,7 +30,7 @@ export interface RolloutPlan {
   candidateSha256: string;
   replicas: ReplicaRef[];
   gateways: string[];
-  /** Set for a sequential recommender (the gateway has no canary split for it: promoted on its quality gate); unset for a search model or an index. */
+  /** Set for a sequential recommender (its canary split is of Recommend's sequential path); unset for a search model or an index. */
   modelKind?: 'sequential-recommender';
 }
 
@@ -155,6 +155,7 @@ export function createRolloutActivities(deps: {
       weight: number;
       mirrorRate: number;
       reason: string;
+      modelKind?: 'sequential-recommender';
     }): Promise<RoutingSummary> {
       const [first] = input.gateways;
       if (!first) throw fail('NoGateway', 'no gateway to set the routing on');
@@ -165,6 +166,7 @@ export function createRolloutActivities(deps: {
         mirrorRate: input.mirrorRate,
         reason: input.reason,
         resetAnalysis: false,
+        ...(input.modelKind ? { modelKind: input.modelKind } : {}),
       });
     },
 

@@ -46,6 +46,9 @@ describe('resolveDrillSpec', () => {
     expect(gpu.fault).toMatchObject({ kind: 'gpu-lost', ttlMs: 300_000 });
     expect(gpu.expect).toMatchObject({ recovery: 'none', mttdTargetMs: 15_000, rtoTargetMs: 30_000, maxFailedShare: 0 });
     expect(CATALOG['gpu-unavailable'].description).toContain('SIMULATED');
+    const rec = resolveDrillSpec({ scenario: 'bad-recommender-rollout' });
+    expect(rec.fault).toMatchObject({ kind: 'bad-rollout', rollout: { model: 'seqrec-demo', version: '', strategy: { qualityGate: { skip: false } } } });
+    expect(rec.expect).toMatchObject({ recovery: 'rollback', maxFailedShare: 0 });
   });
 
   it('every scenario of the catalog resolves, under its own name', () => {

@@ -128,6 +128,22 @@ export const CATALOG: Record<ScenarioName, Scenario> = {
       abort: { timeLimitMs: 150_000 },
     },
   },
+  'bad-recommender-rollout': {
+    name: 'bad-recommender-rollout',
+    title: 'Bad sequential-recommender rollout',
+    description:
+      "a ModelRollout of the sequential recommender's known-bad candidate (seqrec-demo's untrained twin, alias known-bad, which npm start publishes) through the quality gate: the gate's next-item NDCG@10 over held-out histories must refuse it before it answers a single Recommend (a recommender's canary judges errors and latency only: its answers have no mirror to compare), and the rollout rolls back: MTTD = rollout start → refused, RTO = → rolled back (alias and every replica's default on production); clients see no error.",
+    defaults: {
+      target: { tier: 'ranking-service', select: 'all' },
+      fault: {
+        kind: 'bad-rollout',
+        rollout: { model: 'seqrec-demo', version: '', strategy: { qualityGate: { skip: false }, snapshot: false } },
+      },
+      steadyState: { maxDegradedShare: 0.05 },
+      expect: { recovery: 'rollback', mttdTargetMs: 20_000, rtoTargetMs: 30_000, maxFailedShare: 0 },
+      abort: { timeLimitMs: 120_000 },
+    },
+  },
   'corrupted-artifact': {
     name: 'corrupted-artifact',
     title: 'Corrupted model artifact',

@@ -14,6 +14,7 @@ export const SCENARIO_NAMES = [
   'temporal-restart',
   'backup-restore',
   'bad-model-rollout',
+  'bad-recommender-rollout',
   'corrupted-artifact',
   'registry-db-unavailable',
   'gpu-unavailable',

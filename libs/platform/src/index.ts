@@ -13,3 +13,4 @@ export * from './local-replica';
 export * from './platform-service';
 export * from './platform-client';
 export * from './tcp-proxy';
+export * from './seqrec-light';

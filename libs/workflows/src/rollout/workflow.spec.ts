@@ -260,7 +260,7 @@ describe('modelRolloutWorkflow', () => {
     expect(r.memo).toMatch(/v2 is production on 2 replicas \(was v1\); ndcg@10 0.95 vs 0.96/);
   });
 
-  it('promotes a sequential recommender on its quality gate: loaded beside production everywhere, no canary split, routing untouched', async () => {
+  it('canaries a sequential recommender on a split of the sequential path (no mirror) after its quality gate, and promotes it', async () => {
     const w = world();
     const gateOf = (candidate: number) => async () => ({
       metric: 'next-item ndcg@10',
@@ -268,29 +268,41 @@ describe('modelRolloutWorkflow', () => {
       candidate: { version: 'v2', sha256: 'c', ndcg: candidate, queries: 2000, loadMs: 1, evalMs: 1 },
       production: { version: 'v1', sha256: 'p', ndcg: 0.42, queries: 2000, loadMs: 1, evalMs: 1 },
     });
+    const splits: Array<{ kind?: string; mirrorRate: number }> = [];
     const recommender = (acts: Partial<Activities>): Partial<Activities> => ({
       ...acts,
       planRollout: async (i) => ({ ...(await acts.planRollout!(i)), modelKind: 'sequential-recommender' }),
+      setCanaryRouting: async (i) => (splits.push({ kind: i.modelKind, mirrorRate: i.mirrorRate }), acts.setCanaryRouting!(i)),
     });
     const r = await run(recommender(fakes(w, { evaluateQuality: gateOf(0.44) })), input({ model: 'seqrec-demo' }), {
-      history: 'rollout-recommender-gate-only',
+      history: 'rollout-recommender-canary',
     });
     expect(r.error).toBeUndefined();
-    expect(r.result).toMatchObject({ outcome: 'succeeded', analyses: [] });
+    expect(r.result).toMatchObject({ outcome: 'succeeded' });
     expect(r.result!.quality).toMatchObject({ metric: 'next-item ndcg@10', candidate: 0.44, production: 0.42, queries: 2000, passed: true });
+    expect(r.result!.analyses.map((a) => [a.weight, a.outcome])).toEqual([
+      [0.1, 'passed'],
+      [0.5, 'passed'],
+      [1, 'passed'],
+    ]);
+    // No mirror: the analysis judges errors and latency only.
+    expect(r.result!.analyses[0]!.measurements[0]!.metrics.map((m) => m.metric)).toEqual(['error-rate', 'p99']);
     expect(w.calls).toEqual([
       'snapshot',
       'load:r1:1:v2',
       'load:r2:1:v2',
+      'route:v2:0.1',
+      'route:v2:0.5',
+      'route:v2:1',
       'alias:production:v2',
       'alias:previous:v1',
       'default:r1:1:v2',
       'default:r2:1:v2',
+      'route:-:0',
       'unload:r1:1:v1',
       'unload:r2:1:v1',
     ]);
-    expect(w.calls.filter((c) => c.startsWith('route:'))).toEqual([]);
-    expect(w.steps.some((s) => s.step === 'canary' && s.state === 'skipped')).toBe(true);
+    expect(splits).toEqual(Array(4).fill({ kind: 'sequential-recommender', mirrorRate: 0 }));
     expect(r.memo).toMatch(/next-item ndcg@10 0.44 vs 0.42/);
 
     const w2 = world();
@@ -300,6 +312,16 @@ describe('modelRolloutWorkflow', () => {
       reason: expect.stringMatching(/next-item ndcg@10 0.1 < production 0.42 − 0.02 over 2000 held-out histories/),
     });
     expect(w2.calls).toEqual([]);
+
+    // A recommender whose canary fails on the sequential path is rolled back: its split off, candidate unloaded.
+    const w3 = world();
+    const failing = await run(
+      recommender(fakes(w3, { evaluateQuality: gateOf(0.44), readCanaryAnalysis: async () => summary(w3, { canaryErrors: 40 }) })),
+      input({ model: 'seqrec-demo' }),
+    );
+    expect(failing.result).toMatchObject({ outcome: 'rolled-back', reason: expect.stringMatching(/error-rate failed 2× at 10%/) });
+    expect(w3.calls.slice(-3)).toEqual(['route:-:0', 'unload:r2:1:v2', 'unload:r1:1:v2']);
+    expect(w3.aliases).toEqual({ production: 'v1', previous: 'v0' });
   });
 
   it('a candidate failing the quality gate is rolled back before it touches anything', async () => {

@@ -76,6 +76,11 @@ const gate = proxyActivities<Pick<Activities, 'evaluateQuality'>>({
 const RECOVERY_WAIT_MS = 5 * 60_000;
 /** Patch (patching API): a sequential recommender is promoted on its quality gate, without a canary split. */
 export const RECOMMENDER_GATE_ONLY = 'recommender-gate-only';
+/**
+ * Patch: a sequential recommender is canaried like a search model, on a split of Recommend's
+ * sequential path (Routing.model_kind), without a mirror. Runs that took the gate-only branch replay it.
+ */
+export const RECOMMENDER_CANARY = 'recommender-canary';
 
 /** The rollout ends by rolling back (a verdict, not an error): analysis or gate failed, abort, alias conflict. */
 class RollBack extends Error {
@@ -230,9 +235,10 @@ export class Rollout {
       }
       await this.checkpoint();
 
-      if (cfg.kind === 'RANKING_MODEL' && plan.modelKind === 'sequential-recommender' && patched(RECOMMENDER_GATE_ONLY)) {
-        // The gateway splits Search traffic by ranking version, not Recommend's sequential path yet: a
-        // recommender is loaded beside production everywhere and promoted on its quality gate alone.
+      const recommender = cfg.kind === 'RANKING_MODEL' && plan.modelKind === 'sequential-recommender';
+      if (recommender && !patched(RECOMMENDER_CANARY) && patched(RECOMMENDER_GATE_ONLY)) {
+        // Before the gateway split Recommend's sequential path: loaded beside production everywhere
+        // and promoted on the quality gate alone (kept for runs started then).
         await this.loadCandidates(plan);
         await this.op.note('canary', 'skipped', { reason: 'no canary split for the sequential recommender yet: promoted on its quality gate' });
         await this.promoteRanking(plan, { routing: false });
@@ -301,6 +307,16 @@ export class Rollout {
     }
   }
 
+  /** The split's kind for the gateways: a sequential recommender's is of Recommend's sequential path. */
+  private splitKind(plan: RolloutPlan): { modelKind?: 'sequential-recommender' } {
+    return plan.modelKind ? { modelKind: plan.modelKind } : {};
+  }
+
+  /** A step's mirror rate: none at 100%, and none for a sequential recommender (its answers are not mirrored). */
+  private mirrorRate(plan: RolloutPlan, weight: number): number {
+    return weight >= 1 || plan.modelKind === 'sequential-recommender' ? 0 : this.cfg.strategy.mirrorRate;
+  }
+
   private async rankingCanary(plan: RolloutPlan): Promise<void> {
     const { cfg, status } = this;
     const t = cfg.strategy.analysis;
@@ -313,6 +329,7 @@ export class Rollout {
         weight: 0,
         mirrorRate: 0,
         reason: `rollback of ${cfg.version}`,
+        ...this.splitKind(plan),
       });
       status.weight = 0;
     });
@@ -336,15 +353,16 @@ export class Rollout {
           model: cfg.model,
           canaryVersion: cfg.version,
           weight: s.weight,
-          mirrorRate: s.weight >= 1 ? 0 : cfg.strategy.mirrorRate,
+          mirrorRate: this.mirrorRate(plan, s.weight),
           reason: `rollout ${cfg.version} step ${i + 1}/${cfg.steps.length}`,
+          ...this.splitKind(plan),
         }),
       );
       status.weight = s.weight;
       this.op.summarize(`${cfg.model}: ${cfg.version} answers ${pct(s.weight)} (step ${i + 1}/${cfg.steps.length}), analysing`);
       await this.wait(t.warmupMs);
       const epochs = await quick.resetCanaryAnalysis({ gateways: plan.gateways });
-      const mirrorRate = s.weight >= 1 ? 0 : cfg.strategy.mirrorRate;
+      const mirrorRate = this.mirrorRate(plan, s.weight);
       const required = requiredMetrics('RANKING_MODEL', { weight: s.weight, mirrorRate, hasBaseline: this.baselineP99Ms !== undefined });
       await this.analyse(analysis, s.analysisMs ?? t.windowMs, required, async () => {
         const a = await quick.readCanaryAnalysis({ gateways: plan.gateways, epochs, canaryVersion: cfg.version });
@@ -493,7 +511,15 @@ export class Rollout {
     // The candidate is every replica's default now: no canary split left.
     if (o.routing)
       await this.step('routing: candidate is production', () =>
-        quick.setCanaryRouting({ gateways: plan.gateways, model: cfg.model, canaryVersion: '', weight: 0, mirrorRate: 0, reason: `${cfg.version} promoted` }),
+        quick.setCanaryRouting({
+          gateways: plan.gateways,
+          model: cfg.model,
+          canaryVersion: '',
+          weight: 0,
+          mirrorRate: 0,
+          reason: `${cfg.version} promoted`,
+          ...this.splitKind(plan),
+        }),
       );
     status.weight = 1;
   }

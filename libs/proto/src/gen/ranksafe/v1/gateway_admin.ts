@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { ModelKind, modelKindFromJSON, modelKindToJSON } from "./common";
 
 export interface Routing {
   /** Ranking model the split applies to ("" = the ranking service's primary model). */
@@ -33,6 +34,12 @@ export interface Routing {
   updatedAtUnixMs: number;
   updatedBy: string;
   reason: string;
+  /**
+   * What the split applies to: MODEL_KIND_SEQUENTIAL_RECOMMENDER = Recommend's sequential path
+   * (the ranking service's Recommend); any other kind (UNSPECIFIED as before) = the Rank calls of
+   * Search and of Recommend's profile path. One split at a time per scope.
+   */
+  modelKind: ModelKind;
 }
 
 export interface GetRoutingRequest {
@@ -51,6 +58,11 @@ export interface SetRoutingRequest {
     | undefined;
   /** Start a new analysis epoch with the new split. */
   resetAnalysis: boolean;
+  /**
+   * See Routing.model_kind. A sequential-recommender split has no mirror (mirror_rate must be 0);
+   * MODEL_KIND_CATALOG_INDEX is refused (an index canary is a retrieval replica, not a split).
+   */
+  modelKind: ModelKind;
 }
 
 export interface GetCanaryAnalysisRequest {
@@ -110,6 +122,7 @@ function createBaseRouting(): Routing {
     updatedAtUnixMs: 0,
     updatedBy: "",
     reason: "",
+    modelKind: 0,
   };
 }
 
@@ -138,6 +151,9 @@ export const Routing: MessageFns<Routing> = {
     }
     if (message.reason !== "") {
       writer.uint32(66).string(message.reason);
+    }
+    if (message.modelKind !== 0) {
+      writer.uint32(72).int32(message.modelKind);
     }
     return writer;
   },
@@ -219,6 +235,14 @@ export const Routing: MessageFns<Routing> = {
             message.reason = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.modelKind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -265,6 +289,11 @@ export const Routing: MessageFns<Routing> = {
         ? globalThis.String(object.updated_by)
         : "",
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      modelKind: isSet(object.modelKind)
+        ? modelKindFromJSON(object.modelKind)
+        : isSet(object.model_kind)
+        ? modelKindFromJSON(object.model_kind)
+        : 0,
     };
   },
 
@@ -294,6 +323,9 @@ export const Routing: MessageFns<Routing> = {
     if (message.reason !== "") {
       obj.reason = message.reason;
     }
+    if (message.modelKind !== 0) {
+      obj.modelKind = modelKindToJSON(message.modelKind);
+    }
     return obj;
   },
 
@@ -310,6 +342,7 @@ export const Routing: MessageFns<Routing> = {
     message.updatedAtUnixMs = object.updatedAtUnixMs ?? 0;
     message.updatedBy = object.updatedBy ?? "";
     message.reason = object.reason ?? "";
+    message.modelKind = object.modelKind ?? 0;
     return message;
   },
 };
@@ -375,6 +408,7 @@ function createBaseSetRoutingRequest(): SetRoutingRequest {
     reason: "",
     expectedRevision: undefined,
     resetAnalysis: false,
+    modelKind: 0,
   };
 }
 
@@ -400,6 +434,9 @@ export const SetRoutingRequest: MessageFns<SetRoutingRequest> = {
     }
     if (message.resetAnalysis !== false) {
       writer.uint32(56).bool(message.resetAnalysis);
+    }
+    if (message.modelKind !== 0) {
+      writer.uint32(64).int32(message.modelKind);
     }
     return writer;
   },
@@ -473,6 +510,14 @@ export const SetRoutingRequest: MessageFns<SetRoutingRequest> = {
             message.resetAnalysis = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.modelKind = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -518,6 +563,11 @@ export const SetRoutingRequest: MessageFns<SetRoutingRequest> = {
         : isSet(object.reset_analysis)
         ? globalThis.Boolean(object.reset_analysis)
         : false,
+      modelKind: isSet(object.modelKind)
+        ? modelKindFromJSON(object.modelKind)
+        : isSet(object.model_kind)
+        ? modelKindFromJSON(object.model_kind)
+        : 0,
     };
   },
 
@@ -544,6 +594,9 @@ export const SetRoutingRequest: MessageFns<SetRoutingRequest> = {
     if (message.resetAnalysis !== false) {
       obj.resetAnalysis = message.resetAnalysis;
     }
+    if (message.modelKind !== 0) {
+      obj.modelKind = modelKindToJSON(message.modelKind);
+    }
     return obj;
   },
 
@@ -559,6 +612,7 @@ export const SetRoutingRequest: MessageFns<SetRoutingRequest> = {
     message.reason = object.reason ?? "";
     message.expectedRevision = object.expectedRevision ?? undefined;
     message.resetAnalysis = object.resetAnalysis ?? false;
+    message.modelKind = object.modelKind ?? 0;
     return message;
   },
 };
