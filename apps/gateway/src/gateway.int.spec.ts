@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { closedLoop, openLoop } from '@ranksafe/loadgen';
 import { FaultKind, RecommendRequest, SearchClient, SearchRequest, type SearchResponse } from '@ranksafe/proto';
 import { CatalogIndex } from '@ranksafe/retrieval-core';
-import { unaryCall, type RunningService } from '@ranksafe/serving-kit';
+import { listReflectedServices, type RunningService, unaryCall } from '@ranksafe/serving-kit';
 import { eventually, testCatalogIndex } from '@ranksafe/testing';
 /* eslint-disable @nx/enforce-module-boundaries -- an integration test of the whole hot path runs the real services in-process; apps never import each other outside tests */
 import { startRankingService } from '../../ranking-service/src/app';
@@ -71,6 +71,13 @@ describe('gateway: Search and Recommend over the real services', () => {
     await gw?.svc.shutdown();
     await Promise.all(ranking.map((r) => r.shutdown()));
     await retrieval?.shutdown();
+  });
+
+  it('each server lists through reflection what it serves, and only that', async () => {
+    const base = ['grpc.health.v1.Health', 'ranksafe.v1.Admin'];
+    expect(await listReflectedServices(gw.svc.address)).toEqual([...base, 'ranksafe.v1.GatewayAdmin', 'ranksafe.v1.Search']);
+    expect(await listReflectedServices(retrieval.address)).toEqual([...base, 'ranksafe.v1.Retrieval']);
+    expect(await listReflectedServices(ranking[0]!.address)).toEqual([...base, 'ranksafe.v1.Ranking']);
   });
 
   it('answers a search with ranked products from the production model', async () => {

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { ModelKind, ModelRegistryClient, RegisterVersionRequest, type ArtifactChunk, type ModelVersion, type ModelVersionSpec } from '@ranksafe/proto';
-import { adminMetadata, unaryCall, type RunningService } from '@ranksafe/serving-kit';
+import { adminMetadata, listReflectedServices, type RunningService, unaryCall } from '@ranksafe/serving-kit';
 import { scratchDatabase } from '@ranksafe/testing';
 import { startRegistry } from './app';
 import { loadRegistryConfig } from './config';
@@ -86,6 +86,10 @@ describe('model-registry over gRPC', () => {
 
   const v1 = randomBytes(300_000);
   const v2 = randomBytes(200_000);
+
+  it('lists through reflection what it serves, and only that', async () => {
+    expect(await listReflectedServices(svc.address)).toEqual(['grpc.health.v1.Health', 'ranksafe.v1.Admin', 'ranksafe.v1.ModelRegistry']);
+  });
 
   it('registers a version by streamed upload and serves it back byte for byte', async () => {
     const mv = await register(

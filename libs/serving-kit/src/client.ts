@@ -54,6 +54,48 @@ export async function waitForServing(address: string, timeoutMs: number, service
 }
 
 /** Deadline `ms` from now, for CallOptions. */
+type ReflectionCall = grpc.ClientDuplexStream<
+  { list_services: string },
+  { list_services_response?: { service: Array<{ name: string }> }; error_response?: { error_message: string } }
+>;
+type ReflectionClientCtor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo(): ReflectionCall };
+let reflectionCtor: ReflectionClientCtor | undefined;
+
+/** The services a server lists through gRPC server reflection (grpc.reflection.v1), sorted. */
+export async function listReflectedServices(address: string, timeoutMs = 5000): Promise<string[]> {
+  if (!reflectionCtor) {
+    const def = protoLoader.loadSync('grpc/reflection/v1/reflection.proto', {
+      keepCase: true,
+      includeDirs: [require.resolve('@grpc/reflection').replace(/build[/\\]src[/\\]index\.js$/, 'build/proto')],
+    });
+    reflectionCtor = (grpc.loadPackageDefinition(def) as unknown as { grpc: { reflection: { v1: { ServerReflection: ReflectionClientCtor } } } }).grpc
+      .reflection.v1.ServerReflection;
+  }
+  const client = new reflectionCtor(address, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<string[]>((resolve, reject) => {
+      const call = client.ServerReflectionInfo();
+      const timer = setTimeout(() => {
+        call.cancel();
+        reject(new Error(`${address}: no reflection answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      call.on('data', (res) => {
+        clearTimeout(timer);
+        if (res.error_response) reject(new Error(`${address}: reflection error: ${res.error_response.error_message}`));
+        else resolve((res.list_services_response?.service ?? []).map((x) => x.name).sort());
+        call.end();
+      });
+      call.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
+      call.write({ list_services: '' });
+    });
+  } finally {
+    client.close();
+  }
+}
+
 export const deadlineIn = (ms: number): grpc.Deadline => Date.now() + ms;
 
 /** A generated client's unary method (callback style). */

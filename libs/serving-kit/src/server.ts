@@ -160,7 +160,8 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     includeDirs: [PROTO_ROOT],
     keepCase: true,
   });
-  new ReflectionService(reflectionPkg).addToServer(server);
+  // Reflection lists what this server serves (its services, Admin, health), not every service of the protos.
+  new ReflectionService(reflectionPkg, { services: [...registrations.map((r) => r.name), 'grpc.health.v1.Health'] }).addToServer(server);
 
   // grpc-js logs its own line for a failed bind; ours below says what to do, so mute it meanwhile.
   grpc.setLogVerbosity(grpc.logVerbosity.NONE);
