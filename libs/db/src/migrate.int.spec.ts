@@ -24,6 +24,7 @@ describe('migrations on a scratch database', () => {
       '0004_gateway_routing',
       '0005_operations',
       '0006_drills',
+      '0007_gateway_routing_kind',
     ]);
     expect((await migrateUp(db.url)).applied).toEqual([]);
     pool = createPool(db.url);
@@ -35,6 +36,7 @@ describe('migrations on a scratch database', () => {
       '0004_gateway_routing',
       '0005_operations',
       '0006_drills',
+      '0007_gateway_routing_kind',
     ]);
   });
 

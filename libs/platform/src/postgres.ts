@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureDatabase, probeDatabase, redactUrl, tcpOpen, withDatabase } from '@ranksafe/db';
 import { startupError } from '@ranksafe/serving-kit';
@@ -11,6 +12,18 @@ export interface ResolvedPostgres {
 }
 
 const LOCAL_ADMIN_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/** The child's own error line from its log (the last `error:` line, else its last line). */
+export function errorLine(logFile: string): string {
+  let lines: string[] = [];
+  try {
+    lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
+  } catch {
+    return 'no log';
+  }
+  const err = [...lines].reverse().find((l) => /^error:|\b(FATAL|PANIC|ERROR):/.test(l));
+  return (err ?? lines.at(-1) ?? 'empty log').trim().replace(/^error:\s*(embedded postgres failed:\s*)?/, '');
+}
 
 async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
@@ -48,7 +61,7 @@ export async function resolvePostgres(cfg: StackEnv, platform: LocalProcessPlatf
   if (await tcpOpen('127.0.0.1', port)) {
     throw startupError(`port ${port} for the embedded Postgres is in use; stop that process or set EMBEDDED_PG_PORT`);
   }
-  await platform.start({
+  const started = await platform.start({
     name: 'postgres',
     component: 'postgres',
     command: process.execPath,
@@ -56,9 +69,18 @@ export async function resolvePostgres(cfg: StackEnv, platform: LocalProcessPlatf
     env: { EMBEDDED_PG_DIR: path.join(dataDir, 'postgres'), EMBEDDED_PG_PORT: String(port) },
     cwd: WORKSPACE_ROOT,
   });
-  const up = await waitFor(async () => !(await probeDatabase(adminUrl, 1000)), 60_000);
+  const log = started.logFile ?? '';
+  // Up when it answers; failed as soon as the process is gone (its own error line, not a timeout).
+  let gone = false;
+  const up = await waitFor(async () => {
+    const p = platform.get('postgres');
+    gone = !p || p.state !== 'running' || p.restarts > started.restarts;
+    return gone || !(await probeDatabase(adminUrl, 1000));
+  }, 60_000);
+  if (gone) throw startupError(`the embedded Postgres failed: ${errorLine(log)} (log: ${log})`);
   if (!up) {
-    throw startupError(`the embedded Postgres did not come up on port ${port} within 60 s; see ${path.join(dataDir, 'logs', 'postgres.log')}`);
+    await platform.stop('postgres').catch(() => undefined);
+    throw startupError(`the embedded Postgres did not answer on port ${port} within 60 s (last line: ${errorLine(log)}; log: ${log})`);
   }
   await ensureDatabase(adminUrl, database);
   return { url: withDatabase(adminUrl, database), mode: 'embedded' };

@@ -53,11 +53,11 @@ export async function waitForServing(address: string, timeoutMs: number, service
   return false;
 }
 
-/** Deadline `ms` from now, for CallOptions. */
-type ReflectionCall = grpc.ClientDuplexStream<
-  { list_services: string },
-  { list_services_response?: { service: Array<{ name: string }> }; error_response?: { error_message: string } }
->;
+interface ReflectionAnswer {
+  list_services_response?: { service: Array<{ name: string }> };
+  error_response?: { error_message: string };
+}
+type ReflectionCall = grpc.ClientDuplexStream<{ list_services: string }, ReflectionAnswer>;
 type ReflectionClientCtor = new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & { ServerReflectionInfo(): ReflectionCall };
 let reflectionCtor: ReflectionClientCtor | undefined;
 
@@ -79,13 +79,13 @@ export async function listReflectedServices(address: string, timeoutMs = 5000): 
         call.cancel();
         reject(new Error(`${address}: no reflection answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      call.on('data', (res) => {
+      call.on('data', (res: ReflectionAnswer) => {
         clearTimeout(timer);
         if (res.error_response) reject(new Error(`${address}: reflection error: ${res.error_response.error_message}`));
         else resolve((res.list_services_response?.service ?? []).map((x) => x.name).sort());
         call.end();
       });
-      call.on('error', (e) => {
+      call.on('error', (e: Error) => {
         clearTimeout(timer);
         reject(e);
       });
@@ -96,6 +96,7 @@ export async function listReflectedServices(address: string, timeoutMs = 5000): 
   }
 }
 
+/** Deadline `ms` from now, for CallOptions. */
 export const deadlineIn = (ms: number): grpc.Deadline => Date.now() + ms;
 
 /** A generated client's unary method (callback style). */
