@@ -71,7 +71,7 @@ export async function startGateway(cfg: GatewayConfig, opts: { handleSignals?: b
     metrics,
     handleSignals: opts.handleSignals,
     services: [
-      { definition: SearchService, name: 'ranksafe.v1.Search', implementation },
+      { definition: SearchService, name: 'ranksafe.v1.Search', implementation, admittedMethods: ['search', 'recommend'] },
       {
         definition: GatewayAdminService,
         name: 'ranksafe.v1.GatewayAdmin',

@@ -13,6 +13,8 @@ const targets = z
 
 export const gatewayEnvSchema = serviceEnvSchema.extend({
   GRPC_PORT: serviceEnvSchema.shape.GRPC_PORT.default(50051),
+  /** A call slower than this shrinks the admission limit (serving-kit ADMISSION_*). */
+  ADMISSION_TARGET_MS: serviceEnvSchema.shape.ADMISSION_TARGET_MS.default(300),
   /** Comma-separated host:port of the retrieval-service replicas. */
   RETRIEVAL_TARGETS: targets.default(['127.0.0.1:50061', '127.0.0.1:50062']),
   /** Comma-separated host:port of the ranking-service replicas. */

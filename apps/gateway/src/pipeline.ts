@@ -18,7 +18,7 @@ import {
   type SearchResponse,
   type WeightedItem,
 } from '@ranksafe/proto';
-import { GrpcError, invalidArgument, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
+import { GrpcError, invalidArgument, resourceExhausted, unavailable, type CallContext, type Logger, type ReplicaPool } from '@ranksafe/serving-kit';
 import { CanaryAnalyzer, pickVariant, shouldMirror, type AnalysisVariant, type Variant } from './canary';
 import type { GatewayConfig } from './config';
 import { analysedPath, PRODUCTION_ONLY, routingFor, type RoutingTable } from './routing';
@@ -101,7 +101,7 @@ function degradedReason(e: unknown): DegradedReason {
   }
 }
 
-/** Re-raise a downstream error to our caller: bad input keeps its status and field; the rest is UNAVAILABLE. */
+/** Re-raise a downstream error to our caller: bad input keeps its status and field, overload is RESOURCE_EXHAUSTED; the rest is UNAVAILABLE. */
 function fromRetrieval(e: unknown, renameField?: Record<string, string>): never {
   const err = e as Partial<ServiceError>;
   if (err.code === status.INVALID_ARGUMENT || err.code === status.NOT_FOUND) {
@@ -113,6 +113,8 @@ function fromRetrieval(e: unknown, renameField?: Record<string, string>): never 
     throw new GrpcError(err.code, err.details ?? 'error');
   }
   if (err.code === status.DEADLINE_EXCEEDED) throw new GrpcError(status.DEADLINE_EXCEEDED, `retrieval did not answer within its budget: ${err.details}`);
+  // Every retrieval replica shed it: the caller is told to back off, as the gateway's own admission would.
+  if (err.code === status.RESOURCE_EXHAUSTED) throw resourceExhausted(`retrieval is overloaded: ${err.details}`);
   throw unavailable(`retrieval is unavailable: ${err.details ?? (e as Error).message}`);
 }
 

@@ -20,6 +20,7 @@ export async function startRankingService(cfg: RankingConfig, opts: { handleSign
         name: 'ranksafe.v1.Ranking',
         implementation: models.implementation(),
         adminMethods: ['loadModel', 'setDefault', 'unloadModel'],
+        admittedMethods: ['rank', 'embed', 'recommend'],
       },
     ],
     onShutdown: () => models.closeAll(),

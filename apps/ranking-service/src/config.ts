@@ -5,6 +5,8 @@ import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
 export const rankingEnvSchema = serviceEnvSchema.extend({
   GRPC_PORT: serviceEnvSchema.shape.GRPC_PORT.default(50071),
+  /** A call slower than this shrinks the admission limit (serving-kit ADMISSION_*). */
+  ADMISSION_TARGET_MS: serviceEnvSchema.shape.ADMISSION_TARGET_MS.default(200),
   /** Model directory (manifest.json + artifacts) loaded at start. */
   RANKING_MODEL_DIR: z.string().default(path.join(WORKSPACE_ROOT, 'models', 'minilm-l6-v2')),
   /** Which artifact of the manifest: fp32 or int8. */
@@ -12,6 +14,13 @@ export const rankingEnvSchema = serviceEnvSchema.extend({
   RANKING_EXECUTION_PROVIDER: z.enum(['cpu', 'cuda']).default('cpu'),
   /** With cuda asked for but missing: fail at start (default) or fall back to cpu with a warning. */
   RANKING_CUDA_FALLBACK: z.enum(['fail', 'cpu']).default('fail'),
+  /**
+   * CPU priority (nice, 0..19) the process gives itself at start, before any onnxruntime thread:
+   * where ranking shares cores with retrieval and the gateway (the embedded stack), the cheap
+   * latency-critical stages win the CPU under overload and ranking, which degrades gracefully, yields.
+   * 0 = as started.
+   */
+  RANKING_NICE: z.coerce.number().int().min(0).max(19).default(5),
   /** onnxruntime intra-op threads; 0 = its default (all cores). */
   RANKING_INTRA_OP_THREADS: z.coerce.number().int().min(0).max(256).default(0),
   /** Most texts the dynamic batcher merges into one batch. */

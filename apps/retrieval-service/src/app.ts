@@ -16,7 +16,15 @@ export async function startRetrievalService(
     env: cfg,
     logger,
     handleSignals: opts.handleSignals,
-    services: [{ definition: RetrievalService, name: 'ranksafe.v1.Retrieval', implementation: state.implementation(), adminMethods: ['loadIndex'] }],
+    services: [
+      {
+        definition: RetrievalService,
+        name: 'ranksafe.v1.Retrieval',
+        implementation: state.implementation(),
+        adminMethods: ['loadIndex'],
+        admittedMethods: ['retrieve', 'getProducts', 'getUserHistory'],
+      },
+    ],
     onShutdown: () => state.close(),
   });
   setReady = (r) => svc.setReady(r);

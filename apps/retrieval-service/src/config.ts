@@ -5,6 +5,8 @@ import { loadConfig, serviceEnvSchema } from '@ranksafe/serving-kit';
 
 export const retrievalEnvSchema = serviceEnvSchema.extend({
   GRPC_PORT: serviceEnvSchema.shape.GRPC_PORT.default(50061),
+  /** A call slower than this shrinks the admission limit (serving-kit ADMISSION_*). */
+  ADMISSION_TARGET_MS: serviceEnvSchema.shape.ADMISSION_TARGET_MS.default(100),
   /** A catalog index directory (manifest.json inside), or a root whose CURRENT file names one. */
   RETRIEVAL_INDEX: z.string().default(path.join(WORKSPACE_ROOT, '.data', 'indexes', 'demo')),
   /** Model that embeds queries for dense retrieval: must be the model that embedded the catalog. */

@@ -30,6 +30,19 @@ export const serviceEnvSchema = z.object({
   SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
   /** Replica name shown in logs, metrics and Admin.Describe. */
   INSTANCE_ID: z.string().min(1).optional(),
+  /**
+   * Admission control of the data-plane methods (see admission.ts): `on` sheds what the adaptive
+   * concurrency limit cannot serve soon with RESOURCE_EXHAUSTED at once; `off` admits everything.
+   */
+  ADMISSION: z.enum(['on', 'off']).default('on'),
+  /** The concurrency limit's start and bounds. */
+  ADMISSION_INITIAL_LIMIT: z.coerce.number().int().min(1).default(8),
+  ADMISSION_MIN_LIMIT: z.coerce.number().int().min(1).default(2),
+  ADMISSION_MAX_LIMIT: z.coerce.number().int().min(1).default(256),
+  /** A call slower than this (ms) shrinks the limit; each service sets its own default. */
+  ADMISSION_TARGET_MS: z.coerce.number().int().min(1).default(250),
+  /** The longest predicted queue wait (ms) a call may queue for; past it, it is shed at once. */
+  ADMISSION_MAX_QUEUE_MS: z.coerce.number().int().min(0).default(50),
 });
 export type ServiceEnv = z.infer<typeof serviceEnvSchema>;
 

@@ -9,3 +9,4 @@ export * from './client';
 export * from './server';
 export * from './supervision';
 export * from './balancer';
+export * from './admission';

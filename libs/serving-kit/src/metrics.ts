@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AdaptiveLimiter } from './admission';
 
 /** Prometheus metrics of one process. Each service adds its own on top of the RPC metrics. */
 export class ServiceMetrics {
@@ -8,6 +9,7 @@ export class ServiceMetrics {
   readonly rpcSeconds: Histogram<'method'>;
   readonly inflight: Gauge<'method'>;
   readonly faultsInjected: Counter<'kind'>;
+  readonly admissionShed: Counter<'method' | 'reason'>;
 
   constructor(service: string, instance?: string) {
     this.registry.setDefaultLabels({ service, ...(instance ? { instance } : {}) });
@@ -31,11 +33,34 @@ export class ServiceMetrics {
       labelNames: ['method'],
       registers: [this.registry],
     });
+    this.admissionShed = new Counter({
+      name: 'ranksafe_admission_shed_total',
+      help: 'Calls refused by admission control (RESOURCE_EXHAUSTED at once), by method and reason (queue_full: over the limit and its short queue; deadline: could not finish in time)',
+      labelNames: ['method', 'reason'],
+      registers: [this.registry],
+    });
     this.faultsInjected = new Counter({
       name: 'ranksafe_faults_applied_total',
       help: 'Calls affected by an injected fault',
       labelNames: ['kind'],
       registers: [this.registry],
+    });
+  }
+
+  /** Export the admission limiter's state: its limit, calls in flight and queued, recent latency. */
+  watchAdmission(limiter: AdaptiveLimiter): void {
+    new Gauge({
+      name: 'ranksafe_admission',
+      help: 'Admission control of the data-plane methods: the adaptive concurrency limit, calls in flight and queued, and the recent latency (ms) waits are predicted with',
+      labelNames: ['stat'],
+      registers: [this.registry],
+      collect() {
+        const s = limiter.stats();
+        this.set({ stat: 'limit' }, s.limit);
+        this.set({ stat: 'in_flight' }, s.inFlight);
+        this.set({ stat: 'queued' }, s.queued);
+        this.set({ stat: 'latency_ms' }, s.latencyMs);
+      },
     });
   }
 }

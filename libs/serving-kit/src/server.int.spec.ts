@@ -22,7 +22,7 @@ function retrievalImpl(onRetrieve: (req: RetrieveRequest) => Promise<RetrieveRes
   };
 }
 
-async function start(env: Record<string, string> = {}, onRetrieve?: (req: RetrieveRequest) => Promise<RetrieveResponse>) {
+async function start(env: Record<string, string> = {}, onRetrieve?: (req: RetrieveRequest) => Promise<RetrieveResponse>, admittedMethods: string[] = []) {
   const cfg = loadConfig('test', serviceEnvSchema, {
     GRPC_PORT: '0',
     METRICS_PORT: '0',
@@ -48,6 +48,7 @@ async function start(env: Record<string, string> = {}, onRetrieve?: (req: Retrie
             }),
         ),
         adminMethods: ['loadIndex'],
+        admittedMethods,
       },
     ],
   });
@@ -218,5 +219,78 @@ describe('graceful shutdown', () => {
     const after = await unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'x' }), { deadlineMs: 2000 }).catch((e) => e);
     expect(after.code).toBe(grpc.status.UNAVAILABLE);
     client.close();
+  });
+});
+
+describe('admission control', () => {
+  it('sheds a burst past its limit with RESOURCE_EXHAUSTED at once, serves the rest, and keeps serving', async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const svc = await start(
+      { ADMISSION_INITIAL_LIMIT: '2', ADMISSION_MIN_LIMIT: '2', ADMISSION_MAX_LIMIT: '2', ADMISSION_TARGET_MS: '1000', ADMISSION_MAX_QUEUE_MS: '60' },
+      async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise((r) => setTimeout(r, 50));
+        running--;
+        return { candidates: [], indexVersion: 'v1' };
+      },
+      ['retrieve'],
+    );
+    svc.setReady(true);
+    const client = new RetrievalClient(svc.address, insecure);
+    try {
+      const outcomes = await Promise.all(
+        Array.from({ length: 40 }, async () => {
+          const t0 = performance.now();
+          const r = await unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'q' }), { deadlineMs: 10_000 }).then(
+            () => 'OK',
+            (e: grpc.ServiceError) => grpc.status[e.code]!,
+          );
+          return { r, ms: performance.now() - t0 };
+        }),
+      );
+      const ok = outcomes.filter((o) => o.r === 'OK');
+      const shed = outcomes.filter((o) => o.r === 'RESOURCE_EXHAUSTED');
+      expect(ok.length + shed.length).toBe(40); // nothing else: no timeout, no crash
+      expect(maxRunning).toBeLessThanOrEqual(2);
+      expect(ok.length).toBeGreaterThanOrEqual(2);
+      expect(shed.length).toBeGreaterThan(20);
+      // Shed at once, not after waiting for a slot (the served ones took 50 ms each, two at a time).
+      expect(Math.min(...shed.map((o) => o.ms))).toBeLessThan(Math.max(...ok.map((o) => o.ms)));
+      const err = await Promise.all(
+        [1, 2, 3, 4, 5, 6, 7, 8].map(() => unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'q' })).catch((e) => e)),
+      );
+      const one = err.find((e) => e instanceof Error) as grpc.ServiceError;
+      expect(one.details).toMatch(/^overloaded: \d+ in flight at a limit of 2.*retry with backoff/);
+      expect(await svc.metrics.registry.metrics()).toMatch(/ranksafe_admission_shed_total\{[^}]*reason="queue_full"[^}]*\} \d+/);
+      expect(svc.admission!.stats()).toMatchObject({ limit: 2, inFlight: 0, queued: 0 });
+      await expect(unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'after' }))).resolves.toMatchObject({ indexVersion: 'v1' });
+    } finally {
+      client.close();
+      await svc.shutdown();
+    }
+  });
+
+  it('refuses at once a call whose deadline leaves too little for the work', async () => {
+    const svc = await start(
+      {},
+      async () => {
+        await new Promise((r) => setTimeout(r, 100));
+        return { candidates: [], indexVersion: 'v1' };
+      },
+      ['retrieve'],
+    );
+    svc.setReady(true);
+    const client = new RetrievalClient(svc.address, insecure);
+    try {
+      // A call takes ~100 ms (learnt from the first): 50 ms of deadline cannot be enough.
+      await unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'q' }));
+      const e = await unaryCall(client.retrieve.bind(client), RetrieveRequest.fromPartial({ query: 'q' }), { deadlineMs: 50 }).catch((x) => x);
+      expect([e.code, e.details]).toEqual([grpc.status.RESOURCE_EXHAUSTED, expect.stringMatching(/^cannot finish within the deadline/)]);
+    } finally {
+      client.close();
+      await svc.shutdown();
+    }
   });
 });

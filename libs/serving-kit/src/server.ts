@@ -3,9 +3,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import { AdminService, HealthOverride, PROTO_FILES, PROTO_ROOT, type AdminServer } from '@ranksafe/proto';
+import { AdaptiveLimiter, ShedError, type Outcome } from './admission';
 import { checkAdminToken } from './auth';
 import { startupError, type ServiceEnv } from './config';
-import { deadlineExceeded, invalidArgument, toServiceError } from './errors';
+import { deadlineExceeded, invalidArgument, resourceExhausted, toServiceError } from './errors';
 import { FaultInjector } from './faults';
 import { createLogger, type Logger } from './logger';
 import { ServiceMetrics, startMetricsServer, type MetricsServer } from './metrics';
@@ -19,6 +20,8 @@ export interface ServiceRegistration<S extends grpc.UntypedServiceImplementation
   implementation: S;
   /** Method names (as in the definition, e.g. "loadModel") that require the admin token. */
   adminMethods?: string[];
+  /** Data-plane method names that pass admission control (one limiter per process, ADMISSION_*). */
+  admittedMethods?: string[];
 }
 
 export interface ServeOptions {
@@ -44,6 +47,8 @@ export interface RunningService {
   logger: Logger;
   metrics: ServiceMetrics;
   faults: FaultInjector;
+  /** The admission limiter of the data-plane methods (undefined with ADMISSION=off or none admitted). */
+  admission: AdaptiveLimiter | undefined;
   /** Set whether this process is ready; the Admin health override wins over it. */
   setReady(ready: boolean): void;
   isServing(): boolean;
@@ -68,6 +73,17 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   const metrics = opts.metrics ?? new ServiceMetrics(component, instance);
   const faults = new FaultInjector();
   const startedAt = Date.now();
+  const admission =
+    env.ADMISSION === 'on' && opts.services.some((s) => s.admittedMethods?.length)
+      ? new AdaptiveLimiter({
+          initialLimit: Math.min(Math.max(env.ADMISSION_INITIAL_LIMIT, env.ADMISSION_MIN_LIMIT), env.ADMISSION_MAX_LIMIT),
+          minLimit: Math.min(env.ADMISSION_MIN_LIMIT, env.ADMISSION_MAX_LIMIT),
+          maxLimit: env.ADMISSION_MAX_LIMIT,
+          targetMs: env.ADMISSION_TARGET_MS,
+          maxQueueMs: env.ADMISSION_MAX_QUEUE_MS,
+        })
+      : undefined;
+  if (admission) metrics.watchAdmission(admission);
 
   let ready = false;
   let override = HealthOverride.HEALTH_OVERRIDE_NONE;
@@ -137,6 +153,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
   for (const reg of registrations) {
     const wrapped: grpc.UntypedServiceImplementation = {};
     const adminSet = new Set(reg.adminMethods ?? []);
+    const admittedSet = new Set(reg.admittedMethods ?? []);
     for (const [key, def] of Object.entries(reg.definition)) {
       const handler = reg.implementation[key] as AnyHandler | undefined;
       if (!handler) throw new Error(`${reg.name}: no handler for ${key}`);
@@ -146,6 +163,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
         streamingResponse: def.responseStream,
         streamingRequest: def.requestStream,
         admin: adminSet.has(key),
+        admission: admittedSet.has(key) ? admission : undefined,
         adminToken: env.ADMIN_TOKEN,
         faults,
         metrics,
@@ -242,6 +260,7 @@ export async function serve(opts: ServeOptions): Promise<RunningService> {
     logger,
     metrics,
     faults,
+    admission,
     setReady(r: boolean) {
       ready = r;
       publishHealth();
@@ -257,13 +276,21 @@ interface WrapArgs {
   streamingResponse: boolean;
   streamingRequest: boolean;
   admin: boolean;
+  admission: AdaptiveLimiter | undefined;
   adminToken: string | undefined;
   faults: FaultInjector;
   metrics: ServiceMetrics;
   logger: Logger;
 }
 
-/** Auth, fault injection, deadline check, metrics and error mapping around one handler. */
+/** How a call's status counts for the admission limit: refused or timed out = overload. */
+function outcomeOf(code: grpc.status): Outcome {
+  if (code === grpc.status.OK) return 'ok';
+  if (code === grpc.status.RESOURCE_EXHAUSTED || code === grpc.status.DEADLINE_EXCEEDED) return 'overload';
+  return 'error';
+}
+
+/** Auth, fault injection, deadline check, admission, metrics and error mapping around one handler. */
 function wrapHandler(a: WrapArgs): AnyHandler {
   const unaryResponse = !a.streamingResponse;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see AnyHandler
@@ -271,9 +298,11 @@ function wrapHandler(a: WrapArgs): AnyHandler {
     const started = process.hrtime.bigint();
     a.metrics.inflight.inc({ method: a.path });
     let finished = false;
+    let onFinish: (code: grpc.status) => void = () => undefined;
     const finish = (code: grpc.status) => {
       if (finished) return;
       finished = true;
+      onFinish(code);
       a.metrics.inflight.dec({ method: a.path });
       a.metrics.rpcTotal.inc({ method: a.path, code: grpc.status[code] ?? String(code) });
       a.metrics.rpcSeconds.observe({ method: a.path }, Number(process.hrtime.bigint() - started) / 1e9);
@@ -297,9 +326,24 @@ function wrapHandler(a: WrapArgs): AnyHandler {
 
     const run = () => {
       const deadline = call.getDeadline?.();
-      if (deadline instanceof Date && deadline.getTime() <= Date.now()) {
-        return fail(deadlineExceeded('deadline passed before the call was handled'));
-      }
+      const at = deadline instanceof Date ? deadline.getTime() : typeof deadline === 'number' ? deadline : Infinity;
+      const remainingMs = at - Date.now();
+      if (remainingMs <= 0) return fail(deadlineExceeded('deadline passed before the call was handled'));
+      if (!a.admission) return handle();
+      a.admission.acquire(remainingMs).then(
+        (permit) => {
+          onFinish = (code) => permit.release(outcomeOf(code));
+          if (call.cancelled) return finish(grpc.status.CANCELLED);
+          handle();
+        },
+        (e: unknown) => {
+          if (!(e instanceof ShedError)) return fail(e);
+          a.metrics.admissionShed.inc({ method: a.path, reason: e.reason });
+          fail(resourceExhausted(e.message));
+        },
+      );
+    };
+    const handle = () => {
       if (a.streamingResponse) {
         // A stream ends with 'error' (a status) or 'finish' (OK); count whichever comes first.
         call.once('error', (e: Partial<grpc.ServiceError>) => finish(typeof e?.code === 'number' ? e.code : grpc.status.UNKNOWN));
