@@ -74,6 +74,9 @@ describe('gateway: Recommend with a sequential recommender, and its fallbacks', 
           GATEWAY_RANKING_BUDGET_MS: '2000',
           GATEWAY_RETRIEVAL_BUDGET_MS: '2000',
           GATEWAY_RECOMMENDER_MODEL: model,
+          // The split test sends 40 at once: about the split, not admission (overload.int.spec.ts is).
+          ADMISSION_INITIAL_LIMIT: '64',
+          ADMISSION_MIN_LIMIT: '64',
         }),
         { handleSignals: false },
       );
