@@ -285,7 +285,7 @@ export class SearchPipeline {
   /**
    * The sequential recommender's top k for these items, with the products; or why it could not answer.
    * A sequential-recommender split (Routing.model_kind) picks the version per request like rank()
-   * does for the ranking model, and its answers count in the canary analysis (rpc "recommend").
+   * does for the ranking model, and its answers count in the canary analysis (rpc "recommend_sequential").
    * Items unknown to the model are the request's, not the model's fault: they count as answered.
    */
   private async sequential(
@@ -386,12 +386,16 @@ export class SearchPipeline {
     };
   }
 
+  private get current() {
+    return this.routing?.routing ?? PRODUCTION_ONLY;
+  }
+
   private routingFor(path: 'rank' | 'sequential') {
-    return routingFor(this.routing?.routing ?? PRODUCTION_ONLY, path);
+    return routingFor(this.current, path);
   }
 
   private analysed(path: 'rank' | 'sequential'): boolean {
-    return analysedPath(this.routing?.routing ?? PRODUCTION_ONLY) === path;
+    return analysedPath(this.current) === path;
   }
 
   /** Count one call in Prometheus, and in the canary analysis when its path is the one analysed (see analysedPath). */
